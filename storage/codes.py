@@ -1,0 +1,75 @@
+"""The platform's codes, named. Values are Mobicoop's (see shared/reference/mobicoop/README.md)."""
+
+from enum import IntEnum
+
+
+class ValidationType(IntEnum):
+    """community.validation_type"""
+
+    AUTOMATIC = 0
+    MANUAL = 1  # by a moderator
+    DOMAIN = 2
+    SECURED = 3
+
+
+class MembershipStatus(IntEnum):
+    """community_user.status"""
+
+    PENDING = 0
+    MEMBER = 1
+    MODERATOR = 2
+    REFUSED = 3
+
+
+#: "Member" in the platform's sense: accepted, as member or moderator.
+ACCEPTED_STATUSES = (MembershipStatus.MEMBER, MembershipStatus.MODERATOR)
+
+
+class CarpoolItemStatus(IntEnum):
+    """carpool_item.item_status"""
+
+    PLANNED = 0
+    CARRIED_OUT = 1
+    NOT_CARRIED_OUT = 2
+
+
+class ProposalType(IntEnum):
+    """proposal.type"""
+
+    ONE_WAY = 1
+    OUTWARD = 2
+    RETURN = 3
+
+
+class Gender(IntEnum):
+    """user.gender"""
+
+    FEMALE = 1
+    MALE = 2
+    OTHER = 3
+
+
+class UserStatus(IntEnum):
+    """user.status"""
+
+    ACTIVE = 1
+    DISABLED = 2
+    ANONYMIZED = 3
+
+
+class PhoneDisplay(IntEnum):
+    """user.phone_display"""
+
+    RESTRICTED = 1
+    ALL = 2
+
+
+class CriteriaFrequency(IntEnum):
+    """criteria.frequency"""
+
+    PUNCTUAL = 1
+    REGULAR = 2
+
+
+#: The platform's CO2 factor: grams per kilometre carried out (GeoTools::getCO2).
+CO2_GRAMS_PER_KM = 213

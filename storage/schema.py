@@ -1,0 +1,93 @@
+"""Creating and upgrading what the bot owns, and refusing to touch what the platform owns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+
+from storage.bot_models import BOT_TABLES
+from storage.models import PLATFORM_TABLES, PlatformBase
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "bot_alembic_version"
+#: Dialects on which the bot may create the platform tables itself (never MariaDB/MySQL).
+CREATES_PLATFORM_TABLES = ("sqlite", "postgresql")
+
+
+class SchemaError(RuntimeError):
+    """The database is not in a state the bot can work with; the message says what to do."""
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def missing_platform_tables(engine: Engine) -> list[str]:
+    present = set(inspect(engine).get_table_names())
+    return [name for name in PLATFORM_TABLES if name not in present]
+
+
+def ensure_platform_tables(engine: Engine) -> bool:
+    """Create the platform tables on an empty SQLite or PostgreSQL database.
+
+    Returns True when they were created. A database holding all of them is left alone; one
+    holding only some of them is refused, since completing it would mean changing the
+    platform's schema.
+    """
+    missing = missing_platform_tables(engine)
+    if not missing:
+        return False
+    if len(missing) < len(PLATFORM_TABLES):
+        raise SchemaError(
+            "the database holds some of the platform's tables but not these: "
+            + ", ".join(missing)
+            + ". The bot does not complete a platform schema; load the platform's schema first."
+        )
+    if engine.dialect.name not in CREATES_PLATFORM_TABLES:
+        raise SchemaError(
+            f"no platform tables found on this {engine.dialect.name} database. On "
+            "MariaDB/MySQL the bot runs on the platform's own database: point [database] url "
+            "at it, or load the platform's schema.sql first."
+        )
+    PlatformBase.metadata.create_all(engine)
+    return True
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the bot's `bot_` tables to `revision`; platform tables are never touched."""
+    cfg = alembic_config()
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        ctx = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return ctx.get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def prepare(engine: Engine) -> bool:
+    """Everything a fresh start needs: platform tables where allowed, then migrations.
+
+    Returns True when the platform tables were created (an empty embedded database).
+    """
+    created = ensure_platform_tables(engine)
+    upgrade(engine)
+    return created
+
+
+def bot_tables_present(engine: Engine) -> list[str]:
+    present = set(inspect(engine).get_table_names())
+    return [name for name in BOT_TABLES if name in present]
