@@ -1,0 +1,114 @@
+"""Typed commands, the same words on every front: `attente 12`, `membres 12 refusés`...
+
+A command that needs a community takes its id; without one it is implied when the user
+administers exactly one community, otherwise the reply is a keyboard to pick it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from handlers import communities, history, members, pending, preferences
+from handlers.context import Actor, Context
+from handlers.i18n import t
+from handlers.reply import Button, Reply
+from handlers.rights import administered
+from handlers.uow import transaction, use_case
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # the French name, canonical
+    english: str
+    #: For commands about one community: the button action that opens it for a community id.
+    pick_action: str | None
+    run: Callable[[Context, Actor, int | None, list[str]], Reply]
+
+
+def _members(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+    code = "a"
+    words = list(args)
+    if words and words[0].lower() in members.FILTER_WORDS:
+        code = members.FILTER_WORDS[words.pop(0).lower()]
+    search = " ".join(words) or None
+    return members.list_members(ctx, actor, community_id, code, 0, search)
+
+
+def _chart(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+    return Reply(t(actor.language, "chart.not_available"))
+
+
+def _language(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+    if args:
+        return preferences.set_language(ctx, actor, args[0])
+    return preferences.language_menu(ctx, actor)
+
+
+def _help(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+    return Reply(t(actor.language, "help.text"))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("communautes", "communities", None,
+            lambda ctx, actor, cid, args: communities.my_communities(ctx, actor)),
+    Command("attente", "pending", "pending",
+            lambda ctx, actor, cid, args: pending.list_pending(ctx, actor, cid)),
+    Command("membres", "members", "members", _members),
+    Command("parametres", "settings", "card",
+            lambda ctx, actor, cid, args: communities.community_card(ctx, actor, cid)),
+    Command("historique", "history", "history",
+            lambda ctx, actor, cid, args: history.history(ctx, actor, cid)),
+    Command("graphique", "chart", None, _chart),
+    Command("langue", "language", None, _language),
+    Command("aide", "help", None, _help),
+)  # fmt: skip
+
+ALIASES: dict[str, Command] = {}
+for _command in COMMANDS:
+    ALIASES[_command.name] = _command
+    ALIASES[_command.english] = _command
+ALIASES.update({"paramètres": ALIASES["parametres"], "communautés": ALIASES["communautes"],
+                "start": ALIASES["aide"]})  # fmt: skip
+
+
+def parse(text: str) -> tuple[str, list[str]]:
+    """'/attente@MyBot 12' -> ('attente', ['12'])."""
+    words = (text or "").strip().split()
+    if not words:
+        return "", []
+    name = words[0].lstrip("/").split("@", 1)[0].lower()
+    return name, words[1:]
+
+
+@use_case
+def run_command(ctx: Context, actor: Actor, name: str, args: list[str]) -> Reply:
+    command = ALIASES.get(name.lower())
+    if command is None:
+        return Reply(t(actor.language, "error.unknown_command", command=name), ok=False)
+    if command.pick_action is None:
+        return command.run(ctx, actor, None, args)
+    if args and args[0].isdigit() and len(args[0]) <= 10:
+        return command.run(ctx, actor, int(args[0]), args[1:])
+    with transaction(ctx) as session:
+        rows = administered(session, actor)
+    if not rows:
+        return Reply(t(actor.language, "communities.none"), ok=False)
+    if len(rows) == 1:
+        return command.run(ctx, actor, rows[0].community.id, args)
+    ref = (lambda cid: f"{cid}:a:0") if command.pick_action == "members" else str
+    return Reply(
+        t(actor.language, "communities.pick"),
+        tuple(
+            (Button(row.community.name, command.pick_action, ref(row.community.id)),)
+            for row in rows[:50]
+        ),
+    )
+
+
+def command_menu(language: str) -> list[tuple[str, str]]:
+    """(command, description) pairs, for setMyCommands and help screens."""
+    return [
+        (c.name if language == "fr" else c.english, t(language, f"commands.{c.name}"))
+        for c in COMMANDS
+    ]

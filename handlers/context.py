@@ -1,0 +1,40 @@
+"""What every use case is given: where the database is and the settings that shape the rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from handlers.i18n import DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: E-mails of the platform's staff, who administer every community.
+    operators: frozenset[str] = frozenset()
+    default_language: str = DEFAULT_LANGUAGE
+    #: Where identifier files of secured communities are stored, as the platform expects them.
+    security_folder: Path = Path("var/community_security")
+    max_identifiers_file_bytes: int = 5 * 1024 * 1024
+    page_size: int = 10
+    link_code_minutes: int = 15
+    telegram_bot_username: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    sessions: sessionmaker[Session]
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a platform user, seen through one front ('console', 'telegram', 'slack')."""
+
+    user_id: int
+    front: str
+    language: str
+    is_operator: bool = False
+    name: str = ""

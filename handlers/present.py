@@ -1,0 +1,38 @@
+"""How people and codes are shown to referents, as the web admin shows them."""
+
+from __future__ import annotations
+
+from storage.codes import MembershipStatus, ValidationType
+from storage.models import User
+
+
+def short_name(user: User | None) -> str:
+    """'Emilie F.': given name and the family name's initial, as the web admin lists members."""
+    if user is None:
+        return "?"
+    given = (user.given_name or "").strip()
+    family = (user.family_name or "").strip()
+    if given and family:
+        return f"{given} {family[0].upper()}."
+    return given or family or email_domain(user.email) or "?"
+
+
+def email_domain(email: str | None) -> str:
+    if not email or "@" not in email:
+        return ""
+    return email.rsplit("@", 1)[1].strip().lower()
+
+
+def status_key(status: int) -> str:
+    return "status." + MembershipStatus(status).name.lower()
+
+
+def validation_key(validation_type: int) -> str:
+    return "validation." + ValidationType(validation_type).name.lower()
+
+
+def parse_domains_column(domain: str | None) -> list[str]:
+    """The platform's `community.domain`: domains separated by `;`, a leading `@` ignored."""
+    if not domain:
+        return []
+    return [d.strip().lstrip("@").strip().lower() for d in domain.split(";") if d.strip()]

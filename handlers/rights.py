@@ -1,0 +1,25 @@
+"""Who may act on a community. Checked on every call, every button press included."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from handlers.context import Actor
+from handlers.errors import Refusal
+from storage import queries
+from storage.models import Community
+
+
+def administered_community(session: Session, actor: Actor, community_id: int) -> Community:
+    """The community, if the actor administers it now (creator, moderator or operator)."""
+    community = session.get(Community, community_id)
+    if community is None:
+        raise Refusal("error.unknown_community", id=community_id)
+    if not (actor.is_operator or queries.is_administrator(session, actor.user_id, community_id)):
+        raise Refusal("error.not_administrator", community=community.name)
+    return community
+
+
+def administered(session: Session, actor: Actor):
+    """The communities the actor administers, with their counts."""
+    return queries.administered_communities(session, actor.user_id, everything=actor.is_operator)

@@ -1,0 +1,88 @@
+"""One transaction per use case, with its audit entry, and the refusal-to-reply translation."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Concatenate, ParamSpec
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from handlers.context import Actor, Context
+from handlers.errors import Refusal
+from handlers.i18n import t
+from handlers.reply import Reply
+from storage.bot_models import AuditEntry
+from storage.clock import now
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+
+
+@contextmanager
+def transaction(ctx: Context, write: bool = False) -> Iterator[Session]:
+    """A session in one transaction: committed at the end, rolled back on any exception.
+
+    On SQLite a writing transaction starts with BEGIN IMMEDIATE, so that two deciders are
+    serialised up front instead of one failing half-way.
+    """
+    with ctx.sessions() as session, session.begin():
+        if write:
+            session.connection(execution_options={"sqlite_immediate": True})
+        yield session
+
+
+def audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    community_id: int | None = None,
+    target_user_id: int | None = None,
+    membership_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            created_at=now(),
+            actor_user_id=actor.user_id,
+            front=actor.front,
+            community_id=community_id,
+            target_user_id=target_user_id,
+            membership_id=membership_id,
+            action=action,
+            before=json.dumps(before, default=str, ensure_ascii=False) if before else None,
+            after=json.dumps(after, default=str, ensure_ascii=False) if after else None,
+            reason=reason,
+        )
+    )
+
+
+def use_case(
+    func: Callable[Concatenate[Context, Actor, P], Reply],
+) -> Callable[Concatenate[Context, Actor, P], Reply]:
+    """Turn refusals and database outages into a clear reply; nothing is half-written."""
+
+    @functools.wraps(func)
+    def wrapper(ctx: Context, actor: Actor, *args: P.args, **kwargs: P.kwargs) -> Reply:
+        try:
+            return func(ctx, actor, *args, **kwargs)
+        except Refusal as refusal:
+            return Reply(t(actor.language, refusal.key, **refusal.params), ok=False)
+        except (OperationalError, DBAPIError) as error:
+            if (
+                isinstance(error, DBAPIError)
+                and not error.connection_invalidated
+                and not (isinstance(error, OperationalError))
+            ):
+                raise
+            log.warning("database unavailable during %s: %s", func.__name__, type(error).__name__)
+            return Reply(t(actor.language, "error.database_unavailable"), ok=False)
+
+    return wrapper

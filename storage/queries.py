@@ -1,0 +1,199 @@
+"""Reads the use cases need, each one query (no query in a loop)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from storage.codes import ACCEPTED_STATUSES, MembershipStatus
+from storage.models import Address, Community, CommunitySecurity, CommunityUser, User
+
+
+@dataclass(frozen=True)
+class CommunityCounts:
+    community: Community
+    members: int
+    pending: int
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.scalars(
+        select(User).where(func.lower(User.email) == email.strip().lower())
+    ).first()
+
+
+def user_ids_by_emails(session: Session, emails: Sequence[str]) -> set[int]:
+    if not emails:
+        return set()
+    lowered = [e.strip().lower() for e in emails]
+    return set(session.scalars(select(User.id).where(func.lower(User.email).in_(lowered))))
+
+
+def is_administrator(session: Session, user_id: int, community_id: int) -> bool:
+    """The creator, or a moderator (status 2) of the community: read now, never cached."""
+    creator = select(Community.id).where(Community.id == community_id, Community.user_id == user_id)
+    moderator = select(CommunityUser.id).where(
+        CommunityUser.community_id == community_id,
+        CommunityUser.user_id == user_id,
+        CommunityUser.status == MembershipStatus.MODERATOR,
+    )
+    return session.execute(select(creator.exists() | moderator.exists())).scalar_one()
+
+
+def administered_communities(
+    session: Session, user_id: int, everything: bool = False
+) -> list[CommunityCounts]:
+    """Communities the user administers (all of them for an operator), with member and
+    pending counts, by name."""
+    counts = (
+        select(
+            CommunityUser.community_id.label("community_id"),
+            func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)).label(
+                "members"
+            ),
+            func.sum(case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)).label(
+                "pending"
+            ),
+        )
+        .group_by(CommunityUser.community_id)
+        .subquery()
+    )
+    query = select(
+        Community,
+        func.coalesce(counts.c.members, 0),
+        func.coalesce(counts.c.pending, 0),
+    ).outerjoin(counts, counts.c.community_id == Community.id)
+    if not everything:
+        moderated = select(CommunityUser.community_id).where(
+            CommunityUser.user_id == user_id,
+            CommunityUser.status == MembershipStatus.MODERATOR,
+        )
+        query = query.where(or_(Community.user_id == user_id, Community.id.in_(moderated)))
+    query = query.order_by(Community.name, Community.id)
+    return [
+        CommunityCounts(community, int(members), int(pending))
+        for community, members, pending in session.execute(query)
+    ]
+
+
+def community_counts(session: Session, community_id: int) -> tuple[int, int]:
+    """(members, pending) of one community."""
+    row = session.execute(
+        select(
+            func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)),
+            func.sum(case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)),
+        ).where(CommunityUser.community_id == community_id)
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def address_of(session: Session, address_id: int | None) -> Address | None:
+    return session.get(Address, address_id) if address_id else None
+
+
+def security_files(session: Session, community_id: int) -> list[CommunitySecurity]:
+    return list(
+        session.scalars(
+            select(CommunitySecurity)
+            .where(CommunitySecurity.community_id == community_id)
+            .order_by(CommunitySecurity.id)
+        )
+    )
+
+
+def memberships_page(
+    session: Session,
+    community_id: int,
+    statuses: Sequence[int] | None = None,
+    search: str | None = None,
+    offset: int = 0,
+    limit: int = 10,
+) -> tuple[list[tuple[CommunityUser, User]], int]:
+    """One page of a community's memberships with their users, and the total matching."""
+    conditions = [CommunityUser.community_id == community_id]
+    if statuses is not None:
+        conditions.append(CommunityUser.status.in_([int(s) for s in statuses]))
+    if search:
+        pattern = "%" + _escape_like(search.strip()) + "%"
+        full_name = func.coalesce(User.given_name, "") + " " + func.coalesce(User.family_name, "")
+        conditions.append(
+            or_(
+                User.given_name.ilike(pattern, escape="\\"),
+                User.family_name.ilike(pattern, escape="\\"),
+                full_name.ilike(pattern, escape="\\"),
+                User.email.ilike(pattern, escape="\\"),
+            )
+        )
+    where = and_(*conditions)
+    total = session.execute(
+        select(func.count())
+        .select_from(CommunityUser)
+        .join(User, User.id == CommunityUser.user_id)
+        .where(where)
+    ).scalar_one()
+    rows = session.execute(
+        select(CommunityUser, User)
+        .join(User, User.id == CommunityUser.user_id)
+        .where(where)
+        .order_by(CommunityUser.created_date, CommunityUser.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return [(m, u) for m, u in rows], int(total)
+
+
+def pending_with_users(session: Session, community_id: int) -> list[tuple[CommunityUser, User]]:
+    rows = session.execute(
+        select(CommunityUser, User)
+        .join(User, User.id == CommunityUser.user_id)
+        .where(
+            CommunityUser.community_id == community_id,
+            CommunityUser.status == MembershipStatus.PENDING,
+        )
+        .order_by(CommunityUser.created_date, CommunityUser.id)
+    ).all()
+    return [(m, u) for m, u in rows]
+
+
+def moderator_count(session: Session, community_id: int) -> int:
+    return session.execute(
+        select(func.count()).where(
+            CommunityUser.community_id == community_id,
+            CommunityUser.status == MembershipStatus.MODERATOR,
+        )
+    ).scalar_one()
+
+
+def lock_community(session: Session, community_id: int) -> Community | None:
+    """The community row, locked for this transaction (a no-op on SQLite, which serialises
+    writers with BEGIN IMMEDIATE)."""
+    return session.scalars(
+        select(Community)
+        .where(Community.id == community_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def lock_membership(session: Session, membership_id: int) -> CommunityUser | None:
+    """The membership as committed now, locked: a decision always reads the latest state."""
+    return session.scalars(
+        select(CommunityUser)
+        .where(CommunityUser.id == membership_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def users_by_ids(session: Session, ids: Sequence[int]) -> dict[int, User]:
+    ids = [i for i in set(ids) if i is not None]
+    if not ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,112 @@
+"""Fixtures shared by the whole suite: a database per backend, and a small known world.
+
+SQLite always runs. PostgreSQL and MariaDB run when REFERENT_BOT_TEST_POSTGRES /
+REFERENT_BOT_TEST_MARIADB hold a server URL (`.ci/run` sets both); each gets a throwaway
+database created for the session. On MariaDB that database is loaded with the platform's real
+schema (shared/reference/mobicoop/schema.sql, 116 tables), as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from handlers.context import Context, Settings
+from storage import clock, schema
+from storage.bot_models import BotBase
+from storage.engine import make_engine, make_sessionmaker
+from storage.models import PlatformBase
+from tests.support.databases import create_server_database, drop_server_database
+from tests.support.world import World, build_world
+
+BACKENDS = ["sqlite", "postgres", "mariadb"]
+_CREATED: dict[str, tuple[str, str]] = {}
+ENV = {"postgres": "REFERENT_BOT_TEST_POSTGRES", "mariadb": "REFERENT_BOT_TEST_MARIADB"}
+
+
+@pytest.fixture(scope="session")
+def server_engines() -> dict[str, Engine]:
+    return {}
+
+
+def _server_engine(kind: str, engines: dict[str, Engine]) -> Engine:
+    if kind in engines:
+        return engines[kind]
+    server_url = os.environ.get(ENV[kind])
+    if not server_url:
+        pytest.skip(f"{kind} tests need {ENV[kind]} (a server URL); .ci/run sets it")
+    name = f"rb_test_{uuid.uuid4().hex[:10]}"
+    url = create_server_database(server_url, name, platform_schema=(kind == "mariadb"))
+    engine = make_engine(url)
+    schema.prepare(engine)
+    engines[kind] = engine
+    _CREATED[kind] = (server_url, name)
+    return engine
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_server_databases(server_engines):
+    yield
+    for kind, engine in server_engines.items():
+        engine.dispose()
+        drop_server_database(*_CREATED[kind])
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path, server_engines) -> Iterator[Engine]:
+    kind = request.param
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+        schema.prepare(engine)
+        yield engine
+        engine.dispose()
+        return
+    engine = _server_engine(kind, server_engines)
+    empty_tables(engine)
+    yield engine
+    empty_tables(engine)
+
+
+def empty_tables(engine: Engine) -> None:
+    tables = [t.name for t in PlatformBase.metadata.sorted_tables] + [
+        t.name for t in BotBase.metadata.sorted_tables
+    ]
+    quoted = ", ".join(engine.dialect.identifier_preparer.quote(t) for t in tables)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+            for table in tables:
+                connection.execute(text(f"DELETE FROM `{table}`"))
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        operators=frozenset({"operateur@hautsdefrance-mobilites.fr"}),
+        security_folder=tmp_path / "community_security",
+        telegram_bot_username="PassPassReferentBot",
+    )
+
+
+@pytest.fixture
+def ctx(engine, settings) -> Context:
+    return Context(sessions=make_sessionmaker(engine), settings=settings)
+
+
+@pytest.fixture
+def world(engine) -> World:
+    return build_world(engine)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    clock.set_now(clock.now().replace(year=2024, month=1, day=17, hour=10, minute=2, second=0))
+    yield
+    clock.set_now(None)
