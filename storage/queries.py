@@ -197,3 +197,30 @@ def users_by_ids(session: Session, ids: Sequence[int]) -> dict[int, User]:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def administrators_overview(session: Session, limit: int) -> list[tuple[User, list[str], int]]:
+    """Creators and moderators with their communities and pending counts, busiest first."""
+    communities = {c.community.id: c for c in administered_communities(session, 0, everything=True)}
+    roles = session.execute(
+        select(CommunityUser.user_id, CommunityUser.community_id).where(
+            CommunityUser.status == MembershipStatus.MODERATOR
+        )
+    ).all()
+    by_user: dict[int, set[int]] = {}
+    for counts in communities.values():
+        if counts.community.user_id:
+            by_user.setdefault(counts.community.user_id, set()).add(counts.community.id)
+    for user_id, community_id in roles:
+        by_user.setdefault(user_id, set()).add(community_id)
+    ranked = sorted(
+        by_user.items(),
+        key=lambda item: (-sum(communities[c].pending for c in item[1]), item[0]),
+    )[:limit]
+    users = users_by_ids(session, [user_id for user_id, _ in ranked])
+    result = []
+    for user_id, ids in ranked:
+        names = sorted(communities[c].community.name for c in ids)
+        pending = sum(communities[c].pending for c in ids)
+        result.append((users[user_id], names, pending))
+    return result

@@ -1,0 +1,216 @@
+"""`referent-bot`: run the bot, try it in a terminal, manage its database, issue link codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.config import Config, ConfigError, load_config
+from bot.wiring import NotReady, Runtime, open_runtime
+from handlers.errors import Refusal
+from handlers.i18n import t
+from storage import schema
+from storage.engine import make_engine
+
+log = logging.getLogger("referent_bot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="referent-bot",
+        description="Chat-ops bot for the referents of Pass Pass covoiturage communities.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="TOML configuration (default: $REFERENT_BOT_CONFIG, else the embedded SQLite file)",
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="run the enabled fronts (Telegram, Slack) and the notifier")
+
+    console = sub.add_parser("console", help="use the bot in this terminal")
+    console.add_argument("--as", dest="email", metavar="EMAIL", help="act as this platform user")
+
+    db = sub.add_parser("db", help="the bot's database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser(
+        "upgrade",
+        help="create or upgrade the bot's bot_ tables (and, on an empty SQLite or "
+        "PostgreSQL database, the platform tables it uses)",
+    )
+    db_sub.add_parser("status", help="show the schema revision and the tables found")
+
+    demo = sub.add_parser("demo", help="fill an empty database with demo data")
+    demo.add_argument("--scale", type=int, default=0, choices=range(0, 4), metavar="N",
+                      help="0: small realistic data (default); 1-3: large data for benchmarks "
+                      "(3: over 1,000,000 users)")  # fmt: skip
+    demo.add_argument("--seed", type=int, default=2024)
+
+    link = sub.add_parser("link", help="issue a one-time code linking a chat account to a user")
+    link.add_argument("email")
+    link.add_argument("--quiet", action="store_true", help="print the code alone")
+
+    chart = sub.add_parser("chart", help="render an indicator chart to a PNG file")
+    chart.add_argument("--indicator")
+    chart.add_argument("--period")
+    chart.add_argument("--community")
+    chart.add_argument("--out")
+    chart.add_argument("--csv")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"referent-bot: configuration error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=(args.log_level or config.bot.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.log_level or args.log_level.upper() != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    handler = COMMANDS[args.command]
+    try:
+        return handler(config, args)
+    except (NotReady, schema.SchemaError) as error:
+        print(f"referent-bot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_console(config: Config, args) -> int:
+    from bot.console import Console, pick_user
+
+    runtime = open_runtime(config, auto_demo=True)
+    language = runtime.ctx.settings.default_language
+    if runtime.demo_created:
+        print(
+            t(language, "console.demo_created", path=config.database_url.removeprefix("sqlite:///"))
+        )
+
+    def ask(prompt: str) -> str | None:
+        try:
+            return input(prompt)
+        except EOFError:
+            return None
+
+    user_id = pick_user(runtime.ctx, args.email, ask, print)
+    if user_id is None:
+        return 1
+    Console(runtime.ctx, user_id).loop()
+    return 0
+
+
+def cmd_db(config: Config, args) -> int:
+    engine = make_engine(config.database_url)
+    if config.embedded:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.db_command == "upgrade":
+        before = schema.current_revision(engine) if _has_tables(engine) else None
+        created = schema.prepare(engine)
+        after = schema.current_revision(engine)
+        if created:
+            print("created the platform tables the bot uses (empty database)")
+        print(f"bot tables at revision {after}" + (f" (was {before})" if before != after else ""))
+        return 0
+    missing = schema.missing_platform_tables(engine)
+    print(f"database: {engine.url.render_as_string(hide_password=True)}")
+    print("platform tables: " + ("all present" if not missing else "missing " + ", ".join(missing)))
+    current, head = schema.current_revision(engine), schema.head_revision()
+    state = "up to date" if current == head else "run `referent-bot db upgrade`"
+    print(f"bot tables: revision {current or 'none'}, latest {head} ({state})")
+    return 0 if current == head and not missing else 1
+
+
+def _has_tables(engine) -> bool:
+    return bool(schema.bot_tables_present(engine))
+
+
+def cmd_demo(config: Config, args) -> int:
+    from storage.demo import DemoError, fill_demo
+
+    if config.embedded:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.database_url)
+    schema.prepare(engine)
+    try:
+        summary = fill_demo(engine, scale=args.scale, seed=args.seed)
+    except DemoError as error:
+        print(f"referent-bot: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"demo data: {summary.users:,} users, {summary.communities:,} communities, "
+        f"{summary.memberships:,} memberships, {summary.ads:,} ads, "
+        f"{summary.carpool_items:,} carpool items, {summary.solidary_users:,} solidarity users"
+    )
+    return 0
+
+
+def cmd_link(config: Config, args) -> int:
+    from handlers.linking import issue_link_code
+
+    runtime: Runtime = open_runtime(config)
+    try:
+        issued = issue_link_code(runtime.ctx, args.email)
+    except Refusal as refusal:
+        print(t("en", refusal.key, **refusal.params), file=sys.stderr)
+        return 1
+    if args.quiet:
+        print(issued.code)
+        return 0
+    print(f"Link code: {issued.code}")
+    print(f"Valid once, until {issued.expires_at:%d/%m/%Y %H:%M}.")
+    if issued.deep_link:
+        print(f"Telegram: {issued.deep_link}")
+    else:
+        print("Telegram: send /start " + issued.code + " to the bot "
+              "(set [telegram] bot_username for a clickable link)")  # fmt: skip
+    print(f"Slack: {config.slack.command} link {issued.code}")
+    return 0
+
+
+def cmd_run(config: Config, args) -> int:
+    fronts = [name for name, on in (("telegram", config.telegram.enabled),
+                                    ("slack", config.slack.enabled)) if on]  # fmt: skip
+    if not fronts:
+        print(
+            "referent-bot: nothing to run: enable [telegram] or [slack] in the configuration "
+            "(see config.example.toml), or try `referent-bot console`.",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        "referent-bot: the Telegram and Slack fronts are not part of this version yet; "
+        "`referent-bot console` gives every use case in a terminal meanwhile.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def cmd_chart(config: Config, args) -> int:
+    print(
+        "referent-bot: indicator charts are not part of this version yet.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "console": cmd_console,
+    "db": cmd_db,
+    "demo": cmd_demo,
+    "link": cmd_link,
+    "chart": cmd_chart,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

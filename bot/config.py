@@ -1,0 +1,191 @@
+"""Configuration: a TOML file (config.example.toml documents every key), secrets from the
+environment if preferred, and an embedded default (an SQLite file) when there is no file at all.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from handlers.context import Settings
+from handlers.i18n import LANGUAGES
+
+ENV_CONFIG = "REFERENT_BOT_CONFIG"
+#: Secrets (and the database URL, which may hold a password) may come from these variables.
+ENV_OVERRIDES = {
+    ("database", "url"): "REFERENT_BOT_DATABASE_URL",
+    ("telegram", "token"): "REFERENT_BOT_TELEGRAM_TOKEN",
+    ("telegram", "webhook_secret"): "REFERENT_BOT_TELEGRAM_WEBHOOK_SECRET",
+    ("slack", "bot_token"): "REFERENT_BOT_SLACK_BOT_TOKEN",
+    ("slack", "signing_secret"): "REFERENT_BOT_SLACK_SIGNING_SECRET",
+    ("slack", "app_token"): "REFERENT_BOT_SLACK_APP_TOKEN",
+}
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "referent-bot"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    #: SQLAlchemy URL. Empty: the embedded SQLite file in [bot] data_dir.
+    url: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    language: str = "fr"
+    operators: tuple[str, ...] = ()
+    data_dir: str = ""
+    community_security_dir: str = ""
+    max_identifiers_file_kb: int = 5120
+    link_code_minutes: int = 15
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    enabled: bool = False
+    token: str = field(default="", repr=False)
+    api_base_url: str = "https://api.telegram.org/bot"
+    bot_username: str = ""
+    mode: str = "polling"
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8443
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    enabled: bool = False
+    bot_token: str = field(default="", repr=False)
+    signing_secret: str = field(default="", repr=False)
+    app_token: str = field(default="", repr=False)
+    api_base_url: str = "https://slack.com/api/"
+    socket_mode: bool = False
+    host: str = "127.0.0.1"
+    port: int = 3000
+    command: str = "/passpass"
+
+
+@dataclass(frozen=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    slack: SlackConfig = field(default_factory=SlackConfig)
+    #: The file it was read from; None for the embedded default.
+    source: Path | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.bot.data_dir).expanduser() if self.bot.data_dir else default_data_dir()
+
+    @property
+    def embedded(self) -> bool:
+        """True when the bot runs on its own SQLite file rather than a configured database."""
+        return not self.database.url
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.data_dir / 'referent-bot.sqlite3'}"
+
+    def settings(self) -> Settings:
+        folder = (
+            Path(self.bot.community_security_dir).expanduser()
+            if self.bot.community_security_dir
+            else self.data_dir / "community_security"
+        )
+        return Settings(
+            operators=frozenset(e.strip().lower() for e in self.bot.operators),
+            default_language=self.bot.language,
+            security_folder=folder,
+            max_identifiers_file_bytes=self.bot.max_identifiers_file_kb * 1024,
+            link_code_minutes=self.bot.link_code_minutes,
+            telegram_bot_username=self.telegram.bot_username or None,
+        )
+
+
+SECTIONS = {"database": DatabaseConfig, "bot": BotConfig, "telegram": TelegramConfig,
+            "slack": SlackConfig}  # fmt: skip
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read `path`, else $REFERENT_BOT_CONFIG, else the embedded default; then the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    path = path or environ.get(ENV_CONFIG) or None
+    data: dict = {}
+    source = None
+    if path:
+        source = Path(path).expanduser()
+        try:
+            data = tomllib.loads(source.read_text("utf-8"))
+        except FileNotFoundError as error:
+            raise ConfigError(f"configuration file not found: {source}") from error
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{source} is not valid TOML: {error}") from error
+    unknown = set(data) - set(SECTIONS)
+    if unknown:
+        raise ConfigError(f"unknown section(s) in {source}: {', '.join(sorted(unknown))}")
+    sections = {}
+    for name, cls in SECTIONS.items():
+        values = dict(data.get(name) or {})
+        for (section, key), variable in ENV_OVERRIDES.items():
+            if section == name and environ.get(variable):
+                values[key] = environ[variable]
+        sections[name] = _build(cls, name, values)
+    config = Config(source=source, **sections)
+    _validate(config)
+    return config
+
+
+def _build(cls, section: str, values: dict):
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
+    converted = {}
+    for key, value in values.items():
+        default = known[key].default
+        expected = type(default)
+        if expected is tuple:
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"[{section}] {key} must be a list of strings")
+            value = tuple(value)
+        elif expected is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"[{section}] {key} must be true or false")
+        elif expected is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"[{section}] {key} must be a whole number")
+        elif not isinstance(value, str):
+            raise ConfigError(f"[{section}] {key} must be a string")
+        converted[key] = value
+    return cls(**converted)
+
+
+def _validate(config: Config) -> None:
+    if config.bot.language not in LANGUAGES:
+        raise ConfigError(f"[bot] language must be one of {', '.join(LANGUAGES)}")
+    if config.telegram.mode not in ("polling", "webhook"):
+        raise ConfigError("[telegram] mode must be polling or webhook")
+    if config.telegram.enabled and not config.telegram.token:
+        raise ConfigError(
+            "[telegram] is enabled but has no token: set token or REFERENT_BOT_TELEGRAM_TOKEN"
+        )
+    if config.slack.enabled and not config.slack.bot_token:
+        raise ConfigError(
+            "[slack] is enabled but has no bot_token: set it or REFERENT_BOT_SLACK_BOT_TOKEN"
+        )
+    if config.bot.link_code_minutes <= 0:
+        raise ConfigError("[bot] link_code_minutes must be positive")

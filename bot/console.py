@@ -1,0 +1,191 @@
+"""The terminal front: the same use cases, buttons shown as numbered choices.
+
+It is how a newcomer tries the bot without any token, and how an operator checks a community
+from a shell. Like the other adapters it only translates: text in, Reply out.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from handlers import actions, commands
+from handlers.context import Actor, Context
+from handlers.i18n import number, t
+from handlers.identity import actor_for_email, actor_for_user
+from handlers.present import short_name
+from handlers.reply import Button, Reply
+from handlers.uow import transaction
+from storage import queries
+
+QUIT_WORDS = {"quitter", "quit", "exit", "q"}
+BOLD = re.compile(r"\*\*(.+?)\*\*")
+MAX_FILE_READ = 64 * 1024 * 1024
+
+
+def render(reply: Reply, buttons: list[Button], ansi: bool) -> str:
+    """The reply's text with **bold** rendered, then its buttons numbered from 1."""
+    text = BOLD.sub(lambda m: f"\033[1m{m.group(1)}\033[0m" if ansi else m.group(1), reply.text)
+    lines = [text]
+    if reply.buttons:
+        number = 1
+        for row in reply.buttons:
+            cells = []
+            for button in row:
+                cells.append(f"[{number}] {button.label}")
+                number += 1
+            lines.append("   ".join(cells))
+    return "\n".join(lines)
+
+
+class Console:
+    def __init__(
+        self,
+        ctx: Context,
+        user_id: int,
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+    ) -> None:
+        self.ctx = ctx
+        self.user_id = user_id
+        self.stdin = stdin
+        self.stdout = stdout
+        self.ansi = stdout.isatty()
+        self.buttons: list[Button] = []
+
+    def actor(self) -> Actor:
+        """Re-read on every input, so rights and language are always current."""
+        actor = actor_for_user(self.ctx, self.user_id, "console")
+        if actor is None:
+            raise SystemExit("this user no longer exists")
+        return actor
+
+    def say(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+
+    def ask(self, prompt: str) -> str | None:
+        self.stdout.write(prompt)
+        self.stdout.flush()
+        line = self.stdin.readline()
+        if not line:
+            return None
+        return line.rstrip("\r\n")
+
+    def show(self, reply: Reply) -> None:
+        if reply.buttons:
+            self.buttons = reply.all_buttons
+        self.say(render(reply, self.buttons, self.ansi))
+        self.say("")
+
+    def loop(self) -> None:
+        actor = self.actor()
+        with transaction(self.ctx) as session:
+            from storage.models import User
+
+            email = session.get(User, self.user_id).email
+        self.say(t(actor.language, "console.welcome", name=actor.name, email=email))
+        self.show(commands.run_command(self.ctx, actor, "communautes", []))
+        while True:
+            actor = self.actor()
+            line = self.ask(t(actor.language, "console.prompt"))
+            if line is None or line.strip().lower() in QUIT_WORDS:
+                self.say(t(actor.language, "console.bye"))
+                return
+            line = line.strip()
+            if not line:
+                continue
+            reply = self.handle(actor, line)
+            if reply is not None:
+                self.show(reply)
+
+    def handle(self, actor: Actor, line: str) -> Reply | None:
+        if line.isdigit():
+            index = int(line) - 1
+            if not 0 <= index < len(self.buttons):
+                self.say(t(actor.language, "console.bad_choice"))
+                return None
+            return self.press(actor, self.buttons[index])
+        name, args = commands.parse(line)
+        return commands.run_command(self.ctx, actor, name, args)
+
+    def press(self, actor: Actor, button: Button) -> Reply | None:
+        press = actions.Press(button.action, button.ref)
+        if button.input is not None:
+            if button.input.kind == "file":
+                loaded = self.read_file(actor, button.input.prompt)
+                if loaded is None:
+                    return None
+                press = actions.Press(button.action, button.ref, file_name=loaded[0],
+                                      file_content=loaded[1])  # fmt: skip
+            else:
+                text = self.ask(button.input.prompt + " ")
+                if text is None:
+                    return None
+                if not text.strip() and not button.input.optional:
+                    return Reply(t(actor.language, "common.cancelled"))
+                press = actions.Press(button.action, button.ref, text=text)
+        return actions.press(self.ctx, actor, press)
+
+    def read_file(self, actor: Actor, prompt: str) -> tuple[str, bytes] | None:
+        self.say(prompt)
+        raw = self.ask(t(actor.language, "console.file_path"))
+        if raw is None or not raw.strip():
+            return None
+        path = Path(raw.strip().strip("'\"")).expanduser()
+        try:
+            with path.open("rb") as handle:
+                content = handle.read(MAX_FILE_READ + 1)
+        except OSError:
+            self.say(t(actor.language, "console.file_unreadable", path=path))
+            return None
+        return path.name, content
+
+
+def pick_user(
+    ctx: Context, email: str | None, ask: Callable[[str], str | None], say: Callable[[str], None]
+) -> int | None:
+    """The user to act as: `--as EMAIL`, else a choice among the people who administer."""
+    language = ctx.settings.default_language
+    if email:
+        actor = actor_for_email(ctx, email, "console")
+        if actor is None:
+            say(t(language, "console.unknown_user", email=email))
+            return None
+        return actor.user_id
+    candidates = administrators(ctx)
+    say(t(language, "console.choose_user"))
+    for index, (_, label) in enumerate(candidates, start=1):
+        say(f"[{index}] {label}")
+    while True:
+        answer = ask("> ")
+        if answer is None:
+            return None
+        answer = answer.strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(candidates):
+            return candidates[int(answer) - 1][0]
+        if "@" in answer:
+            return pick_user(ctx, answer, ask, say)
+        say(t(language, "console.bad_choice"))
+
+
+def administrators(ctx: Context, limit: int = 12) -> list[tuple[int, str]]:
+    """People who administer a community, those with the most pending requests first."""
+    language = ctx.settings.default_language
+    with transaction(ctx) as session:
+        return [
+            (
+                user.id,
+                t(
+                    language,
+                    "console.user_line",
+                    name=short_name(user),
+                    email=user.email,
+                    communities=", ".join(names),
+                    pending=number(pending),
+                ),
+            )  # fmt: skip
+            for user, names, pending in queries.administrators_overview(session, limit)
+        ]
