@@ -38,7 +38,10 @@ def _server_engine(kind: str, engines: dict[str, Engine]) -> Engine:
         return engines[kind]
     server_url = os.environ.get(ENV[kind])
     if not server_url:
-        pytest.skip(f"{kind} tests need {ENV[kind]} (a server URL); .ci/run sets it")
+        reason = f"{kind} tests need {ENV[kind]} (a server URL); .ci/run sets it"
+        if os.environ.get("REFERENT_BOT_REQUIRE_SERVERS"):
+            pytest.fail(reason + ", and REFERENT_BOT_REQUIRE_SERVERS says they must run")
+        pytest.skip(reason)
     name = f"rb_test_{uuid.uuid4().hex[:10]}"
     url = create_server_database(server_url, name, platform_schema=(kind == "mariadb"))
     engine = make_engine(url)
