@@ -28,8 +28,9 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message says which key and why."""
 
 
-def default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+def default_data_dir(environ: dict[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "referent-bot"
 
 
@@ -84,10 +85,14 @@ class Config:
     slack: SlackConfig = field(default_factory=SlackConfig)
     #: The file it was read from; None for the embedded default.
     source: Path | None = None
+    #: Where data goes when [bot] data_dir is empty ($XDG_DATA_HOME/referent-bot).
+    default_data_dir: Path = field(default_factory=default_data_dir)
 
     @property
     def data_dir(self) -> Path:
-        return Path(self.bot.data_dir).expanduser() if self.bot.data_dir else default_data_dir()
+        if self.bot.data_dir:
+            return Path(self.bot.data_dir).expanduser()
+        return self.default_data_dir
 
     @property
     def embedded(self) -> bool:
@@ -144,7 +149,7 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
             if section == name and environ.get(variable):
                 values[key] = environ[variable]
         sections[name] = _build(cls, name, values)
-    config = Config(source=source, **sections)
+    config = Config(source=source, default_data_dir=default_data_dir(environ), **sections)
     _validate(config)
     return config
 

@@ -1,0 +1,77 @@
+"""The terminal front: typed commands and numbered buttons reach the same use cases."""
+
+from __future__ import annotations
+
+import io
+
+from bot.console import Console, pick_user
+from storage.codes import MembershipStatus
+from tests.handlers.helpers import audit_entries, membership
+
+
+def run_console(ctx, user_id: int, lines: list[str]) -> str:
+    stdin = io.StringIO("\n".join(lines) + "\n")
+    stdout = io.StringIO()
+    Console(ctx, user_id, stdin=stdin, stdout=stdout).loop()
+    return stdout.getvalue()
+
+
+def test_a_referent_approves_a_pending_member_with_numbered_buttons(ctx, world):
+    # Emilie administers one community: the console opens on it; 1 = Arc France,
+    # 1 = "En attente (3)", 1 = approve Pierre L.
+    out = run_console(ctx, world.users["emilie"], ["1", "1", "1", "quitter"])
+    assert "Connecté en tant que Emilie F. (emilie.fournier@arcfrance.fr)" in out
+    assert "[1] Arc France (3 en attente)" in out
+    assert "Demandes en attente : Arc France (3)" in out
+    assert "• Pierre L. — arcfrance.fr ✓ domaine — demandé le 11/01/2024" in out
+    assert "✅ Pierre L. : demande acceptée dans Arc France par Emilie F. le 17/01/2024 à 10:02." in out
+    assert out.rstrip().endswith("Au revoir.")
+    row = membership(ctx, world.membership("arc", "pierre"))
+    assert row.status == MembershipStatus.MEMBER
+    assert row.admin_id == world.users["emilie"]
+    assert [e.front for e in audit_entries(ctx)] == ["console"]
+
+
+def test_refusal_with_a_reason_typed_at_the_prompt(ctx, world):
+    out = run_console(
+        ctx, world.users["emilie"], ["attente", "4", "Ne travaille pas chez Arc", "historique"]
+    )
+    assert "Motif du refus (facultatif" in out
+    assert "❌ Hélène B. : demande refusée dans Arc France" in out
+    assert "a refusé Hélène B. — motif : Ne travaille pas chez Arc" in out
+    assert membership(ctx, world.membership("arc", "helene")).status == MembershipStatus.REFUSED
+
+
+def test_bad_choices_and_unknown_commands_change_nothing(ctx, world):
+    out = run_console(ctx, world.users["emilie"], ["9", "supprimer tout", "quit"])
+    assert "Choix invalide." in out
+    assert "Commande inconnue : « supprimer »" in out
+    assert audit_entries(ctx) == []
+
+
+def test_identifier_file_sent_by_path(ctx, world, tmp_path):
+    path = tmp_path / "salaries.csv"
+    path.write_bytes("12345;01/02/1980\n67890;15/06/1975\n".encode())
+    arc = world.communities["arc"]
+    # validation menu of Arc France: [1] automatic [2] manual [3] domain [4] secured
+    out = run_console(ctx, world.users["emilie"], [f"parametres {arc}", "5", "4", str(path)])
+    assert "Chemin du fichier" in out
+    assert "validation sécurisée** activée" not in out  # bold is rendered, not shown as **
+    assert "validation sécurisée activée avec le fichier « salaries.csv » (2 paires" in out
+
+
+def test_user_picker_lists_administrators_busiest_first(ctx, world):
+    answers = iter(["7", "2"])
+    said: list[str] = []
+    user_id = pick_user(ctx, None, lambda prompt: next(answers), said.append)
+    assert said[0] == "Sous quel compte utiliser le bot ?"
+    assert said[1].startswith("[1] Jean-Marc M. <jean-marc.morel@arcfrance.fr> — Arc France")
+    assert "Choix invalide." in said
+    assert user_id == world.users["emilie"]
+
+
+def test_user_picker_by_email(ctx, world):
+    said: list[str] = []
+    assert pick_user(ctx, "EDDY.lefebvre@lenord.fr", input, said.append) == world.users["eddy"]
+    assert pick_user(ctx, "nobody@example.org", input, said.append) is None
+    assert said == ["Aucun utilisateur n'a l'adresse « nobody@example.org »."]
