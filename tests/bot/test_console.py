@@ -24,7 +24,10 @@ def test_a_referent_approves_a_pending_member_with_numbered_buttons(ctx, world):
     assert "[1] Arc France (3 en attente)" in out
     assert "Demandes en attente : Arc France (3)" in out
     assert "• Pierre L. — arcfrance.fr ✓ domaine — demandé le 11/01/2024" in out
-    assert "✅ Pierre L. : demande acceptée dans Arc France par Emilie F. le 17/01/2024 à 10:02." in out
+    assert (
+        "✅ Pierre L. : demande acceptée dans Arc France par Emilie F. le 17/01/2024 à 10:02."
+        in out
+    )
     assert out.rstrip().endswith("Au revoir.")
     row = membership(ctx, world.membership("arc", "pierre"))
     assert row.status == MembershipStatus.MEMBER
@@ -51,7 +54,7 @@ def test_bad_choices_and_unknown_commands_change_nothing(ctx, world):
 
 def test_identifier_file_sent_by_path(ctx, world, tmp_path):
     path = tmp_path / "salaries.csv"
-    path.write_bytes("12345;01/02/1980\n67890;15/06/1975\n".encode())
+    path.write_bytes(b"12345;01/02/1980\n67890;15/06/1975\n")
     arc = world.communities["arc"]
     # validation menu of Arc France: [1] automatic [2] manual [3] domain [4] secured
     out = run_console(ctx, world.users["emilie"], [f"parametres {arc}", "5", "4", str(path)])
