@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Concatenate, ParamSpec
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from handlers.context import Actor, Context
@@ -75,13 +76,9 @@ def use_case(
             return func(ctx, actor, *args, **kwargs)
         except Refusal as refusal:
             return Reply(t(actor.language, refusal.key, **refusal.params), ok=False)
-        except (OperationalError, DBAPIError) as error:
-            if (
-                isinstance(error, DBAPIError)
-                and not error.connection_invalidated
-                and not (isinstance(error, OperationalError))
-            ):
-                raise
+        except (OperationalError, InterfaceError, PoolTimeout) as error:
+            # Lost connection, server down, lock wait timeout, deadlock: the transaction was
+            # rolled back as a whole, so the user may simply try again.
             log.warning("database unavailable during %s: %s", func.__name__, type(error).__name__)
             return Reply(t(actor.language, "error.database_unavailable"), ok=False)
 

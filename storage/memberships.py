@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.codes import ACCEPTED_STATUSES, MembershipStatus
 from storage.models import Community, CommunityUser
@@ -58,8 +59,7 @@ def change_status(
     )
     if result.rowcount != 1:
         return False
-    for key, value in values.items():
-        setattr(membership, key, value)
+    _reflect(membership, values)
     return True
 
 
@@ -72,5 +72,10 @@ def touch_community(session: Session, community: Community, when: dt.datetime, *
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    _reflect(community, values)
+
+
+def _reflect(obj: object, values: dict[str, object]) -> None:
+    """Show the written values on the loaded object without making the ORM write them again."""
     for key, value in values.items():
-        setattr(community, key, value)
+        set_committed_value(obj, key, value)
