@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import func, select, update
+
 from handlers.context import Context
 from handlers.errors import Refusal
+from handlers.i18n import t
+from handlers.present import short_name
+from handlers.reply import Reply
 from handlers.uow import transaction
 from storage import queries
-from storage.bot_models import LinkCode
+from storage.bot_models import ChatIdentity, LinkAttempt, LinkCode
 from storage.clock import now
+from storage.models import User
 
 #: Unambiguous characters: no 0/O, no 1/I/L.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -49,3 +56,138 @@ def issue_link_code(ctx: Context, email: str) -> IssuedCode:
     username = ctx.settings.telegram_bot_username
     link = f"https://t.me/{username}?start={code}" if username else None
     return IssuedCode(code, user_id, expires, link)
+
+
+#: Failed attempts allowed per chat identity, and in all, within the window.
+ATTEMPTS_PER_IDENTITY = 5
+ATTEMPTS_OVERALL = 100
+ATTEMPT_WINDOW = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ChatAccount:
+    """A chat identity as the fronts know it: Telegram user id; Slack team id + user id."""
+
+    platform: str
+    external_id: str
+    team_id: str = ""
+    display_name: str | None = None
+
+
+def looks_like_code(text: str) -> bool:
+    text = (text or "").strip().upper()
+    return len(text) == CODE_LENGTH and all(c in ALPHABET for c in text)
+
+
+def redeem_link_code(ctx: Context, account: ChatAccount, code: str, language: str) -> Reply:
+    """Link `account` to the platform user the code was issued for, once.
+
+    Failed attempts are counted per chat identity and overall; past the limit every attempt
+    is refused until the window has passed, so codes cannot be guessed.
+    """
+    when = now()
+    try:
+        with transaction(ctx, write=True) as session:
+            _check_attempts(session, account, when)
+            found = session.scalars(
+                select(LinkCode).where(LinkCode.code_hash == hash_code(code)).with_for_update()
+            ).first()
+            valid = (
+                found is not None
+                and hmac.compare_digest(found.code_hash, hash_code(code))
+                and found.used_at is None
+                and found.expires_at > when
+            )
+            if not valid:
+                raise _BadCode()
+            used = session.execute(
+                update(LinkCode)
+                .where(LinkCode.id == found.id, LinkCode.used_at.is_(None))
+                .values(used_at=when)
+            )
+            if used.rowcount != 1:
+                raise _BadCode()
+            identity = _identity(session, account)
+            if identity is None:
+                identity = ChatIdentity(
+                    platform=account.platform, team_id=account.team_id,
+                    external_id=account.external_id, user_id=found.user_id,
+                    display_name=account.display_name, active=True, linked_at=when,
+                )  # fmt: skip
+                session.add(identity)
+            else:
+                identity.user_id = found.user_id
+                identity.active = True
+                identity.linked_at = when
+                identity.deactivated_at = None
+                identity.display_name = account.display_name or identity.display_name
+            session.flush()
+            found.used_by_identity_id = identity.id
+            user = session.get(User, found.user_id)
+    except _BadCode:
+        with transaction(ctx, write=True) as session:
+            session.add(
+                LinkAttempt(
+                    platform=account.platform,
+                    team_id=account.team_id,
+                    external_id=account.external_id,
+                    attempted_at=when,
+                )
+            )
+        return Reply(t(language, "link.bad_code"), ok=False)
+    except Refusal as refusal:
+        return Reply(t(language, refusal.key, **refusal.params), ok=False)
+    return Reply(t(language, "link.linked", name=short_name(user), email=user.email))
+
+
+class _BadCode(Exception):
+    pass
+
+
+def _check_attempts(session, account: ChatAccount, when: dt.datetime) -> None:
+    since = when - ATTEMPT_WINDOW
+    mine = session.scalar(
+        select(func.count()).where(
+            LinkAttempt.platform == account.platform,
+            LinkAttempt.team_id == account.team_id,
+            LinkAttempt.external_id == account.external_id,
+            LinkAttempt.attempted_at > since,
+        )
+    )
+    overall = session.scalar(select(func.count()).where(LinkAttempt.attempted_at > since))
+    if mine >= ATTEMPTS_PER_IDENTITY or overall >= ATTEMPTS_OVERALL:
+        raise Refusal("link.too_many_attempts", minutes=int(ATTEMPT_WINDOW.total_seconds() // 60))
+
+
+def _identity(session, account: ChatAccount) -> ChatIdentity | None:
+    return session.scalars(
+        select(ChatIdentity).where(
+            ChatIdentity.platform == account.platform,
+            ChatIdentity.team_id == account.team_id,
+            ChatIdentity.external_id == account.external_id,
+        )
+    ).first()
+
+
+def linked_user_id(ctx: Context, account: ChatAccount) -> int | None:
+    with ctx.sessions() as session:
+        identity = _identity(session, account)
+        return identity.user_id if identity else None
+
+
+def unlink(ctx: Context, account: ChatAccount, language: str) -> Reply:
+    with transaction(ctx, write=True) as session:
+        identity = _identity(session, account)
+        if identity is None:
+            return Reply(t(language, "link.not_linked"), ok=False)
+        session.delete(identity)
+    return Reply(t(language, "link.unlinked"))
+
+
+def mark_unreachable(ctx: Context, account: ChatAccount) -> None:
+    """The platform said this person cannot be reached (blocked the bot): stop pushing to them."""
+    with transaction(ctx, write=True) as session:
+        identity = _identity(session, account)
+        if identity is not None and identity.active:
+            identity.active = False
+            identity.deactivated_at = now()

@@ -1,0 +1,584 @@
+"""Demo data: the guide's communities, the platform's membership rules, every dialect.
+
+The scale-0 database is filled once per module on a temporary SQLite file and checked row by
+row; PostgreSQL and MariaDB (the platform's real schema) get the same checks on a throwaway
+database when their server URL is in the environment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from storage import clock
+from storage.codes import (
+    ACCEPTED_STATUSES,
+    CarpoolItemStatus,
+    CriteriaFrequency,
+    Gender,
+    MembershipStatus,
+    PhoneDisplay,
+    ProposalType,
+    UserStatus,
+    ValidationType,
+)
+from storage.demo import (
+    CARPOOL_ITEM_OUTWARD,
+    PAYMENT_STATUS_INITIALIZED,
+    SCALES,
+    TERRITORY_LEVEL_DEPARTEMENT,
+    DemoError,
+    DemoSummary,
+    demo_login_hint,
+    fill_demo,
+)
+from storage.engine import make_engine
+from storage.models import (
+    Address,
+    AddressTerritory,
+    CarpoolItem,
+    Community,
+    CommunitySecurity,
+    CommunityUser,
+    Criteria,
+    Language,
+    Proposal,
+    ProposalCommunity,
+    SolidaryUser,
+    Territory,
+    User,
+)
+from storage.schema import prepare
+from tests.support.databases import create_server_database, drop_server_database
+
+#: The guide's dashboard shows data "jusqu'au 31/01/2024".
+NOW = dt.datetime(2024, 2, 1, 9, 30)
+NAMED = (
+    "Arc France",
+    "LeNord covoiture",
+    "Communauté urbaine de Dunkerque - habitants",
+    "GSK Saint Amand les Eaux",
+)
+
+
+def sqlite_engine(path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{path}")
+    prepare(engine)
+    return engine
+
+
+def fill_at(engine: Engine, now: dt.datetime = NOW, **kwargs) -> DemoSummary:
+    """fill_demo with the platform's clock at `now`."""
+    clock.set_now(now)
+    try:
+        return fill_demo(engine, **kwargs)
+    finally:
+        clock.set_now(None)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[tuple[Engine, DemoSummary]]:
+    engine = sqlite_engine(tmp_path_factory.mktemp("demo") / "demo.sqlite3")
+    summary = fill_at(engine)
+    yield engine, summary
+    engine.dispose()
+
+
+def count(engine: Engine, model) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+# --------------------------------------------------------------------------- checks shared by
+# every dialect
+
+
+def check_counts(engine: Engine, summary: DemoSummary) -> None:
+    assert summary == DemoSummary(
+        users=count(engine, User),
+        communities=count(engine, Community),
+        memberships=count(engine, CommunityUser),
+        ads=count(engine, Proposal),
+        carpool_items=count(engine, CarpoolItem),
+        solidary_users=count(engine, SolidaryUser),
+        territories=count(engine, Territory),
+    )
+
+
+def check_membership_rules(engine: Engine, now: dt.datetime = NOW) -> None:
+    """The dates and admin the platform writes on every membership change, on every row."""
+    with engine.connect() as connection:
+        creators = dict(connection.execute(select(Community.id, Community.user_id)).all())
+        rows = connection.execute(select(CommunityUser)).all()
+    assert rows
+    for row in rows:
+        assert row.updated_date is not None, row
+        assert row.created_date <= now, row
+        if row.status in ACCEPTED_STATUSES:
+            assert row.accepted_date is not None and row.refused_date is None, row
+            assert row.created_date <= row.accepted_date <= row.updated_date <= now, row
+            assert row.admin_id == creators[row.community_id], row
+        elif row.status == MembershipStatus.REFUSED:
+            assert row.refused_date is not None and row.accepted_date is None, row
+            assert row.created_date <= row.refused_date <= now, row
+            assert row.admin_id == creators[row.community_id], row
+        else:
+            assert row.status == MembershipStatus.PENDING, row
+            assert row.accepted_date is None and row.refused_date is None, row
+            assert row.admin_id is None, row
+    pairs = Counter((row.community_id, row.user_id) for row in rows)
+    assert max(pairs.values()) == 1, "a user holds two memberships of one community"
+
+
+def check_creators_are_moderators(engine: Engine) -> None:
+    with engine.connect() as connection:
+        missing = connection.execute(
+            select(Community.id).where(
+                ~select(CommunityUser.id)
+                .where(
+                    CommunityUser.community_id == Community.id,
+                    CommunityUser.user_id == Community.user_id,
+                    CommunityUser.status == MembershipStatus.MODERATOR,
+                )
+                .exists()
+            )
+        ).all()
+    assert missing == []
+
+
+def check_addresses_in_territories(engine: Engine) -> None:
+    """Every address (homes and communities') lies in a département; homes are one per user."""
+    with engine.connect() as connection:
+        unlinked = connection.execute(
+            select(func.count())
+            .select_from(Address)
+            .where(
+                ~select(AddressTerritory.address_id)
+                .join(Territory, Territory.id == AddressTerritory.territory_id)
+                .where(
+                    AddressTerritory.address_id == Address.id,
+                    Territory.admin_level == TERRITORY_LEVEL_DEPARTEMENT,
+                )
+                .exists()
+            )
+        ).scalar_one()
+        homes = connection.execute(
+            select(func.count(func.distinct(Address.user_id))).where(Address.home.is_(True))
+        ).scalar_one()
+        users = connection.execute(select(func.count()).select_from(User)).scalar_one()
+    assert unlinked == 0
+    assert homes == users
+
+
+def check_app_can_insert(engine: Engine) -> None:
+    """After explicit ids, the database still numbers the rows the application adds."""
+    with engine.begin() as connection:
+        top = connection.execute(select(func.max(User.id))).scalar_one()
+        new_id = connection.execute(
+            User.__table__.insert().returning(User.id),
+            {
+                "email": "nouvelle.inscrite@example.org",
+                "gender": int(Gender.FEMALE),
+                "status": int(UserStatus.ACTIVE),
+                "created_date": NOW,
+                "phone_display": int(PhoneDisplay.RESTRICTED),
+            },
+        ).scalar_one()
+        assert new_id > top
+        connection.execute(User.__table__.delete().where(User.id == new_id))
+
+
+def check_database(engine: Engine, summary: DemoSummary) -> None:
+    check_counts(engine, summary)
+    check_membership_rules(engine)
+    check_creators_are_moderators(engine)
+    check_addresses_in_territories(engine)
+    with engine.connect() as connection:
+        names = set(connection.execute(select(Community.name)).scalars())
+    assert set(NAMED) <= names
+    check_app_can_insert(engine)
+
+
+# --------------------------------------------------------------------------- SQLite, scale 0
+
+
+def test_summary_matches_the_rows(demo):
+    engine, summary = demo
+    check_counts(engine, summary)
+    assert 150 <= summary.users <= 250
+    assert summary.communities == 10
+    assert 380 <= summary.ads <= 420
+    assert summary.carpool_items == 3000
+    assert summary.solidary_users > 0
+    assert summary.territories == 16
+
+
+def test_the_guides_communities(demo):
+    engine, _ = demo
+    with Session(engine) as connection:
+        rows = connection.execute(
+            select(Community, User.given_name, User.family_name, Address)
+            .join(User, User.id == Community.user_id)
+            .join(Address, Address.id == Community.address_id)
+        ).all()
+    by_name = {row.Community.name: row for row in rows}
+    assert set(NAMED) <= set(by_name)
+    assert 4 <= len(by_name) - len(NAMED) <= 6
+
+    def referent(name: str) -> str:
+        row = by_name[name]
+        return f"{row.given_name} {row.family_name[0]}."
+
+    assert referent("LeNord covoiture") == "Eddy L."
+    assert referent("Communauté urbaine de Dunkerque - habitants") == "Olivier T."
+    assert referent("GSK Saint Amand les Eaux") == "Cyrielle G."
+
+    arc = by_name["Arc France"].Community
+    assert arc.description.startswith("Afin de préserver la planète")
+    assert "37% de ses émissions de carbone d'ici 2030" in arc.description
+    assert arc.validation_type == ValidationType.MANUAL and arc.domain == "arcfrance.fr"
+
+    lenord = by_name["LeNord covoiture"]
+    assert lenord.Community.validation_type == ValidationType.AUTOMATIC
+    assert "« LeNord covoiture »" in lenord.Community.description
+    assert "Sambre-Avesnois" in lenord.Community.full_description
+    assert (lenord.Address.street_address, lenord.Address.postal_code) == (
+        "51 Rue Gustave Delory",
+        "59000",
+    )
+    assert lenord.Address.address_locality == "Lille"
+
+    communities = [row.Community for row in rows]
+    kinds = {c.validation_type for c in communities}
+    assert kinds == set(ValidationType)
+    assert any(c.members_hidden for c in communities)
+    assert any(c.proposals_hidden for c in communities)
+    for community in communities:
+        assert len(community.description) <= 255
+        assert community.full_description
+    assert count(engine, CommunitySecurity) == sum(
+        c.validation_type == ValidationType.SECURED for c in communities
+    )
+
+
+def test_memberships_follow_the_platforms_rules(demo):
+    engine, _ = demo
+    check_membership_rules(engine)
+
+
+def test_every_creator_is_a_moderator_of_their_community(demo):
+    check_creators_are_moderators(demo[0])
+
+
+def test_every_community_has_members_in_every_status(demo):
+    engine, _ = demo
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(CommunityUser.community_id, CommunityUser.status).distinct()
+        ).all()
+    statuses: dict[int, set[int]] = {}
+    for community_id, status in rows:
+        statuses.setdefault(community_id, set()).add(status)
+    assert len(statuses) == 10
+    assert all(found == set(MembershipStatus) for found in statuses.values()), statuses
+
+
+def test_manual_communities_have_pending_requests_matching_their_domain_or_not(demo):
+    engine, _ = demo
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Community.id, Community.name, Community.domain, User.email)
+            .join(CommunityUser, CommunityUser.community_id == Community.id)
+            .join(User, User.id == CommunityUser.user_id)
+            .where(
+                Community.validation_type == ValidationType.MANUAL,
+                CommunityUser.status == MembershipStatus.PENDING,
+            )
+        ).all()
+        manual = connection.execute(
+            select(Community.id).where(Community.validation_type == ValidationType.MANUAL)
+        ).scalars()
+        manual_ids = set(manual)
+    pending = Counter(row.id for row in rows)
+    assert manual_ids and all(pending[cid] >= 3 for cid in manual_ids), pending
+    with_domain = [row for row in rows if row.domain]
+    assert {"Arc France", "Région Hauts-de-France - agents"} <= {row.name for row in with_domain}
+
+    def matches(row) -> bool:
+        domains = {d.strip().lstrip("@") for d in row.domain.split(";")}
+        return row.email.split("@")[1] in domains
+
+    assert any(matches(row) for row in with_domain)
+    assert any(not matches(row) for row in with_domain)
+
+
+def test_emilie_administers_two_communities_with_pending_requests(demo):
+    engine, _ = demo
+    with Session(engine) as connection:
+        emilie = connection.execute(
+            select(User).where(User.email == "emilie.fournier@arcfrance.fr")
+        ).scalar_one()
+        moderated = connection.execute(
+            select(Community.name)
+            .join(CommunityUser, CommunityUser.community_id == Community.id)
+            .where(
+                CommunityUser.user_id == emilie.id,
+                CommunityUser.status == MembershipStatus.MODERATOR,
+            )
+        ).scalars()
+        moderated_names = set(moderated)
+        created = connection.execute(
+            select(Community.id).where(Community.user_id == emilie.id)
+        ).scalars()
+        created_ids = list(created)
+        pending = connection.execute(
+            select(func.count())
+            .select_from(CommunityUser)
+            .join(Community, Community.id == CommunityUser.community_id)
+            .where(
+                CommunityUser.status == MembershipStatus.PENDING,
+                Community.name.in_(moderated_names),
+            )
+        ).scalar_one()
+    assert (emilie.given_name, emilie.family_name) == ("Emilie", "Fournier")
+    assert "Arc France" in moderated_names and len(moderated_names) == 2
+    assert len(created_ids) == 1
+    assert pending >= 4
+
+
+def test_users_look_real(demo):
+    engine, _ = demo
+    with Session(engine) as connection:
+        users = connection.execute(select(User)).scalars().all()
+        languages = dict(connection.execute(select(Language.id, Language.code)).all())
+    emails = [u.email for u in users]
+    assert len(set(emails)) == len(emails)
+    given = {u.given_name for u in users}
+    assert given & {"Hélène", "François", "Aurélien", "Adèle"}
+    domains = Counter(e.split("@")[1] for e in emails)
+    assert {"gmail.com", "orange.fr", "arcfrance.fr"} <= set(domains)
+    assert all(u.status == UserStatus.ACTIVE for u in users)
+    assert all(u.phone_display == PhoneDisplay.RESTRICTED for u in users)
+    assert {u.gender for u in users} <= set(Gender)
+    assert sum(u.validated_date is not None for u in users) > 0.8 * len(users)
+    created = [u.created_date for u in users]
+    assert min(created) < NOW - dt.timedelta(days=2 * 365) and max(created) <= NOW
+    assert sorted(languages.values()) == ["en", "fr"]
+    assert {languages[u.language_id] for u in users if u.language_id} == {"fr", "en"}
+
+
+def test_addresses_lie_in_territories(demo):
+    engine, _ = demo
+    check_addresses_in_territories(engine)
+    with engine.connect() as connection:
+        names = set(connection.execute(select(Territory.name)).scalars())
+        lille = connection.execute(
+            select(Territory.name)
+            .join(AddressTerritory, AddressTerritory.territory_id == Territory.id)
+            .join(Community, Community.address_id == AddressTerritory.address_id)
+            .where(Community.name == "LeNord covoiture")
+        ).scalars()
+        lille_territories = set(lille)
+        coords = connection.execute(select(Address.latitude, Address.longitude)).all()
+    assert {"Nord", "Pas-de-Calais", "Somme", "Oise", "Aisne"} <= names
+    assert "Métropole Européenne de Lille" in names
+    assert lille_territories == {"Nord", "Métropole Européenne de Lille"}
+    assert all(48.8 < lat < 51.2 and 1.4 < lon < 4.3 for lat, lon in coords)
+
+
+def test_ads_have_criteria_and_go_to_their_authors_communities(demo):
+    engine, _ = demo
+    with Session(engine) as connection:
+        ads = connection.execute(
+            select(Proposal, Criteria).join(Criteria, Criteria.id == Proposal.criteria_id)
+        ).all()
+        links = connection.execute(
+            select(Proposal.user_id, ProposalCommunity.community_id, Proposal.private).join(
+                Proposal, Proposal.id == ProposalCommunity.proposal_id
+            )
+        ).all()
+        members = set(
+            connection.execute(
+                select(CommunityUser.user_id, CommunityUser.community_id).where(
+                    CommunityUser.status.in_(ACCEPTED_STATUSES)
+                )
+            ).all()
+        )
+    assert len(ads) == count(engine, Proposal)
+    types = Counter(row.Proposal.type for row in ads)
+    assert set(types) == set(ProposalType)
+    assert types[ProposalType.OUTWARD] == types[ProposalType.RETURN]
+    assert {row.Criteria.frequency for row in ads} == set(CriteriaFrequency)
+    assert 0 < sum(bool(row.Proposal.private) for row in ads) < len(ads) / 5
+    assert sum(bool(row.Proposal.active) for row in ads) > 0.8 * len(ads)
+    for row in ads:
+        assert NOW - dt.timedelta(days=731) <= row.Proposal.created_date <= NOW
+        assert row.Criteria.driver or row.Criteria.passenger
+        if row.Criteria.frequency == CriteriaFrequency.REGULAR:
+            assert row.Criteria.to_date > row.Criteria.from_date
+    assert len(links) > len(ads) / 3
+    assert all((user_id, cid) in members and not private for user_id, cid, private in links)
+
+
+def test_carpools_are_between_members_of_a_community(demo):
+    engine, _ = demo
+    with Session(engine) as connection:
+        items = connection.execute(select(CarpoolItem)).scalars().all()
+        rows = connection.execute(
+            select(CommunityUser.user_id, CommunityUser.community_id).where(
+                CommunityUser.status.in_(ACCEPTED_STATUSES)
+            )
+        ).all()
+    communities: dict[int, set[int]] = {}
+    for user_id, community_id in rows:
+        communities.setdefault(user_id, set()).add(community_id)
+    statuses = Counter(item.item_status for item in items)
+    assert statuses[CarpoolItemStatus.CARRIED_OUT] > 0.75 * len(items)
+    assert statuses[CarpoolItemStatus.PLANNED] > 0
+    assert statuses[CarpoolItemStatus.NOT_CARRIED_OUT] > 0
+    today = NOW.date()
+    for item in items:
+        assert 5_000 <= item.distance <= 80_000
+        assert item.amount > 0
+        assert item.type == CARPOOL_ITEM_OUTWARD
+        assert item.debtor_status == item.creditor_status == PAYMENT_STATUS_INITIALIZED
+        assert today - dt.timedelta(days=731) <= item.item_date <= today + dt.timedelta(days=14)
+        assert (item.item_status == CarpoolItemStatus.PLANNED) == (item.item_date >= today)
+        assert item.created_date <= NOW
+        assert item.debtor_user_id != item.creditor_user_id
+        shared = communities[item.debtor_user_id] & communities[item.creditor_user_id]
+        assert shared, item
+
+
+def test_solidarity_users_are_linked_from_users(demo):
+    engine, _ = demo
+    with Session(engine) as connection:
+        linked = connection.execute(
+            select(SolidaryUser).join(User, User.solidary_user_id == SolidaryUser.id)
+        ).scalars()
+        rows = list(linked)
+    assert len(rows) == count(engine, SolidaryUser) > 0
+    assert all(row.beneficiary != row.volunteer for row in rows)
+
+
+def test_login_hints_start_with_the_referents_of_the_guide(demo):
+    engine, _ = demo
+    hints = demo_login_hint(engine)
+    assert 3 <= len(hints) <= 8
+    email, label = hints[0]
+    assert email == "emilie.fournier@arcfrance.fr"
+    assert label.startswith("Emilie F. — ")
+    assert "Arc France" in label and "pending" in label
+    assert "jean-marc.mercier@arcfrance.fr" in dict(hints)
+
+
+def test_a_second_fill_is_refused(demo):
+    engine, _ = demo
+    before = count(engine, User)
+    with pytest.raises(DemoError, match="community table already holds rows"):
+        fill_demo(engine)
+    assert count(engine, User) == before
+
+
+def test_an_unknown_scale_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="scale"):
+        fill_demo(sqlite_engine(tmp_path / "x.sqlite3"), scale=4)
+
+
+def test_the_same_seed_gives_the_same_data(tmp_path):
+    def snapshot(seed: int, name: str) -> tuple[list, list, list]:
+        engine = sqlite_engine(tmp_path / name)
+        fill_at(engine, seed=seed)
+        with engine.connect() as connection:
+            emails = connection.execute(select(User.email).order_by(User.id)).scalars().all()
+            memberships = connection.execute(
+                select(CommunityUser.__table__).order_by(CommunityUser.id)
+            ).all()
+            items = connection.execute(select(CarpoolItem.__table__).order_by(CarpoolItem.id)).all()
+        engine.dispose()
+        return emails, memberships, items
+
+    first = snapshot(7, "a.sqlite3")
+    assert snapshot(7, "b.sqlite3") == first
+    assert snapshot(8, "c.sqlite3")[0] != first[0]
+
+
+# --------------------------------------------------------------------------- SQLite, scale 1
+
+
+def test_scale_1_adds_large_data(tmp_path):
+    engine = sqlite_engine(tmp_path / "large.sqlite3")
+    summary = fill_at(engine, scale=1)
+    check_counts(engine, summary)
+    users, ads, items = SCALES[1]
+    sample = fill_at(sqlite_engine(tmp_path / "sample.sqlite3"))
+    assert summary.users == sample.users + users
+    assert ads <= summary.ads - sample.ads <= ads + 1  # an outward/return pair may end it
+    assert summary.carpool_items == sample.carpool_items + items
+    assert summary.communities == 80
+    assert summary.memberships > users / 2
+    check_membership_rules(engine)
+    check_creators_are_moderators(engine)
+    check_addresses_in_territories(engine)
+    with engine.connect() as connection:
+        pending = connection.execute(
+            select(func.count())
+            .select_from(CommunityUser)
+            .where(CommunityUser.status == MembershipStatus.PENDING)
+        ).scalar_one()
+    assert pending > 100
+    check_app_can_insert(engine)
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def server_url(variable: str) -> str:
+    url = os.environ.get(variable)
+    if not url:
+        reason = f"needs {variable} (a SQLAlchemy URL of a server database)"
+        if os.environ.get("REFERENT_BOT_REQUIRE_SERVERS"):
+            pytest.fail(reason + ", and REFERENT_BOT_REQUIRE_SERVERS says it must run")
+        pytest.skip(reason)
+    return url
+
+
+def fill_throwaway_database(variable: str, platform_schema: bool) -> None:
+    """Create rb_demo_<random> on the server, fill it at scale 0, check it, drop it."""
+    url = server_url(variable)
+    name = f"rb_demo_{uuid.uuid4().hex[:10]}"
+    db_url = create_server_database(url, name, platform_schema=platform_schema)
+    engine = make_engine(db_url)
+    try:
+        prepare(engine)
+        summary = fill_at(engine)
+        check_database(engine, summary)
+        if engine.dialect.name == "mysql":
+            with engine.connect() as connection:
+                shapes = connection.execute(
+                    text("SELECT ST_AsText(geo_json_detail) FROM territory")
+                ).scalars()
+                assert all(shape.startswith("MULTIPOLYGON") for shape in shapes)
+        with pytest.raises(DemoError):
+            fill_demo(engine)
+    finally:
+        engine.dispose()
+        drop_server_database(url, name)
+
+
+@pytest.mark.postgres
+def test_postgresql_scale_0():
+    fill_throwaway_database("REFERENT_BOT_TEST_POSTGRES", platform_schema=False)
+
+
+@pytest.mark.mariadb
+def test_mariadb_with_the_platforms_schema_scale_0():
+    fill_throwaway_database("REFERENT_BOT_TEST_MARIADB", platform_schema=True)
