@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select
 
-from storage.bot_models import LinkCode
+from storage.bot_models import AuditEntry, LinkCode
 from storage.codes import MembershipStatus
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import CommunityUser
@@ -137,3 +137,29 @@ def test_bad_configuration_is_reported(tmp_path):
     result = cli("db", "status", env={"REFERENT_BOT_CONFIG": str(config)})
     assert result.returncode == 2
     assert "configuration error: [bot] language must be one of fr, en" in result.stderr
+
+
+def test_a_newcomer_approves_a_pending_member_on_the_embedded_default(home, tmp_path):
+    """The README's first command: no configuration, demo data created, then 1, 1, 1, 1."""
+    result = cli("console", env=home, stdin="1\n1\n1\n1\nquitter\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    db = tmp_path / "data" / "referent-bot" / "referent-bot.sqlite3"
+    assert f"Base de démonstration créée : {db}" in out
+    assert "Sous quel compte utiliser le bot ?" in out
+    assert "[1] Arc France (6 en attente)" in out
+    approved = re.search(r"✅ (.+?) : demande acceptée dans Arc France par Emilie F\.", out)
+    assert approved, out
+    engine = make_engine(f"sqlite:///{db}")
+    with make_sessionmaker(engine)() as session:
+        entry = session.scalars(select(AuditEntry)).one()
+        decided = session.get(CommunityUser, entry.membership_id)
+    engine.dispose()
+    assert (entry.action, entry.front) == ("approve", "console")
+    assert decided.status == MembershipStatus.MEMBER
+    assert decided.admin_id == entry.actor_user_id
+    assert decided.accepted_date == decided.updated_date
+    # Once created, the database is kept: a second start shows the same decision.
+    again = cli("console", "--as", "emilie.fournier@arcfrance.fr", env=home, stdin="1\n6\n")
+    assert "Base de démonstration créée" not in again.stdout
+    assert f"a accepté {approved.group(1)}" in again.stdout
