@@ -16,6 +16,9 @@ from handlers.reply import Reply
 
 #: Telegram allows 64 bytes of callback data; action + separator + ref must fit.
 MAX_CALLBACK_BYTES = 64
+#: The platform's ids are signed INT columns: a larger number can only be a forged reference
+#: (and PostgreSQL would reject it as out of range instead of finding nothing).
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -33,16 +36,21 @@ class BadRef(ValueError):
     pass
 
 
+def is_id(text: str) -> bool:
+    """ASCII digits only (str.isdigit also accepts '²' or '١'), within the platform's ids."""
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID
+
+
 def ints(ref: str, count: int) -> list[int]:
     parts = ref.split(":")
-    if len(parts) != count or not all(p.isdigit() and len(p) <= 10 for p in parts):
+    if len(parts) != count or not all(is_id(p) for p in parts):
         raise BadRef(ref)
     return [int(p) for p in parts]
 
 
 def _members(ctx: Context, actor: Actor, p: Press) -> Reply:
     parts = p.ref.split(":", 3)
-    if len(parts) < 3 or not parts[0].isdigit() or not parts[2].isdigit() or len(parts[2]) > 6:
+    if len(parts) < 3 or not is_id(parts[0]) or not is_id(parts[2]) or len(parts[2]) > 6:
         raise BadRef(p.ref)
     search = parts[3] if len(parts) == 4 else None
     return members.list_members(ctx, actor, int(parts[0]), parts[1], int(parts[2]), search)
@@ -50,7 +58,7 @@ def _members(ctx: Context, actor: Actor, p: Press) -> Reply:
 
 def _members_search(ctx: Context, actor: Actor, p: Press) -> Reply:
     parts = p.ref.split(":")
-    if len(parts) != 2 or not parts[0].isdigit():
+    if len(parts) != 2 or not is_id(parts[0]):
         raise BadRef(p.ref)
     return members.list_members(ctx, actor, int(parts[0]), parts[1], 0, p.text)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers import communities, history, members, pending, preferences
+from handlers.actions import is_id
 from handlers.context import Actor, Context
 from handlers.i18n import t
 from handlers.reply import Button, Reply
@@ -88,7 +89,9 @@ def run_command(ctx: Context, actor: Actor, name: str, args: list[str]) -> Reply
         return Reply(t(actor.language, "error.unknown_command", command=name), ok=False)
     if command.pick_action is None:
         return command.run(ctx, actor, None, args)
-    if args and args[0].isdigit() and len(args[0]) <= 10:
+    if args and args[0].isascii() and args[0].isdigit():
+        if not is_id(args[0]):
+            return Reply(t(actor.language, "error.unknown_community", id=args[0]), ok=False)
         return command.run(ctx, actor, int(args[0]), args[1:])
     with transaction(ctx) as session:
         rows = administered(session, actor)

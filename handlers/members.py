@@ -36,6 +36,9 @@ FILTER_WORDS = {
     "refuses": "r", "refusés": "r", "refuse": "r", "refusé": "r", "refused": "r",
 }  # fmt: skip
 MAX_SEARCH = 40
+#: The search rides in the page buttons' reference ("members|<id>:<filter>:<page>:<search>"),
+#: which must fit Telegram's 64 bytes of callback data with a 10-digit id and a 6-digit page.
+MAX_SEARCH_BYTES = 64 - len("members|") - 10 - len(":a:") - 6 - len(":")
 
 
 @use_case
@@ -50,7 +53,7 @@ def list_members(
     lang = actor.language
     if filter_code not in FILTERS:
         raise Refusal("members.bad_filter")
-    search = (search or "").strip()[:MAX_SEARCH] or None
+    search = _fit_search(search)
     size = ctx.settings.page_size
     with transaction(ctx) as session:
         community = administered_community(session, actor, community_id)
@@ -118,6 +121,13 @@ def list_members(
         )
     )
     return Reply("\n".join(lines), tuple(buttons))
+
+
+def _fit_search(search: str | None) -> str | None:
+    text = (search or "").strip()[:MAX_SEARCH]
+    while len(text.encode()) > MAX_SEARCH_BYTES:
+        text = text[:-1]
+    return text.strip() or None
 
 
 def member_line(lang: str, membership: CommunityUser, user: User, creator_id: int | None) -> str:

@@ -248,8 +248,10 @@ def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expec
     decision, matching_only = BULK[kind]
     when = now()
     with transaction(ctx, write=True) as session:
+        # The lock comes first: on MariaDB (REPEATABLE READ) the first plain read fixes the
+        # transaction's snapshot, which must not predate a concurrent decision holding it.
+        queries.lock_community(session, community_id)
         community = administered_community(session, actor, community_id)
-        queries.lock_community(session, community.id)
         targets = _targets(session, community, matching_only)
         if len(targets) != expected:
             changed = t(

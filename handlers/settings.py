@@ -220,8 +220,9 @@ def set_identifiers(
     path.write_bytes(content)
     try:
         with transaction(ctx, write=True) as session:
+            # Lock first, so that the files read below are the latest (see confirm_bulk).
+            queries.lock_community(session, community_id)
             community = administered_community(session, actor, community_id)
-            queries.lock_community(session, community.id)
             old = queries.security_files(session, community.id)
             session.execute(
                 delete(CommunitySecurity).where(CommunitySecurity.community_id == community.id)

@@ -9,6 +9,9 @@ LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 #: community.domain is a VARCHAR(255).
 DOMAIN_COLUMN_LENGTH = 255
+#: Line ends as a text editor sees them (not str.splitlines, which also splits on form feeds,
+#: other control characters and Unicode separators, and would shift the line numbers shown).
+LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def is_domain(name: str) -> bool:
     labels = name.split(".")
     if len(labels) < 2:
         return False
-    return all(LABEL.match(label) for label in labels) and bool(TLD.match(labels[-1]))
+    return all(LABEL.fullmatch(label) for label in labels) and bool(TLD.fullmatch(labels[-1]))
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def parse_identifiers(content: bytes) -> IdentifierFile:
     text, encoding = decode(content)
     pairs = 0
     bad: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(LINE_END.split(text), start=1):
         if not line.strip():
             continue
         columns = line.split(";")

@@ -159,12 +159,18 @@ def pending_with_users(session: Session, community_id: int) -> list[tuple[Commun
 
 
 def moderator_count(session: Session, community_id: int) -> int:
-    return session.execute(
-        select(func.count()).where(
-            CommunityUser.community_id == community_id,
-            CommunityUser.status == MembershipStatus.MODERATOR,
-        )
-    ).scalar_one()
+    """The moderators as committed now, read with a lock: on MariaDB (REPEATABLE READ) a plain
+    count would read the transaction's snapshot, older than the community lock taken before."""
+    return len(
+        session.scalars(
+            select(CommunityUser.id)
+            .where(
+                CommunityUser.community_id == community_id,
+                CommunityUser.status == MembershipStatus.MODERATOR,
+            )
+            .with_for_update()
+        ).all()
+    )
 
 
 def lock_community(session: Session, community_id: int) -> Community | None:

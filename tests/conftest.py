@@ -9,8 +9,10 @@ schema (shared/reference/mobicoop/schema.sql, 116 tables), as in production.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -59,12 +61,23 @@ def _drop_server_databases(server_engines):
         drop_server_database(*_CREATED[kind])
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """An SQLite database prepared once (platform and bot tables), copied for each test."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "bot.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    schema.prepare(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def engine(request, tmp_path, server_engines) -> Iterator[Engine]:
     kind = request.param
     if kind == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
-        schema.prepare(engine)
+        path = tmp_path / "bot.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
         yield engine
         engine.dispose()
         return
@@ -78,10 +91,12 @@ def empty_tables(engine: Engine) -> None:
     tables = [t.name for t in PlatformBase.metadata.sorted_tables] + [
         t.name for t in BotBase.metadata.sorted_tables
     ]
-    quoted = ", ".join(engine.dialect.identifier_preparer.quote(t) for t in tables)
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            # DELETE, children first: on these few rows it is ~10 times faster than TRUNCATE
+            for metadata in (BotBase.metadata, PlatformBase.metadata):
+                for table in reversed(metadata.sorted_tables):
+                    connection.execute(table.delete())
         else:
             connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
             for table in tables:

@@ -37,9 +37,7 @@ def create_server_database(server_url: str, name: str, platform_schema: bool = F
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         else:
             connection.execute(
-                text(
-                    f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-                )
+                text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
             )
     admin.dispose()
     db_url = url.set(database=name)

@@ -1,0 +1,71 @@
+"""The chat fronts' common entry (Telegram, Slack): who is writing, linking, then the use cases.
+
+An unlinked chat identity gets only the way to link itself; everything else needs a linked
+platform user, whose rights each use case checks again.
+"""
+
+from __future__ import annotations
+
+from handlers import actions, bindings, commands
+from handlers.context import Actor, Context
+from handlers.i18n import normalize_language, t
+from handlers.identity import actor_for_user
+from handlers.linking import ChatAccount, linked_user_id, looks_like_code, redeem_link_code, unlink
+from handlers.reply import Reply
+
+LINK_WORDS = {"start", "link", "relier"}
+UNLINK_WORDS = {"delier", "délier", "unlink"}
+BIND_WORDS = {"lier", "bind"}
+
+
+def who(ctx: Context, account: ChatAccount) -> Actor | None:
+    user_id = linked_user_id(ctx, account)
+    if user_id is None:
+        return None
+    return actor_for_user(ctx, user_id, account.platform)
+
+
+def on_command(
+    ctx: Context,
+    account: ChatAccount,
+    place: bindings.ChatPlace,
+    name: str,
+    args: list[str],
+    language_hint: str | None = None,
+) -> Reply:
+    """A command typed in a chat. `language_hint` is the chat client's language, used until
+    the person is linked and has a language of their own."""
+    name = name.lower()
+    fallback = normalize_language(language_hint or ctx.settings.default_language)
+    if name in LINK_WORDS and args and looks_like_code(args[0]):
+        return redeem_link_code(ctx, account, args[0], fallback)
+    actor = who(ctx, account)
+    if actor is None:
+        return Reply(t(fallback, "error.not_linked"), ok=False)
+    if name in UNLINK_WORDS:
+        return unlink(ctx, account, actor.language)
+    if name in BIND_WORDS:
+        if args and actions.is_id(args[0]):
+            return bindings.bind(ctx, actor, place, int(args[0]))
+        return bindings.bind_menu(ctx, actor, place)
+    if name in LINK_WORDS:
+        return commands.run_command(ctx, actor, "aide", [])
+    return commands.run_command(ctx, actor, name, args)
+
+
+def on_press(
+    ctx: Context,
+    account: ChatAccount,
+    place: bindings.ChatPlace,
+    press: actions.Press,
+    language_hint: str | None = None,
+) -> Reply:
+    actor = who(ctx, account)
+    if actor is None:
+        fallback = normalize_language(language_hint or ctx.settings.default_language)
+        return Reply(t(fallback, "error.not_linked"), ok=False)
+    if press.action == "bind":
+        if not actions.is_id(press.ref):
+            return Reply(t(actor.language, "error.bad_button"), ok=False)
+        return bindings.bind(ctx, actor, place, int(press.ref))
+    return actions.press(ctx, actor, press)

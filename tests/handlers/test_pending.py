@@ -1,0 +1,491 @@
+"""Pending members: the list, one decision, all at once, and who may decide at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+
+from handlers import pending
+from handlers.actions import Press, press
+from storage.codes import MembershipStatus
+from storage.models import CommunitySecurity, CommunityUser
+from tests.handlers.helpers import (
+    NOTHING_CHANGED,
+    NOW_FR,
+    actor,
+    add_members,
+    assert_refused,
+    audit_entries,
+    button,
+    buttons,
+    membership,
+    set_status_directly,
+    snapshot,
+)
+
+NOW = dt.datetime(2024, 1, 17, 10, 2)
+NOT_ADMIN = "Vous n'administrez pas la communauté « Arc France »"
+
+
+# --- The list ---------------------------------------------------------------------------------
+
+
+def test_the_pending_list_shows_name_domain_match_and_date(ctx, world):
+    arc = world.communities["arc"]
+
+    reply = pending.list_pending(ctx, actor(ctx, world, "emilie"), arc)
+
+    assert reply.ok
+    assert reply.text.splitlines() == [
+        "**Demandes en attente : Arc France** (3)",
+        "• Pierre L. — arcfrance.fr ✓ domaine — demandé le 11/01/2024",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        # the domain is compared case-insensitively: ARCFRANCE.fr matches
+        "• François B. — arcfrance.fr ✓ domaine — demandé le 13/01/2024",
+    ]
+    m = world.memberships
+    assert buttons(reply) == [
+        ("✅ Pierre L.", "approve", str(m[("arc", "pierre")])),
+        ("❌ Pierre L.", "refuse", str(m[("arc", "pierre")])),
+        ("✅ Hélène B.", "approve", str(m[("arc", "helene")])),
+        ("❌ Hélène B.", "refuse", str(m[("arc", "helene")])),
+        ("✅ François B.", "approve", str(m[("arc", "francois")])),
+        ("❌ François B.", "refuse", str(m[("arc", "francois")])),
+        ("Tout accepter (3)", "approve_all", str(arc)),
+        ("Tout refuser (3)", "refuse_all", str(arc)),
+    ]
+    refuse = button(reply, "refuse", "Pierre")
+    assert refuse.style == "danger"
+    assert refuse.input is not None and refuse.input.optional
+    assert refuse.input.prompt.startswith("Motif du refus (facultatif")
+    assert button(reply, "approve", "Pierre").style == "primary"
+
+
+def test_a_community_without_domains_shows_no_match_mark(ctx, world):
+    reply = pending.list_pending(ctx, actor(ctx, world, "cyrielle"), world.communities["gsk"])
+
+    assert reply.text.splitlines() == [
+        "**Demandes en attente : GSK Saint Amand les Eaux** (1)",
+        "• Aurélien G. — gmail.com — demandé le 12/12/2023",
+    ]
+
+
+def test_no_pending_request_is_said_plainly(ctx, world):
+    reply = pending.list_pending(ctx, actor(ctx, world, "eddy"), world.communities["lenord"])
+
+    assert reply.ok
+    assert reply.text == "Aucune demande en attente pour LeNord covoiture."
+    assert reply.buttons == ()
+
+
+def test_the_pending_list_pages_by_ten(ctx, world):
+    add_members(ctx, world, "arc", 9, status=MembershipStatus.PENDING)
+    emilie = actor(ctx, world, "emilie")
+    arc = world.communities["arc"]
+
+    first = pending.list_pending(ctx, emilie, arc)
+    second = press(ctx, emilie, Press("pending", f"{arc}:1"))
+
+    assert first.text.splitlines()[0] == "**Demandes en attente : Arc France** (12)"
+    assert len([b for b in first.all_buttons if b.action == "approve"]) == 10
+    assert "Page 1/2" in first.text
+    assert ("Suivant ▶", "pending", f"{arc}:1") in buttons(first)
+    assert ("Tout accepter (12)", "approve_all", str(arc)) in buttons(first)
+    assert len([b for b in second.all_buttons if b.action == "approve"]) == 2
+    assert "Page 2/2" in second.text
+    assert ("◀ Précédent", "pending", f"{arc}:0") in buttons(second)
+
+
+# --- One decision -----------------------------------------------------------------------------
+
+
+def test_approving_writes_what_the_platform_writes_and_the_audit_entry(ctx, world):
+    pierre = world.membership("arc", "pierre")
+
+    reply = press(ctx, actor(ctx, world, "emilie", "telegram"), Press("approve", str(pierre)))
+
+    assert reply.ok
+    assert reply.replaces_message
+    assert reply.text == (
+        f"✅ Pierre L. : demande acceptée dans Arc France par Emilie F. le {NOW_FR}."
+    )
+    row = membership(ctx, pierre)
+    assert row.status == MembershipStatus.MEMBER
+    assert row.accepted_date == NOW
+    assert row.refused_date is None
+    assert row.admin_id == world.users["emilie"]
+    assert row.updated_date == NOW
+    (entry,) = audit_entries(ctx)
+    assert (entry.action, entry.actor_user_id, entry.front) == (
+        "approve",
+        world.users["emilie"],
+        "telegram",
+    )
+    assert entry.community_id == world.communities["arc"]
+    assert entry.target_user_id == world.users["pierre"]
+    assert entry.membership_id == pierre
+    assert json.loads(entry.before) == {"status": 0}
+    assert json.loads(entry.after) == {"status": 1}
+    assert entry.created_at == NOW
+    assert entry.reason is None
+
+
+def test_refusing_with_a_reason_keeps_it_in_the_audit_and_the_history(ctx, world):
+    helene = world.membership("arc", "helene")
+    jeanmarc = actor(ctx, world, "jeanmarc")
+
+    reply = press(ctx, jeanmarc, Press("refuse", str(helene), text="  Adresse personnelle  "))
+
+    assert reply.ok
+    assert reply.text.splitlines() == [
+        f"❌ Hélène B. : demande refusée dans Arc France par Jean-Marc M. le {NOW_FR}.",
+        "Motif : Adresse personnelle",
+    ]
+    row = membership(ctx, helene)
+    assert row.status == MembershipStatus.REFUSED
+    assert row.refused_date == NOW
+    assert row.accepted_date is None
+    assert row.admin_id == world.users["jeanmarc"]
+    assert row.updated_date == NOW
+    (entry,) = audit_entries(ctx)
+    assert entry.action == "refuse"
+    assert entry.reason == "Adresse personnelle"
+    assert json.loads(entry.after) == {"status": 3}
+    history = press(ctx, jeanmarc, Press("history", str(world.communities["arc"])))
+    assert (
+        f"• {NOW_FR} — Jean-Marc M. (terminal) : a refusé Hélène B. — motif : Adresse personnelle"
+        in history.text
+    )
+
+
+def test_refusing_clears_an_accepted_date(ctx, world):
+    """A pending row with a leftover accepted date (written by hand) is made consistent."""
+    helene = world.membership("arc", "helene")
+    with ctx.sessions() as session, session.begin():
+        session.execute(
+            update(CommunityUser)
+            .where(CommunityUser.id == helene)
+            .values(accepted_date=dt.datetime(2024, 1, 1))
+        )
+
+    pending.refuse(ctx, actor(ctx, world, "emilie"), helene, "   ")
+
+    row = membership(ctx, helene)
+    assert (row.status, row.accepted_date, row.refused_date) == (3, None, NOW)
+    assert audit_entries(ctx)[0].reason is None  # a blank reason is no reason
+
+
+def test_a_reason_too_long_is_refused(ctx, world):
+    before = snapshot(ctx)
+
+    reply = pending.refuse(
+        ctx, actor(ctx, world, "emilie"), world.membership("arc", "helene"), "x" * 1001
+    )
+
+    assert_refused(ctx, reply, before, "Texte trop long (1 000 caractères au plus)")
+
+
+@pytest.mark.parametrize("second", ["approve", "refuse"])
+def test_the_second_decider_is_told_who_decided_first_and_nothing_changes(ctx, world, second):
+    pierre = world.membership("arc", "pierre")
+    pending.approve(ctx, actor(ctx, world, "emilie"), pierre)
+    before = snapshot(ctx)
+
+    reply = press(ctx, actor(ctx, world, "jeanmarc"), Press(second, str(pierre), text="non"))
+
+    assert_refused(
+        ctx,
+        reply,
+        before,
+        f"Déjà traité : Pierre L. a été accepté(e) par Emilie F. le {NOW_FR}. {NOTHING_CHANGED}",
+    )
+    assert reply.replaces_message
+    assert membership(ctx, pierre).admin_id == world.users["emilie"]
+
+
+def test_a_refusal_decided_first_is_named_as_a_refusal(ctx, world):
+    pierre = world.membership("arc", "pierre")
+    pending.refuse(ctx, actor(ctx, world, "jeanmarc"), pierre)
+    before = snapshot(ctx)
+
+    reply = pending.approve(ctx, actor(ctx, world, "emilie"), pierre)
+
+    assert_refused(
+        ctx, reply, before, f"Déjà traité : Pierre L. a été refusé(e) par Jean-Marc M. le {NOW_FR}."
+    )
+
+
+def test_a_request_accepted_by_the_platform_itself_is_stale_too(ctx, world):
+    """No admin_id: the platform accepted it (automatic validation), the date is still given."""
+    pierre = world.membership("arc", "pierre")
+    with ctx.sessions() as session, session.begin():
+        session.execute(
+            update(CommunityUser)
+            .where(CommunityUser.id == pierre)
+            .values(status=1, accepted_date=dt.datetime(2024, 1, 16, 8, 15))
+        )
+    before = snapshot(ctx)
+
+    reply = pending.approve(ctx, actor(ctx, world, "emilie"), pierre)
+
+    assert_refused(
+        ctx,
+        reply,
+        before,
+        "Déjà traité : Pierre L. est déjà membre (depuis le 16/01/2024 à 08:15).",
+        NOTHING_CHANGED,
+    )
+
+
+def test_a_deleted_request_is_said_to_be_gone(ctx, world):
+    pierre = world.membership("arc", "pierre")
+    with ctx.sessions() as session, session.begin():
+        session.execute(delete(CommunityUser).where(CommunityUser.id == pierre))
+    before = snapshot(ctx)
+
+    for action in ("approve", "refuse"):
+        reply = press(ctx, actor(ctx, world, "emilie"), Press(action, str(pierre)))
+        assert_refused(ctx, reply, before, "Cette demande n'existe plus", NOTHING_CHANGED)
+
+
+def test_the_decision_and_its_audit_entry_are_one_transaction(ctx, world, monkeypatch):
+    """If writing the audit entry fails, the decision is rolled back with it."""
+    before = snapshot(ctx)
+
+    def broken_audit(session, *args, **kwargs):
+        session.add(CommunitySecurity(community_id=None, filename="x", original_name="x"))
+        session.flush()  # NOT NULL violation, as a failing audit insert would raise
+
+    monkeypatch.setattr(pending, "audit", broken_audit)
+    with pytest.raises(IntegrityError):
+        pending.approve(ctx, actor(ctx, world, "emilie"), world.membership("arc", "pierre"))
+
+    assert snapshot(ctx) == before
+    assert membership(ctx, world.membership("arc", "pierre")).status == MembershipStatus.PENDING
+
+
+# --- All at once ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "ask", "confirm_label", "style", "status", "done"),
+    [
+        (
+            "approve_all",
+            "Accepter les 3 demandes en attente de Arc France ?",
+            "Oui, accepter les 3",
+            "primary",
+            MembershipStatus.MEMBER,
+            "✅ 3 demande(s) acceptée(s) dans Arc France par Emilie F. le {now} : "
+            "Pierre L., Hélène B., François B.",
+        ),
+        (
+            "refuse_all",
+            "Refuser les 3 demandes en attente de Arc France ?",
+            "Oui, refuser les 3",
+            "danger",
+            MembershipStatus.REFUSED,
+            "❌ 3 demande(s) refusée(s) dans Arc France par Emilie F. le {now} : "
+            "Pierre L., Hélène B., François B.",
+        ),
+    ],
+)
+def test_deciding_all_asks_with_the_count_then_applies_to_all(
+    ctx, world, kind, ask, confirm_label, style, status, done
+):
+    arc = world.communities["arc"]
+    emilie = actor(ctx, world, "emilie")
+    before = snapshot(ctx)
+
+    asked = press(ctx, emilie, Press(kind, str(arc)))
+
+    assert asked.ok
+    assert asked.text == ask
+    assert snapshot(ctx) == before  # asking changes nothing
+    assert [[(b.label, b.action, b.ref, b.style) for b in row] for row in asked.buttons] == [
+        [(confirm_label, f"{kind}_ok", f"{arc}:3", style), ("Annuler", "cancel", "", None)]
+    ]
+
+    confirm = asked.all_buttons[0]
+    reply = press(ctx, emilie, Press(confirm.action, confirm.ref))
+
+    assert reply.ok
+    assert reply.text == done.format(now=NOW_FR)
+    for person in ("pierre", "helene", "francois"):
+        row = membership(ctx, world.membership("arc", person))
+        assert row.status == status
+        assert row.admin_id == world.users["emilie"]
+        assert row.updated_date == NOW
+    entries = audit_entries(ctx)
+    assert [e.membership_id for e in entries] == [
+        world.membership("arc", p) for p in ("pierre", "helene", "francois")
+    ]
+    assert {json.loads(e.after)["bulk"] for e in entries} == {kind}
+    # the other communities are untouched
+    assert membership(ctx, world.membership("gsk", "aurelien")).status == MembershipStatus.PENDING
+
+
+def test_cancel_changes_nothing(ctx, world):
+    before = snapshot(ctx)
+
+    reply = press(ctx, actor(ctx, world, "emilie"), Press("cancel"))
+
+    assert reply.text == "Annulé : rien n'a été modifié."
+    assert snapshot(ctx) == before
+
+
+def test_a_confirmation_with_an_outdated_count_changes_nothing_and_asks_again(ctx, world):
+    arc = world.communities["arc"]
+    emilie = actor(ctx, world, "emilie")
+    asked = pending.ask_bulk(ctx, emilie, "approve_all", arc)
+    pending.refuse(ctx, actor(ctx, world, "jeanmarc"), world.membership("arc", "helene"))
+    before = snapshot(ctx)
+
+    confirm = asked.all_buttons[0]
+    reply = press(ctx, emilie, Press(confirm.action, confirm.ref))
+
+    assert_refused(
+        ctx,
+        reply,
+        before,
+        f"Le nombre de demandes a changé : 3 annoncées, 2 maintenant. {NOTHING_CHANGED}",
+        "Accepter les 2 demandes en attente de Arc France ?",
+    )
+    assert buttons(reply)[0] == ("Oui, accepter les 2", "approve_all_ok", f"{arc}:2")
+
+    again = press(ctx, emilie, Press("approve_all_ok", f"{arc}:2"))
+    assert again.ok
+    assert again.text.endswith(": Pierre L., François B.")
+    assert membership(ctx, world.membership("arc", "helene")).status == MembershipStatus.REFUSED
+
+
+def test_asking_to_decide_all_when_none_is_pending(ctx, world):
+    reply = press(
+        ctx, actor(ctx, world, "eddy"), Press("approve_all", str(world.communities["lenord"]))
+    )
+
+    assert reply.text == "Aucune demande en attente pour LeNord covoiture."
+    assert reply.buttons == ()
+
+
+# --- Who may decide ---------------------------------------------------------------------------
+
+#: (action, reference template, typed text) for every button about Arc France.
+ARC_BUTTONS = [
+    ("card", "{arc}", None),
+    ("pending", "{arc}", None),
+    ("pending", "{arc}:0", None),
+    ("approve", "{pierre}", None),
+    ("refuse", "{pierre}", "non"),
+    ("approve_all", "{arc}", None),
+    ("refuse_all", "{arc}", None),
+    ("approve_matching", "{arc}", None),
+    ("approve_all_ok", "{arc}:3", None),
+    ("refuse_all_ok", "{arc}:3", None),
+    ("approve_matching_ok", "{arc}:2", None),
+    ("members", "{arc}:a:0", None),
+    ("members_search", "{arc}:a", "Lambert"),
+    ("member", "{marion}", None),
+    ("set_status", "{marion}:2:1", None),
+    ("remove", "{marion}:1", None),
+    ("remove_ok", "{marion}:1", None),
+    ("members_hidden", "{arc}:1", None),
+    ("ads_hidden", "{arc}:1", None),
+    ("validation", "{arc}", None),
+    ("validation_set", "{arc}:0", None),
+    ("domains", "{arc}", "evil.example"),
+    ("identifiers", "{arc}", None),
+    ("history", "{arc}", None),
+]
+
+
+def arc_press(world, action: str, template: str, text: str | None) -> Press:
+    ref = template.format(
+        arc=world.communities["arc"],
+        pierre=world.membership("arc", "pierre"),
+        marion=world.membership("arc", "marion"),
+    )
+    if action == "identifiers":
+        return Press(action, ref, file_name="ids.csv", file_content=b"123;01/02/1980\n")
+    return Press(action, ref, text=text)
+
+
+@pytest.mark.parametrize("person", ["marion", "eddy", "pierre"])
+def test_no_arc_france_button_works_for_someone_who_does_not_administer_it(
+    ctx, world, settings, person
+):
+    """A plain member, the moderator of another community and a pending member: forged or
+    old buttons pointing into Arc France are all refused."""
+    before = snapshot(ctx)
+    someone = actor(ctx, world, person)
+
+    for action, template, text in ARC_BUTTONS:
+        reply = press(ctx, someone, arc_press(world, action, template, text))
+        assert_refused(ctx, reply, before, NOT_ADMIN, NOTHING_CHANGED)
+    assert not settings.security_folder.exists() or not any(settings.security_folder.iterdir())
+
+
+def test_a_demoted_moderator_can_no_longer_press_the_buttons_they_still_have(ctx, world):
+    emilie = actor(ctx, world, "emilie")
+    arc = world.communities["arc"]
+    old = pending.list_pending(ctx, emilie, arc)
+    # the web admin makes Emilie a plain member
+    set_status_directly(ctx, world.membership("arc", "emilie"), MembershipStatus.MEMBER)
+    before = snapshot(ctx)
+
+    for old_button in old.all_buttons:
+        reply = press(ctx, emilie, Press(old_button.action, old_button.ref, text="non"))
+        assert_refused(ctx, reply, before, NOT_ADMIN)
+    for action, template, text in ARC_BUTTONS:
+        reply = press(ctx, emilie, arc_press(world, action, template, text))
+        assert_refused(ctx, reply, before, NOT_ADMIN)
+
+
+def test_eddy_cannot_decide_an_arc_france_request_by_forging_its_id(ctx, world):
+    """The reference is only a pointer: a LeNord moderator pressing 'approve' on an Arc
+    France membership id is checked against Arc France."""
+    before = snapshot(ctx)
+    eddy = actor(ctx, world, "eddy")
+
+    for person in ("pierre", "helene", "francois"):
+        reply = pending.approve(ctx, eddy, world.membership("arc", person))
+        assert_refused(ctx, reply, before, NOT_ADMIN)
+
+
+@pytest.mark.parametrize(
+    ("action", "ref"),
+    [("pending", "987654"), ("approve_all", "987654"), ("approve_all_ok", "987654:1")],
+)
+def test_an_unknown_community_is_refused(ctx, world, action, ref):
+    before = snapshot(ctx)
+
+    reply = press(ctx, actor(ctx, world, "operator"), Press(action, ref))
+
+    assert_refused(ctx, reply, before, "La communauté n° 987654 n'existe pas.", NOTHING_CHANGED)
+
+
+def test_an_unknown_membership_is_refused(ctx, world):
+    before = snapshot(ctx)
+
+    reply = press(ctx, actor(ctx, world, "operator"), Press("approve", "987654"))
+
+    assert_refused(ctx, reply, before, "Cette demande n'existe plus", NOTHING_CHANGED)
+
+
+def test_an_operator_decides_in_any_community(ctx, world):
+    aurelien = world.membership("gsk", "aurelien")
+
+    reply = pending.approve(ctx, actor(ctx, world, "operator"), aurelien)
+
+    assert reply.ok
+    assert reply.text == (
+        f"✅ Aurélien G. : demande acceptée dans GSK Saint Amand les Eaux par Opérateur H. "
+        f"le {NOW_FR}."
+    )
+    row = membership(ctx, aurelien)
+    assert (row.status, row.admin_id) == (MembershipStatus.MEMBER, world.users["operator"])
+    assert audit_entries(ctx)[0].actor_user_id == world.users["operator"]
