@@ -177,8 +177,11 @@ def cmd_link(config: Config, args) -> int:
 
 
 def cmd_run(config: Config, args) -> int:
-    fronts = [name for name, on in (("telegram", config.telegram.enabled),
-                                    ("slack", config.slack.enabled)) if on]  # fmt: skip
+    import asyncio
+
+    from bot.runtime import FRONTS, enabled_fronts, load_factory, serve
+
+    fronts = enabled_fronts(config)
     if not fronts:
         print(
             "referent-bot: nothing to run: enable [telegram] or [slack] in the configuration "
@@ -186,12 +189,19 @@ def cmd_run(config: Config, args) -> int:
             file=sys.stderr,
         )
         return 2
-    print(
-        "referent-bot: the Telegram and Slack fronts are not part of this version yet; "
-        "`referent-bot console` gives every use case in a terminal meanwhile.",
-        file=sys.stderr,
-    )
-    return 2
+    for name, _, factory in FRONTS:
+        if name in fronts:
+            try:
+                load_factory(factory)
+            except ImportError:
+                print(
+                    f"referent-bot: the {name} front is not part of this version yet; "
+                    "`referent-bot console` gives every use case in a terminal meanwhile.",
+                    file=sys.stderr,
+                )
+                return 2
+    asyncio.run(serve(config))
+    return 0
 
 
 def cmd_chart(config: Config, args) -> int:

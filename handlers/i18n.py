@@ -13,8 +13,20 @@ DEFAULT_LANGUAGE = "fr"
 
 @cache
 def catalog(language: str) -> dict[str, str]:
-    text = resources.files("handlers").joinpath("locales", f"{language}.toml").read_text("utf-8")
-    return _flatten(tomllib.loads(text))
+    """All of handlers/locales/<language>/*.toml, one file per feature, merged.
+
+    A key defined twice is an error: two features must not silently overwrite each other.
+    """
+    merged: dict[str, str] = {}
+    folder = resources.files("handlers").joinpath("locales", language)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        for key, value in _flatten(tomllib.loads(entry.read_text("utf-8"))).items():
+            if key in merged:
+                raise KeyError(f"message {key!r} is defined twice in locales/{language}/")
+            merged[key] = value
+    return merged
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:

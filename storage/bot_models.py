@@ -178,4 +178,56 @@ class WatcherState(BotBase):
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+
+class PendingInput(BotBase):
+    """A chat waiting for one person's text or file after a button asked for it (a refusal
+    reason, domains, a search, an identifiers file). Kept in the database so that any replica
+    can receive the answer."""
+
+    __tablename__ = "bot_pending_input"
+    __table_args__ = (UniqueConstraint("platform", "team_id", "chat_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str] = mapped_column(String(64), default="")
+    chat_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(64), default="")
+    #: The message that asked (to edit it, or to match a reply to it).
+    prompt_ref: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class EmailMessage(BotBase):
+    """The e-mail outbox: what the bot must tell a member (request pending, accepted, refused)
+    because its own decisions bypass the platform's e-mails. One row per message, sent once."""
+
+    __tablename__ = "bot_email"
+    __table_args__ = (
+        UniqueConstraint("dedup_key"),
+        Index("ix_bot_email_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    community_id: Mapped[int | None] = mapped_column(Integer)
+    membership_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    to_address: Mapped[str] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(8), default="fr")
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 BOT_TABLES = tuple(t.name for t in BotBase.metadata.sorted_tables)
