@@ -1,0 +1,209 @@
+"""The notifier: watches for pending members and delivers the outbox through the chat fronts.
+
+The outbox logic is platform-neutral (handlers.notifications); this module only schedules it,
+paces the sends to each platform's limits, and maps each platform's errors to the outbox's
+three outcomes: sent, retry later, unreachable. Each chat front registers a Transport in
+`App.transports` when it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections import defaultdict, deque
+from typing import Protocol
+
+from handlers import notifications
+from handlers.reply import Reply
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):
+    """A temporary failure (429, 5xx, timeout); `retry_after` in seconds when the API says."""
+
+    def __init__(self, error: str, retry_after: float | None = None) -> None:
+        super().__init__(error)
+        self.retry_after = retry_after
+
+
+class Unreachable(Exception):
+    """The recipient cannot be reached (blocked the bot, chat not found, kicked)."""
+
+
+class Transport(Protocol):
+    async def send(self, chat_id: str, team_id: str, reply: Reply) -> str:
+        """Send the reply; return a reference to the message, for a later edit."""
+        ...
+
+    async def edit(self, chat_id: str, team_id: str, message_ref: str, reply: Reply) -> None: ...
+
+
+class RateLimiter:
+    """Paces sends within each platform's published limits, per chat and overall.
+
+    Telegram: 1 message a second per chat, 20 a minute per group, 30 a second overall.
+    Slack: 1 message a second per channel.
+    """
+
+    LIMITS = {
+        # platform: (per chat (count, seconds), per group (count, seconds), overall)
+        "telegram": ((1, 1.0), (20, 60.0), (30, 1.0)),
+        "slack": ((1, 1.0), None, None),
+    }
+
+    def __init__(self, clock=time.monotonic, sleep=asyncio.sleep) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.sent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+
+    def _windows(self, platform: str, chat_id: str) -> list[tuple[tuple[str, str], int, float]]:
+        per_chat, per_group, overall = self.LIMITS.get(platform, ((1, 1.0), None, None))
+        windows = [((platform, chat_id), *per_chat)]
+        if per_group and chat_id.startswith("-"):
+            windows.append(((platform, "group:" + chat_id), *per_group))
+        if overall:
+            windows.append(((platform, "*"), *overall))
+        return windows
+
+    def delay(self, platform: str, chat_id: str) -> float:
+        """Seconds to wait before the next send to this chat is within every limit."""
+        current = self.clock()
+        wait = 0.0
+        for key, count, period in self._windows(platform, chat_id):
+            times = self.sent[key]
+            while times and current - times[0] >= period:
+                times.popleft()
+            if len(times) >= count:
+                wait = max(wait, period - (current - times[0]))
+        return wait
+
+    async def acquire(self, platform: str, chat_id: str) -> None:
+        while (wait := self.delay(platform, chat_id)) > 0:
+            await self.sleep(wait)
+        stamp = self.clock()
+        for key, _, _ in self._windows(platform, chat_id):
+            self.sent[key].append(stamp)
+
+
+class Notifier:
+    """Runs the watcher and the delivery loop every `interval` seconds until stopped."""
+
+    name = "notifier"
+
+    def __init__(self, app, interval: float = 2.0, batch: int = 50) -> None:
+        self.app = app
+        self.interval = interval
+        self.batch = batch
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.limiter = RateLimiter()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.app.call(notifications.recover_interrupted, self.app.ctx)
+        self._task = asyncio.create_task(self._loop(), name="notifier")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    def wake(self) -> None:
+        """Run a round now (after a decision, so other copies are edited at once)."""
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:  # the loop must survive a database hiccup; the next round retries
+                log.exception("notifier round failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+
+    async def run_once(self) -> int:
+        """One round: find new requests and outcomes, then deliver what is due. Returns the
+        number of messages sent or edited."""
+        await self.app.call(notifications.scan_new_pending, self.app.ctx)
+        await self.app.call(notifications.scan_outcomes, self.app.ctx)
+        done = 0
+        while not self._stop.is_set():
+            tasks = await self.app.call(
+                notifications.claim_due, self.app.ctx, self.worker, self.batch
+            )
+            if not tasks:
+                break
+            for task in tasks:
+                done += await self._deliver(task)
+        return done
+
+    async def _deliver(self, task: notifications.DeliveryTask) -> int:
+        transport = self.app.transports.get(task.platform)
+        if transport is None:
+            await self.app.call(
+                notifications.mark_retry,
+                self.app.ctx,
+                task.delivery_id,
+                self.worker,
+                f"no {task.platform} front running",
+                60,
+            )
+            return 0
+        await self.limiter.acquire(task.platform, task.chat_id)
+        if not task.is_edit and not await self.app.call(
+            notifications.start_sending, self.app.ctx, task.delivery_id, self.worker
+        ):
+            return 0  # our lease ran out and someone else has it
+        try:
+            if task.is_edit and task.message_ref:
+                await transport.edit(task.chat_id, task.team_id, task.message_ref, task.reply)
+                ref = task.message_ref
+            else:
+                ref = await transport.send(task.chat_id, task.team_id, task.reply)
+        except RetryLater as error:
+            log.info("delivery %s: retry later (%s)", task.delivery_id, error)
+            await self.app.call(
+                notifications.mark_retry,
+                self.app.ctx,
+                task.delivery_id,
+                self.worker,
+                str(error),
+                error.retry_after,
+            )
+            return 0
+        except Unreachable as error:
+            log.info("delivery %s: recipient unreachable (%s)", task.delivery_id, error)
+            await self.app.call(
+                notifications.mark_unreachable,
+                self.app.ctx,
+                task.delivery_id,
+                self.worker,
+                str(error),
+            )
+            return 0
+        except Exception as error:  # unknown failure: keep the message, try again later
+            log.warning("delivery %s failed: %s", task.delivery_id, type(error).__name__)
+            await self.app.call(
+                notifications.mark_retry,
+                self.app.ctx,
+                task.delivery_id,
+                self.worker,
+                type(error).__name__,
+            )
+            return 0
+        await self.app.call(
+            notifications.mark_sent, self.app.ctx, task.delivery_id, self.worker, ref
+        )
+        return 1
+
+
+def build_front(app) -> Notifier:
+    return Notifier(app)

@@ -1,0 +1,545 @@
+"""Push notifications of pending members: the outbox, platform-neutral.
+
+The watcher turns every pending membership (status 0), whoever wrote it, into one
+`bot_notification` row (unique per membership, so never twice, across restarts and replicas)
+with one `bot_delivery` per recipient: the community's creator and moderators who linked a chat,
+and the chats bound to the community. Deliveries are claimed with a lease (and SKIP LOCKED where
+the database has it), sent by the notifier in bot/, and marked; when the request is decided,
+anywhere, each delivered message is queued for an edit showing the outcome.
+
+Delivery states: pending -> sending -> sent -> edit -> edited; pending -> cancelled (decided
+before it was sent); -> inactive (the recipient cannot be reached); -> failed (gave up).
+A delivery found in `sending` after its lease expired was interrupted mid-call: it may or may
+not have arrived, and it is not sent again (never twice), but recorded as `unknown`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from handlers.context import Context
+from handlers.i18n import datetime, normalize_language, t
+from handlers.pending import decision_buttons, describe, pending_line
+from handlers.present import short_name
+from handlers.reply import Reply
+from handlers.uow import transaction
+from storage import queries
+from storage.bot_models import (
+    ChatBinding,
+    ChatIdentity,
+    Delivery,
+    Notification,
+    Preference,
+    WatcherState,
+)
+from storage.clock import now
+from storage.codes import MembershipStatus
+from storage.models import Community, CommunityUser, Language, User
+
+PENDING_MEMBER = "pending_member"
+WATERMARK = "pending_member_watermark"
+#: How far below the highest id seen the watcher looks again: a transaction that took a
+#: smaller id but committed later is still found.
+LOOKBACK_IDS = 1000
+MAX_ATTEMPTS = 8
+LEASE = dt.timedelta(seconds=60)
+
+OPEN_STATES = ("pending", "edit")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    platform: str
+    chat_id: str
+    team_id: str = ""
+    identity_id: int | None = None
+    binding_id: int | None = None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryTask:
+    """One message to send or edit, rendered for its recipient."""
+
+    delivery_id: int
+    platform: str
+    team_id: str
+    chat_id: str
+    message_ref: str | None
+    reply: Reply
+    is_edit: bool
+
+
+# --- The watcher -----------------------------------------------------------------------------
+
+
+def scan_new_pending(ctx: Context, lookback: int | None = LOOKBACK_IDS) -> int:
+    """Create the notification and deliveries of every pending membership not yet notified.
+
+    Scans ids above (highest id seen - lookback), so that a row whose transaction took a
+    smaller id but committed later is still found; `lookback=None` sweeps every pending row.
+    The unique (kind, dedup_key) makes a second replica's insert fail harmlessly.
+    """
+    created = 0
+    _ensure_state(ctx, WATERMARK)
+    with transaction(ctx, write=True) as session:
+        # One watcher at a time across replicas: the lock is taken before any plain read, so
+        # that (on MariaDB) this transaction's snapshot includes the previous holder's rows.
+        state = session.scalars(
+            select(WatcherState).where(WatcherState.name == WATERMARK).with_for_update()
+        ).one()
+        watermark = int(state.value) if state.value else 0
+        notified = (
+            select(Notification.id)
+            .where(
+                Notification.kind == PENDING_MEMBER,
+                Notification.membership_id == CommunityUser.id,
+            )
+            .exists()
+        )
+        query = select(CommunityUser.id, CommunityUser.community_id, CommunityUser.user_id).where(
+            CommunityUser.status == MembershipStatus.PENDING, ~notified
+        )
+        if lookback is not None:
+            query = query.where(CommunityUser.id > watermark - lookback)
+        for membership_id, community_id, user_id in session.execute(
+            query.order_by(CommunityUser.id)
+        ).all():
+            if _create_notification(session, membership_id, community_id, user_id):
+                created += 1
+        highest = max(watermark, session.scalar(select(func.max(CommunityUser.id))) or 0)
+        if highest > watermark:
+            state.value = str(highest)
+            state.updated_at = now()
+    return created
+
+
+def _ensure_state(ctx: Context, name: str) -> None:
+    with transaction(ctx, write=True) as session:
+        if session.get(WatcherState, name) is not None:
+            return
+        try:
+            with session.begin_nested():
+                session.add(WatcherState(name=name, value="0", updated_at=now()))
+        except IntegrityError:
+            pass  # another replica created it at the same moment
+
+
+def _create_notification(
+    session: Session, membership_id: int, community_id: int, user_id: int
+) -> bool:
+    try:
+        with session.begin_nested():
+            notification = Notification(
+                kind=PENDING_MEMBER,
+                dedup_key=str(membership_id),
+                community_id=community_id,
+                membership_id=membership_id,
+                payload=json.dumps({"user_id": user_id}),
+                created_at=now(),
+            )
+            session.add(notification)
+            session.flush()
+            when = now()
+            for recipient in recipients(session, community_id):
+                session.add(
+                    Delivery(
+                        notification_id=notification.id,
+                        platform=recipient.platform,
+                        team_id=recipient.team_id,
+                        chat_id=recipient.chat_id,
+                        identity_id=recipient.identity_id,
+                        binding_id=recipient.binding_id,
+                        state="pending",
+                        attempts=0,
+                        next_attempt_at=_after_quiet_hours(session, recipient.user_id, when),
+                        created_at=when,
+                    )
+                )
+            session.flush()
+    except IntegrityError:
+        return False  # another replica notified it first
+    return True
+
+
+def recipients(session: Session, community_id: int) -> list[Recipient]:
+    """The deciders' linked chats (push on) and the chats bound to the community."""
+    community = session.get(Community, community_id)
+    if community is None:
+        return []
+    deciders = set(
+        session.scalars(
+            select(CommunityUser.user_id).where(
+                CommunityUser.community_id == community_id,
+                CommunityUser.status == MembershipStatus.MODERATOR,
+            )
+        )
+    )
+    if community.user_id:
+        deciders.add(community.user_id)
+    muted = set(
+        session.scalars(
+            select(Preference.user_id).where(
+                Preference.user_id.in_(deciders), Preference.push_enabled.is_(False)
+            )
+        )
+    )
+    found: list[Recipient] = []
+    for identity in session.scalars(
+        select(ChatIdentity)
+        .where(ChatIdentity.user_id.in_(deciders - muted), ChatIdentity.active.is_(True))
+        .order_by(ChatIdentity.id)
+    ):
+        found.append(
+            Recipient(
+                identity.platform,
+                identity.external_id,
+                identity.team_id,
+                identity_id=identity.id,
+                user_id=identity.user_id,
+            )
+        )
+    for binding in session.scalars(
+        select(ChatBinding)
+        .where(ChatBinding.community_id == community_id, ChatBinding.active.is_(True))
+        .order_by(ChatBinding.id)
+    ):
+        found.append(
+            Recipient(binding.platform, binding.chat_id, binding.team_id, binding_id=binding.id)
+        )
+    return found
+
+
+def _after_quiet_hours(session: Session, user_id: int | None, when: dt.datetime) -> dt.datetime:
+    """When a delivery may go: now, or the end of the person's quiet hours (held back)."""
+    if user_id is None:
+        return when
+    preference = session.get(Preference, user_id)
+    if not preference or preference.quiet_start is None or preference.quiet_end is None:
+        return when
+    start, end, clock = preference.quiet_start, preference.quiet_end, when.time()
+    quiet = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not quiet:
+        return when
+    release = dt.datetime.combine(when.date(), end)
+    return release if release > when else release + dt.timedelta(days=1)
+
+
+# --- Outcomes --------------------------------------------------------------------------------
+
+
+def scan_outcomes(ctx: Context) -> int:
+    """Resolve notifications whose request was decided (in any chat or on the web admin):
+    sent messages are queued for an edit, unsent ones cancelled."""
+    resolved = 0
+    with transaction(ctx, write=True) as session:
+        decided = session.scalars(
+            select(Notification.id)
+            .outerjoin(CommunityUser, CommunityUser.id == Notification.membership_id)
+            .where(
+                Notification.kind == PENDING_MEMBER,
+                Notification.resolved_at.is_(None),
+                or_(CommunityUser.id.is_(None), CommunityUser.status != MembershipStatus.PENDING),
+            )
+        ).all()
+        if not decided:
+            return 0
+        query = select(Notification).where(
+            Notification.id.in_(decided), Notification.resolved_at.is_(None)
+        )
+        if session.bind.dialect.name != "sqlite":
+            query = query.with_for_update(skip_locked=True)
+        when = now()
+        for notification in session.scalars(query).all():
+            membership = session.get(CommunityUser, notification.membership_id)
+            outcome: dict[str, object] = {"status": membership.status if membership else None}
+            if membership is not None:
+                decided_at = membership.refused_date or membership.accepted_date
+                outcome["admin_id"] = membership.admin_id
+                outcome["when"] = (decided_at or membership.updated_date or when).isoformat()
+            notification.resolved_at = when
+            notification.outcome = json.dumps(outcome)
+            session.execute(
+                update(Delivery)
+                .where(Delivery.notification_id == notification.id, Delivery.state == "pending")
+                .values(state="cancelled", updated_at=when)
+            )
+            session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.notification_id == notification.id,
+                    Delivery.state == "sent",
+                    Delivery.message_ref.is_not(None),
+                )
+                .values(state="edit", attempts=0, next_attempt_at=when, updated_at=when)
+            )
+            resolved += 1
+    return resolved
+
+
+# --- Claiming and marking --------------------------------------------------------------------
+
+
+def recover_interrupted(ctx: Context) -> int:
+    """Deliveries left in `sending` by a notifier that died: never resent (never twice)."""
+    with transaction(ctx, write=True) as session:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.state == "sending", Delivery.claimed_until < now())
+            .values(
+                state="unknown",
+                claimed_by=None,
+                claimed_until=None,
+                last_error="interrupted while sending; not sent again",
+                updated_at=now(),
+            )
+        )
+        return result.rowcount
+
+
+def claim_due(ctx: Context, worker: str, limit: int = 50) -> list[DeliveryTask]:
+    """Lease up to `limit` due deliveries to `worker` and render them for their recipients.
+
+    SKIP LOCKED lets several replicas claim side by side on PostgreSQL and MariaDB; the lease
+    (claimed_until) is what protects them on any database.
+    """
+    when = now()
+    tasks: list[DeliveryTask] = []
+    with transaction(ctx, write=True) as session:
+        query = (
+            select(Delivery)
+            .where(
+                Delivery.state.in_(OPEN_STATES),
+                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= when),
+                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < when),
+            )
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+        )
+        if session.bind.dialect.name != "sqlite":
+            query = query.with_for_update(skip_locked=True)
+        deliveries = list(session.scalars(query))
+        for delivery in deliveries:
+            reply = _render(session, delivery)
+            if reply is None:
+                delivery.state = "cancelled"
+                delivery.updated_at = when
+                continue
+            is_edit = delivery.state == "edit"
+            delivery.claimed_by = worker
+            delivery.claimed_until = when + LEASE
+            delivery.updated_at = when
+            tasks.append(
+                DeliveryTask(
+                    delivery.id,
+                    delivery.platform,
+                    delivery.team_id,
+                    delivery.chat_id,
+                    delivery.message_ref,
+                    reply,
+                    is_edit,
+                )
+            )
+    return tasks
+
+
+def start_sending(ctx: Context, delivery_id: int, worker: str) -> bool:
+    """Record, just before the API call, that this message is on its way.
+
+    Only the message in flight is in `sending`: if the notifier dies now, the rest of its
+    batch is still `pending` and goes out after the lease, while this one (which may have
+    arrived) is never sent twice. Edits need no such care: doing one again is harmless.
+    """
+    with transaction(ctx, write=True) as session:
+        delivery = _claimed(session, delivery_id, worker)
+        if delivery is None or delivery.state != "pending":
+            return False
+        delivery.state = "sending"
+        delivery.updated_at = now()
+        return True
+
+
+def mark_sent(ctx: Context, delivery_id: int, worker: str, message_ref: str | None) -> bool:
+    with transaction(ctx, write=True) as session:
+        delivery = _claimed(session, delivery_id, worker)
+        if delivery is None:
+            return False
+        delivery.state = "edited" if delivery.state == "edit" else "sent"
+        if message_ref:
+            delivery.message_ref = message_ref
+        delivery.attempts += 1
+        _release(delivery)
+        if delivery.state == "sent":
+            # decided while we were sending: the fresh message must show the outcome too
+            notification = session.get(Notification, delivery.notification_id)
+            if notification is not None and notification.resolved_at is not None:
+                delivery.state = "edit"
+                delivery.next_attempt_at = now()
+        return True
+
+
+def mark_retry(
+    ctx: Context, delivery_id: int, worker: str, error: str, retry_after: float | None = None
+) -> bool:
+    """A temporary failure (429, 5xx, timeout): try again later, honouring retry_after."""
+    with transaction(ctx, write=True) as session:
+        delivery = _claimed(session, delivery_id, worker)
+        if delivery is None:
+            return False
+        delivery.attempts += 1
+        delivery.last_error = error[:500]
+        if delivery.state == "sending":
+            delivery.state = "pending"
+        if delivery.attempts >= MAX_ATTEMPTS:
+            delivery.state = "failed"
+        backoff = min(2**delivery.attempts, 600)
+        delivery.next_attempt_at = now() + dt.timedelta(seconds=max(backoff, retry_after or 0))
+        _release(delivery)
+        return True
+
+
+def mark_unreachable(ctx: Context, delivery_id: int, worker: str, error: str) -> bool:
+    """403 or an unknown chat: this recipient is inactive, the others still receive it.
+    When nobody at all can be reached for a request, the operators are told."""
+    with transaction(ctx, write=True) as session:
+        delivery = _claimed(session, delivery_id, worker)
+        if delivery is None:
+            return False
+        delivery.state = "inactive"
+        delivery.last_error = error[:500]
+        _release(delivery)
+        when = now()
+        if delivery.identity_id is not None:
+            identity = session.get(ChatIdentity, delivery.identity_id)
+            if identity is not None:
+                identity.active = False
+                identity.deactivated_at = when
+        if delivery.binding_id is not None:
+            binding = session.get(ChatBinding, delivery.binding_id)
+            if binding is not None:
+                binding.active = False
+        reachable = session.scalar(
+            select(func.count()).where(
+                Delivery.notification_id == delivery.notification_id,
+                Delivery.state.not_in(("inactive", "failed")),
+            )
+        )
+        if not reachable:
+            session.add(
+                Notification(
+                    kind="unreachable",
+                    dedup_key=str(delivery.notification_id),
+                    created_at=when,
+                    payload=json.dumps({"notification_id": delivery.notification_id}),
+                )
+            )
+        return True
+
+
+def _claimed(session: Session, delivery_id: int, worker: str) -> Delivery | None:
+    return session.scalars(
+        select(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.claimed_by == worker)
+        .with_for_update()
+    ).first()
+
+
+def _release(delivery: Delivery) -> None:
+    delivery.claimed_by = None
+    delivery.claimed_until = None
+    delivery.updated_at = now()
+
+
+# --- Rendering -------------------------------------------------------------------------------
+
+
+def _render(session: Session, delivery: Delivery) -> Reply | None:
+    """The message for this delivery, in its recipient's language; None if it is moot."""
+    notification = session.get(Notification, delivery.notification_id)
+    if notification is None or notification.kind != PENDING_MEMBER:
+        return None
+    language = _language(session, delivery)
+    membership = session.get(CommunityUser, notification.membership_id)
+    community = session.get(Community, notification.community_id)
+    if community is None:
+        return None
+    if delivery.state == "edit":
+        return outcome_reply(session, language, notification, community)
+    if membership is None or membership.status != MembershipStatus.PENDING:
+        return None
+    user = session.get(User, membership.user_id)
+    request = describe(membership, user, community)
+    text = (
+        t(language, "notify.pending", community=community.name)
+        + "\n"
+        + pending_line(language, request)
+    )
+    return Reply(text, (decision_buttons(language, request),))
+
+
+def outcome_reply(
+    session: Session, language: str, notification: Notification, community: Community
+) -> Reply:
+    outcome = json.loads(notification.outcome or "{}")
+    payload = json.loads(notification.payload or "{}")
+    people = queries.users_by_ids(session, [payload.get("user_id"), outcome.get("admin_id")])
+    name = short_name(people.get(payload.get("user_id")))
+    status = outcome.get("status")
+    when = dt.datetime.fromisoformat(outcome["when"]) if outcome.get("when") else None
+    by = people.get(outcome.get("admin_id"))
+    if status is None:
+        return Reply(t(language, "notify.gone", name=name, community=community.name))
+    accepted = status in (MembershipStatus.MEMBER, MembershipStatus.MODERATOR)
+    key = "pending.approved" if accepted else "pending.refused"
+    if by is None:
+        key = "notify.accepted_elsewhere" if accepted else "notify.refused_elsewhere"
+    return Reply(
+        t(
+            language,
+            key,
+            name=name,
+            community=community.name,
+            by=short_name(by) if by else "",
+            when=datetime(when, language),
+        )
+    )
+
+
+def _language(session: Session, delivery: Delivery) -> str:
+    if delivery.identity_id is None:
+        return "fr"
+    identity = session.get(ChatIdentity, delivery.identity_id)
+    if identity is None:
+        return "fr"
+    preferred = session.scalar(
+        select(Preference.language).where(Preference.user_id == identity.user_id)
+    )
+    if not preferred:
+        preferred = session.scalar(
+            select(Language.code)
+            .join(User, User.language_id == Language.id)
+            .where(User.id == identity.user_id)
+        )
+    return normalize_language(preferred)
+
+
+def delivery_states(ctx: Context, notification_ids: Iterable[int] | None = None) -> list[tuple]:
+    """(notification id, platform, chat id, state, message ref) rows: for tests and status."""
+    with ctx.sessions() as session:
+        query = select(
+            Delivery.notification_id,
+            Delivery.platform,
+            Delivery.chat_id,
+            Delivery.state,
+            Delivery.message_ref,
+        ).order_by(Delivery.id)
+        if notification_ids is not None:
+            query = query.where(and_(Delivery.notification_id.in_(list(notification_ids))))
+        return [tuple(row) for row in session.execute(query)]
