@@ -17,7 +17,7 @@ import time
 from collections import defaultdict, deque
 from typing import Protocol
 
-from handlers import notifications
+from handlers import feed, notifications
 from handlers.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -132,8 +132,16 @@ class Notifier:
     async def run_once(self) -> int:
         """One round: find new requests and outcomes, then deliver what is due. Returns the
         number of messages sent or edited."""
-        await self.app.call(notifications.scan_new_pending, self.app.ctx)
-        await self.app.call(notifications.scan_outcomes, self.app.ctx)
+        ctx = self.app.ctx
+        await self.app.call(notifications.scan_new_pending, ctx)
+        await self.app.call(notifications.scan_outcomes, ctx)
+        await self.app.call(
+            feed.scan_reminders,
+            ctx,
+            ctx.settings.reminder_days,
+            ctx.settings.operators_reminder_days,
+        )
+        await self.app.call(feed.scan_feed, ctx)
         done = 0
         while not self._stop.is_set():
             tasks = await self.app.call(

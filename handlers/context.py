@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +22,26 @@ class Settings:
     page_size: int = 10
     link_code_minutes: int = 15
     telegram_bot_username: str | None = None
+    #: The community widget's URL, `{id}` standing for the community's id ([bot] widget_url).
+    widget_url: str = ""
+    #: True when [email] is configured: decisions then queue e-mails to the members.
+    email_enabled: bool = False
+    #: (platform, team id, chat id) of the operators' chats: change feed, alerts, reminders.
+    operator_chats: tuple[tuple[str, str, str], ...] = ()
+    #: Pending for more than this many days: a daily reminder to the deciders...
+    reminder_days: int = 3
+    #: ... and past this many, to the operators too.
+    operators_reminder_days: int = 7
 
 
 @dataclass(frozen=True)
 class Context:
     sessions: sessionmaker[Session]
     settings: Settings = field(default_factory=Settings)
+    #: Where charts are drawn: the bot's process pool under `referent-bot run` (matplotlib
+    #: never runs on the event loop nor holds the GIL of the use-case threads); None draws
+    #: in-process (console, CLI, tests).
+    chart_renderer: Executor | None = None
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,14 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from handlers import feed
 from handlers.context import Context
 from handlers.i18n import datetime, normalize_language, t
 from handlers.pending import decision_buttons, describe, pending_line
 from handlers.present import short_name
 from handlers.reply import Reply
 from handlers.uow import transaction
+from handlers.watch_state import ensure_state, lock_state, set_state
 from storage import queries
 from storage.bot_models import (
     ChatBinding,
@@ -37,7 +39,6 @@ from storage.bot_models import (
     Delivery,
     Notification,
     Preference,
-    WatcherState,
 )
 from storage.clock import now
 from storage.codes import MembershipStatus
@@ -88,13 +89,9 @@ def scan_new_pending(ctx: Context, lookback: int | None = LOOKBACK_IDS) -> int:
     The unique (kind, dedup_key) makes a second replica's insert fail harmlessly.
     """
     created = 0
-    _ensure_state(ctx, WATERMARK)
+    ensure_state(ctx, WATERMARK, "0")
     with transaction(ctx, write=True) as session:
-        # One watcher at a time across replicas: the lock is taken before any plain read, so
-        # that (on MariaDB) this transaction's snapshot includes the previous holder's rows.
-        state = session.scalars(
-            select(WatcherState).where(WatcherState.name == WATERMARK).with_for_update()
-        ).one()
+        state = lock_state(session, WATERMARK)  # one watcher at a time across replicas
         watermark = int(state.value) if state.value else 0
         notified = (
             select(Notification.id)
@@ -116,20 +113,8 @@ def scan_new_pending(ctx: Context, lookback: int | None = LOOKBACK_IDS) -> int:
                 created += 1
         highest = max(watermark, session.scalar(select(func.max(CommunityUser.id))) or 0)
         if highest > watermark:
-            state.value = str(highest)
-            state.updated_at = now()
+            set_state(state, str(highest))
     return created
-
-
-def _ensure_state(ctx: Context, name: str) -> None:
-    with transaction(ctx, write=True) as session:
-        if session.get(WatcherState, name) is not None:
-            return
-        try:
-            with session.begin_nested():
-                session.add(WatcherState(name=name, value="0", updated_at=now()))
-        except IntegrityError:
-            pass  # another replica created it at the same moment
 
 
 def _create_notification(
@@ -463,9 +448,11 @@ def _release(delivery: Delivery) -> None:
 def _render(session: Session, delivery: Delivery) -> Reply | None:
     """The message for this delivery, in its recipient's language; None if it is moot."""
     notification = session.get(Notification, delivery.notification_id)
-    if notification is None or notification.kind != PENDING_MEMBER:
+    if notification is None:
         return None
     language = _language(session, delivery)
+    if notification.kind != PENDING_MEMBER:
+        return feed.render(language, notification)
     membership = session.get(CommunityUser, notification.membership_id)
     community = session.get(Community, notification.community_id)
     if community is None:

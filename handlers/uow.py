@@ -63,6 +63,13 @@ def audit(
             reason=reason,
         )
     )
+    # Settings changes also go to the operators' change feed, in this same transaction.
+    # (Imported here: the feed module itself builds on this one.)
+    from handlers.feed import record_settings_change
+
+    record_settings_change(
+        session, community_id, action, before, after, actor.name, actor.user_id, actor.front
+    )
 
 
 def use_case(

@@ -7,6 +7,7 @@ a Reply is tested with each front.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -32,6 +33,13 @@ from tests.notifications.support import (
     new_pending,
     retry,
 )
+
+
+@pytest.fixture
+def ctx(ctx):
+    """The suite's context with the daily reminders far off (they are tested apart)."""
+    settings = dataclasses.replace(ctx.settings, reminder_days=365, operators_reminder_days=365)
+    return dataclasses.replace(ctx, settings=settings)
 
 
 @pytest.fixture
