@@ -54,12 +54,49 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--quiet", action="store_true", help="print the code alone")
 
     chart = sub.add_parser("chart", help="render an indicator chart to a PNG file")
-    chart.add_argument("--indicator")
-    chart.add_argument("--period")
-    chart.add_argument("--community")
-    chart.add_argument("--out")
-    chart.add_argument("--csv")
+    chart.add_argument(
+        "--indicator", required=True, choices=["co2", "ads", "users", "solidarity", "communities"]
+    )
+    chart.add_argument("--period", default="month", choices=["day", "month"])
+    chart.add_argument(
+        "--from",
+        dest="start",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="first day (default: 12 months, or 31 days, before --to)",
+    )
+    chart.add_argument(
+        "--to", dest="end", type=_iso_date, metavar="YYYY-MM-DD", help="last day (default: today)"
+    )
+    chart.add_argument(
+        "--years", type=_years, metavar="2023,2024", help="year against year: one series per year"
+    )
+    where = chart.add_mutually_exclusive_group()
+    where.add_argument("--community", type=int, metavar="ID", help="one community's data")
+    where.add_argument("--territory", type=int, metavar="ID", help="one territory's data")
+    chart.add_argument("--out", required=True, metavar="FILE.png")
+    chart.add_argument("--csv", metavar="FILE", help="also write the numbers (period,series,value)")
+    chart.add_argument("--language", default=None, choices=["fr", "en"])
     return parser
+
+
+def _iso_date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from error
+
+
+def _years(text: str) -> tuple[int, ...]:
+    try:
+        years = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a list of years: {text!r}") from error
+    if not years or not all(1970 <= year <= 2100 for year in years):
+        raise argparse.ArgumentTypeError(f"not a list of years: {text!r}")
+    return years
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,11 +242,43 @@ def cmd_run(config: Config, args) -> int:
 
 
 def cmd_chart(config: Config, args) -> int:
-    print(
-        "referent-bot: indicator charts are not part of this version yet.",
-        file=sys.stderr,
-    )
-    return 2
+    """Draw one indicator as the platform's operator would see it, to a PNG (and a CSV)."""
+    from pathlib import Path
+
+    from handlers import charts
+    from handlers.context import Actor
+    from storage.indicators import Indicator, Period
+
+    runtime = open_runtime(config)
+    language = args.language or runtime.ctx.settings.default_language
+    scope = "a"
+    if args.community is not None:
+        scope = f"c{args.community}"
+    elif args.territory is not None:
+        scope = f"t{args.territory}"
+    request = charts.ChartRequest(
+        Indicator(args.indicator), Period(args.period), scope,
+        start=args.start, end=args.end, years=args.years,
+    )  # fmt: skip
+    operator = Actor(user_id=0, front="cli", language=language, is_operator=True)
+    try:
+        charts.parse_scope(scope)
+        figures, image = charts.render_chart(runtime.ctx, operator, request)
+    except ValueError:
+        print("referent-bot: invalid community or territory id", file=sys.stderr)
+        return 2
+    except Refusal as refusal:
+        print(f"referent-bot: {t(language, refusal.key, **refusal.params)}", file=sys.stderr)
+        return 1
+    if args.csv:
+        Path(args.csv).write_bytes(charts.csv_bytes(language, figures))
+        print(f"{args.csv}: {charts.file_stem(figures)} (period, series, value)")
+    if image is None:
+        print(charts.no_data_text(language, figures), file=sys.stderr)
+        return 1
+    Path(args.out).write_bytes(image.png)
+    print(f"{args.out}: {image.caption}")
+    return 0
 
 
 COMMANDS = {

@@ -21,6 +21,7 @@ ENV_OVERRIDES = {
     ("slack", "bot_token"): "REFERENT_BOT_SLACK_BOT_TOKEN",
     ("slack", "signing_secret"): "REFERENT_BOT_SLACK_SIGNING_SECRET",
     ("slack", "app_token"): "REFERENT_BOT_SLACK_APP_TOKEN",
+    ("email", "password"): "REFERENT_BOT_SMTP_PASSWORD",
 }
 
 
@@ -49,6 +50,8 @@ class BotConfig:
     max_identifiers_file_kb: int = 5120
     link_code_minutes: int = 15
     log_level: str = "INFO"
+    #: The community widget's URL; `{id}` is replaced by the community's id.
+    widget_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,64 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class EmailConfig:
+    """SMTP for the e-mails to members; on as soon as `host` is set."""
+
+    host: str = ""
+    port: int = 587
+    #: "starttls", "tls" (implicit TLS, usually port 465) or "none".
+    security: str = "starttls"
+    user: str = ""
+    password: str = field(default="", repr=False)
+    sender: str = ""
+    timeout_seconds: int = 30
+    #: First retry delay after a failure; doubled on each further failure (up to 6 hours).
+    retry_seconds: int = 60
+    poll_seconds: int = 5
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
+class NotificationsConfig:
+    """Push of pending members, the operators' change feed and reminders."""
+
+    #: The operators' chats or channels: "telegram:CHAT_ID" or "slack:TEAM_ID:CHANNEL_ID".
+    operators_chats: tuple[str, ...] = ()
+    #: Requests pending for more than this many days are summarised daily to the deciders...
+    reminder_days: int = 3
+    #: ... and past this many, to the operators too.
+    operators_reminder_days: int = 7
+    #: Seconds between two rounds of the watcher (a decision in the bot wakes it at once).
+    poll_seconds: int = 2
+
+    def chats(self) -> tuple[tuple[str, str, str], ...]:
+        """(platform, team id, chat id) of each operators' chat."""
+        parsed = []
+        for entry in self.operators_chats:
+            parts = entry.split(":")
+            if parts[0] == "telegram" and len(parts) == 2 and parts[1]:
+                parsed.append(("telegram", "", parts[1]))
+            elif parts[0] == "slack" and len(parts) == 3 and parts[1] and parts[2]:
+                parsed.append(("slack", parts[1], parts[2]))
+            else:
+                raise ConfigError(
+                    f"[notifications] operators_chats: {entry!r} is neither "
+                    "telegram:CHAT_ID nor slack:TEAM_ID:CHANNEL_ID"
+                )
+        return tuple(parsed)
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     bot: BotConfig = field(default_factory=BotConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     #: The file it was read from; None for the embedded default.
     source: Path | None = None
     #: Where data goes when [bot] data_dir is empty ($XDG_DATA_HOME/referent-bot).
@@ -118,11 +174,17 @@ class Config:
             max_identifiers_file_bytes=self.bot.max_identifiers_file_kb * 1024,
             link_code_minutes=self.bot.link_code_minutes,
             telegram_bot_username=self.telegram.bot_username or None,
+            widget_url=self.bot.widget_url,
+            email_enabled=self.email.enabled,
+            operator_chats=self.notifications.chats(),
+            reminder_days=self.notifications.reminder_days,
+            operators_reminder_days=self.notifications.operators_reminder_days,
         )
 
 
 SECTIONS = {"database": DatabaseConfig, "bot": BotConfig, "telegram": TelegramConfig,
-            "slack": SlackConfig}  # fmt: skip
+            "slack": SlackConfig, "email": EmailConfig,
+            "notifications": NotificationsConfig}  # fmt: skip
 
 
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
@@ -188,9 +250,39 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             "[telegram] is enabled but has no token: set token or REFERENT_BOT_TELEGRAM_TOKEN"
         )
+    if config.telegram.enabled and config.telegram.mode == "webhook" and not (
+        config.telegram.webhook_url and config.telegram.webhook_secret
+    ):
+        raise ConfigError(
+            "[telegram] webhook mode needs webhook_url and webhook_secret "
+            "(or REFERENT_BOT_TELEGRAM_WEBHOOK_SECRET)"
+        )
     if config.slack.enabled and not config.slack.bot_token:
         raise ConfigError(
             "[slack] is enabled but has no bot_token: set it or REFERENT_BOT_SLACK_BOT_TOKEN"
         )
+    if config.slack.enabled and config.slack.socket_mode and not config.slack.app_token:
+        raise ConfigError(
+            "[slack] socket_mode needs app_token (xapp-...): set it or REFERENT_BOT_SLACK_APP_TOKEN"
+        )
+    if config.slack.enabled and not config.slack.socket_mode and not config.slack.signing_secret:
+        raise ConfigError(
+            "[slack] in HTTP mode needs signing_secret to verify Slack's requests: set it or "
+            "REFERENT_BOT_SLACK_SIGNING_SECRET"
+        )
+    if not config.slack.command.startswith("/"):
+        raise ConfigError("[slack] command must start with / (as in slack-manifest.yml)")
     if config.bot.link_code_minutes <= 0:
         raise ConfigError("[bot] link_code_minutes must be positive")
+    config.notifications.chats()  # raises on a malformed entry
+    if min(config.notifications.reminder_days, config.notifications.operators_reminder_days,
+           config.notifications.poll_seconds) <= 0:  # fmt: skip
+        raise ConfigError("[notifications] days and poll_seconds must be positive")
+    if config.bot.widget_url and "{id}" not in config.bot.widget_url:
+        raise ConfigError("[bot] widget_url must contain {id} (the community's id)")
+    if config.email.security not in ("starttls", "tls", "none"):
+        raise ConfigError("[email] security must be starttls, tls or none")
+    if config.email.enabled and not config.email.sender:
+        raise ConfigError("[email] host is set but sender is empty: set the From address")
+    if config.email.port <= 0 or config.email.retry_seconds <= 0 or config.email.poll_seconds <= 0:
+        raise ConfigError("[email] port, retry_seconds and poll_seconds must be positive")

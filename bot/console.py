@@ -48,8 +48,11 @@ class Console:
         user_id: int,
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
+        output_dir: Path | None = None,
     ) -> None:
         self.ctx = ctx
+        #: Where chart images and CSV files of replies are saved (default: the current folder).
+        self.output_dir = output_dir
         self.user_id = user_id
         self.stdin = stdin
         self.stdout = stdout
@@ -78,6 +81,12 @@ class Console:
         if reply.buttons:
             self.buttons = reply.all_buttons
         self.say(render(reply, self.buttons, self.ansi))
+        for name, content, caption in [(i.filename, i.png, i.caption) for i in reply.images] + [
+            (name, content, "") for name, content in reply.files
+        ]:
+            path = (self.output_dir or Path.cwd()) / Path(name).name
+            path.write_bytes(content)
+            self.say(f"🖼 {path} — {caption}" if caption else f"📄 {path}")
         self.say("")
 
     def loop(self) -> None:

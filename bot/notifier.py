@@ -214,4 +214,4 @@ class Notifier:
 
 
 def build_front(app) -> Notifier:
-    return Notifier(app)
+    return Notifier(app, interval=app.config.notifications.poll_seconds)

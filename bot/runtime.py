@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import importlib
 import logging
 import signal
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from bot.config import Config
 from bot.wiring import Runtime, open_runtime
+from handlers.chart_render import make_render_pool
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,6 +43,10 @@ class App:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="usecase")
     )
+    #: Chat fronts register here what the notifier needs to send and edit messages.
+    transports: dict[str, Any] = field(default_factory=dict)
+    #: Chart rendering (matplotlib) runs in these processes, never on the event loop.
+    charts: ProcessPoolExecutor | None = None
 
     @property
     def config(self) -> Config:
@@ -57,12 +63,21 @@ class App:
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
+        if self.charts is not None:
+            self.charts.shutdown(wait=True, cancel_futures=True)
 
 
 #: (name, is it enabled in this configuration?, "module:factory" building the Front from an App)
 FRONTS: list[tuple[str, Callable[[Config], bool], str]] = [
     ("telegram", lambda config: config.telegram.enabled, "bot.telegram.front:build_front"),
     ("slack", lambda config: config.slack.enabled, "bot.slack.front:build_front"),
+    ("email", lambda config: config.email.enabled, "bot.email_sender:build_front"),
+    # after the chat fronts, whose transports it uses
+    (
+        "notifier",
+        lambda config: config.telegram.enabled or config.slack.enabled,
+        "bot.notifier:build_front",
+    ),
 ]
 
 
@@ -82,7 +97,12 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    app = App(await asyncio.to_thread(open_runtime, config))
+    runtime = await asyncio.to_thread(open_runtime, config)
+    charts = make_render_pool()
+    runtime = dataclasses.replace(
+        runtime, ctx=dataclasses.replace(runtime.ctx, chart_renderer=charts)
+    )
+    app = App(runtime, charts=charts)
     fronts: list[Front] = []
     try:
         for name, enabled, factory in FRONTS:

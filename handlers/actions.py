@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers import communities, history, members, pending, preferences, settings
+from handlers import (
+    charts,
+    communities,
+    community_admin,
+    history,
+    members,
+    pending,
+    preferences,
+    settings,
+    widget,
+)
 from handlers.context import Actor, Context
 from handlers.i18n import t
 from handlers.reply import Reply
@@ -104,6 +114,14 @@ def _communities(ctx: Context, actor: Actor, p: Press) -> Reply:
     return communities.my_communities(ctx, actor, page)
 
 
+def _edit(column: str):
+    def run(ctx: Context, actor: Actor, p: Press) -> Reply:
+        (community_id,) = ints(p.ref, 1)
+        return community_admin.edit_details(ctx, actor, community_id, column, p.text or "")
+
+    return run
+
+
 def _cancel(ctx: Context, actor: Actor, p: Press) -> Reply:
     return Reply(t(actor.language, "common.cancelled"), replaces_message=True)
 
@@ -137,7 +155,48 @@ ACTIONS: dict[str, Callable[[Context, Actor, Press], Reply]] = {
     "history": lambda ctx, actor, p: history.history(ctx, actor, *ints(p.ref, 1)),
     "language": lambda ctx, actor, p: preferences.set_language(ctx, actor, p.ref),
     "cancel": _cancel,
+    "add_member": lambda ctx, actor, p: community_admin.find_member_to_add(
+        ctx, actor, *ints(p.ref, 1), p.text or ""
+    ),
+    "add_pick": lambda ctx, actor, p: community_admin.pick_member_to_add(
+        ctx, actor, *ints(p.ref, 2)
+    ),
+    "add_as": lambda ctx, actor, p: community_admin.add_member(ctx, actor, *ints(p.ref, 3)),
+    "edit_name": _edit("name"),
+    "edit_description": _edit("description"),
+    "edit_full_description": _edit("full_description"),
+    "widget": lambda ctx, actor, p: widget.widget(ctx, actor, *ints(p.ref, 1)),
+    "delete_ask": lambda ctx, actor, p: community_admin.ask_delete(ctx, actor, *ints(p.ref, 1)),
+    "delete": lambda ctx, actor, p: community_admin.delete_community(
+        ctx, actor, *ints(p.ref, 1), p.text or ""
+    ),
 }
+
+
+def _chart_request(ref: str) -> charts.ChartRequest:
+    try:
+        return charts.ChartRequest.from_ref(ref)
+    except ValueError as error:
+        raise BadRef(ref) from error
+
+
+def _chart_scope(ref: str) -> str:
+    try:
+        charts.parse_scope(ref)
+    except ValueError as error:
+        raise BadRef(ref) from error
+    return ref
+
+
+# The dashboard's charts (handlers/charts.py): menus, one chart, its CSV, the synthesis card.
+ACTIONS.update(
+    {
+        "chart_menu": lambda ctx, actor, p: charts.menu(ctx, actor, _chart_scope(p.ref)),
+        "chart": lambda ctx, actor, p: charts.chart(ctx, actor, _chart_request(p.ref)),
+        "chart_csv": lambda ctx, actor, p: charts.chart_csv(ctx, actor, _chart_request(p.ref)),
+        "chart_sum": lambda ctx, actor, p: charts.synthesis(ctx, actor, _chart_scope(p.ref)),
+    }
+)
 
 
 def press(ctx: Context, actor: Actor, p: Press) -> Reply:

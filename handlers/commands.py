@@ -9,11 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers import communities, history, members, pending, preferences
+from handlers import (
+    charts,
+    communities,
+    community_admin,
+    history,
+    members,
+    pending,
+    preferences,
+    widget,
+)
 from handlers.actions import is_id
 from handlers.context import Actor, Context
 from handlers.i18n import t
-from handlers.reply import Button, Reply
+from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered
 from handlers.uow import transaction, use_case
 
@@ -37,7 +46,12 @@ def _members(ctx: Context, actor: Actor, community_id: int | None, args: list[st
 
 
 def _chart(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
-    return Reply(t(actor.language, "chart.not_available"))
+    """`graphique [n°]`: the dashboard's menu (handlers/charts.py)."""
+    if args and args[0].isascii() and args[0].isdigit():
+        if not is_id(args[0]):
+            return Reply(t(actor.language, "error.unknown_community", id=args[0]), ok=False)
+        return charts.open_charts(ctx, actor, int(args[0]))
+    return charts.open_charts(ctx, actor)
 
 
 def _language(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
@@ -47,7 +61,31 @@ def _language(ctx: Context, actor: Actor, community_id: int | None, args: list[s
 
 
 def _help(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
-    return Reply(t(actor.language, "help.text"))
+    return Reply(t(actor.language, "help.text") + "\n" + t(actor.language, "admin.help"))
+
+
+def _text_command(action: str, prompt_key: str, run: Callable[..., Reply]):
+    """A command taking free text (`renommer 12 Nouveau nom`); without text, a button asks."""
+
+    def command(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+        if args:
+            return run(ctx, actor, community_id, " ".join(args))
+        prompt = t(actor.language, prompt_key)
+        return Reply(
+            prompt, ((Button(prompt, action, str(community_id), input=InputRequest(prompt)),),)
+        )
+
+    return command
+
+
+def _edit(column: str):
+    return lambda ctx, actor, cid, text: community_admin.edit_details(ctx, actor, cid, column, text)
+
+
+def _delete(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+    if args:  # the exact name typed after the command
+        return community_admin.delete_community(ctx, actor, community_id, " ".join(args))
+    return community_admin.ask_delete(ctx, actor, community_id)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -63,6 +101,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("graphique", "chart", None, _chart),
     Command("langue", "language", None, _language),
     Command("aide", "help", None, _help),
+    Command("ajouter", "add", "card",
+            _text_command("add_member", "admin.add_prompt", community_admin.find_member_to_add)),
+    Command("renommer", "rename", "card",
+            _text_command("edit_name", "admin.name_prompt", _edit("name"))),
+    Command("description", "description", "card",
+            _text_command("edit_description", "admin.description_prompt", _edit("description"))),
+    Command("presentation", "about", "card",
+            _text_command("edit_full_description", "admin.full_description_prompt",
+                          _edit("full_description"))),
+    Command("supprimer", "delete", "delete_ask", _delete),
+    Command("widget", "widget", "widget",
+            lambda ctx, actor, cid, args: widget.widget(ctx, actor, cid)),
 )  # fmt: skip
 
 ALIASES: dict[str, Command] = {}
@@ -70,7 +120,7 @@ for _command in COMMANDS:
     ALIASES[_command.name] = _command
     ALIASES[_command.english] = _command
 ALIASES.update({"paramètres": ALIASES["parametres"], "communautés": ALIASES["communautes"],
-                "start": ALIASES["aide"]})  # fmt: skip
+                "start": ALIASES["aide"], "présentation": ALIASES["presentation"]})  # fmt: skip
 
 
 def parse(text: str) -> tuple[str, list[str]]:

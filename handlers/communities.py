@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.admin_buttons import card_rows, full_description_line
 from handlers.context import Actor, Context
 from handlers.i18n import date, datetime, number, t
 from handlers.present import parse_domains_column, short_name, validation_key
@@ -84,6 +85,8 @@ def community_card(ctx: Context, actor: Actor, community_id: int) -> Reply:
     ]
     if community.description:
         lines.append(t(lang, "card.description", text=community.description))
+    if full := full_description_line(lang, community.full_description):
+        lines.append(full)
     cid = str(community.id)
     members_hidden_label = "card.show_members" if community.members_hidden else "card.hide_members"
     ads_hidden_label = "card.show_ads" if community.proposals_hidden else "card.hide_ads"
@@ -108,7 +111,7 @@ def community_card(ctx: Context, actor: Actor, community_id: int) -> Reply:
             Button(t(lang, "card.validation_button"), "validation", cid),
             Button(t(lang, "card.history_button"), "history", cid),
         ),
-    )
+    ) + card_rows(lang, community.id)
     return Reply("\n".join(lines), buttons)
 
 

@@ -71,8 +71,12 @@ def describe(lang: str, entry: AuditEntry, people) -> str:
             text += " (" + str(after["domain"]).replace(";", ", ") + ")"
     elif action == "identifiers":
         text = t(lang, "history.identifiers", name=after.get("file", ""))
-    else:
-        text = action
+    else:  # actions of other features describe themselves in their locale files
+        key = f"history.{action}"
+        text = t(lang, key, name=target, before_name=before.get("name", ""),
+                 after_name=after.get("name", ""))  # fmt: skip
+        if text == key:
+            text = action
     if entry.reason:
         text += " — " + t(lang, "history.reason", reason=entry.reason)
     return text

@@ -8,6 +8,7 @@ from handlers.communities import page_buttons
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import date, datetime, number, t
+from handlers.member_mail import queue_member_email
 from handlers.present import email_domain, short_name, status_key
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_community
@@ -223,6 +224,10 @@ def set_member_status(
             before={"status": int(before)},
             after={"status": int(target)},
         )
+        if target in ACCEPTED_STATUSES and before not in ACCEPTED_STATUSES:
+            queue_member_email(ctx, session, membership, "accepted")
+        elif target == MembershipStatus.REFUSED:
+            queue_member_email(ctx, session, membership, "refused")
     return Reply(
         t(
             lang,

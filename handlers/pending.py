@@ -10,6 +10,7 @@ from handlers.communities import page_buttons
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import date, datetime, number, t
+from handlers.member_mail import queue_member_email, split_shared_reason
 from handlers.present import email_domain, parse_domains_column, short_name
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_community
@@ -102,7 +103,10 @@ def decision_buttons(lang: str, request: PendingRequest) -> tuple[Button, ...]:
             "refuse",
             ref,
             "danger",
-            InputRequest(t(lang, "pending.reason_prompt"), optional=True),
+            InputRequest(
+                t(lang, "pending.reason_prompt") + "\n" + t(lang, "email.share_hint"),
+                optional=True,
+            ),
         ),
     )
 
@@ -114,10 +118,10 @@ def approve(ctx: Context, actor: Actor, membership_id: int) -> Reply:
 
 @use_case
 def refuse(ctx: Context, actor: Actor, membership_id: int, reason: str | None = None) -> Reply:
-    reason = (reason or "").strip() or None
+    reason, shared = split_shared_reason(reason)  # "! reason": shared with the member
     if reason and len(reason) > MAX_REASON:
         raise Refusal("error.too_long", limit=number(MAX_REASON))
-    return _decide(ctx, actor, membership_id, MembershipStatus.REFUSED, reason)
+    return _decide(ctx, actor, membership_id, MembershipStatus.REFUSED, reason, shared)
 
 
 def _decide(
@@ -126,6 +130,7 @@ def _decide(
     membership_id: int,
     decision: MembershipStatus,
     reason: str | None,
+    shared: bool = False,
 ) -> Reply:
     lang = actor.language
     when = now()
@@ -147,9 +152,11 @@ def _decide(
             target_user_id=membership.user_id,
             membership_id=membership.id,
             before={"status": int(MembershipStatus.PENDING)},
-            after={"status": int(decision)},
+            after={"status": int(decision)} | ({"reason_shared": True} if shared else {}),
             reason=reason,
         )
+        kind = "accepted" if decision == MembershipStatus.MEMBER else "refused"
+        queue_member_email(ctx, session, membership, kind, reason if shared else None)
     key = "pending.approved" if decision == MembershipStatus.MEMBER else "pending.refused"
     text = t(
         lang,
@@ -272,6 +279,12 @@ def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expec
                     membership_id=membership.id,
                     before={"status": int(MembershipStatus.PENDING)},
                     after={"status": int(decision), "bulk": kind},
+                )
+                queue_member_email(
+                    ctx,
+                    session,
+                    membership,
+                    "accepted" if decision == MembershipStatus.MEMBER else "refused",
                 )
     return Reply(
         t(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -188,6 +189,22 @@ class Proposal(PlatformBase):
     updated_date: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class Waypoint(PlatformBase):
+    """A point of an ad's journey: position 0 is its origin, destination=1 its destination."""
+
+    __tablename__ = "waypoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    address_id: Mapped[int] = mapped_column(
+        ForeignKey("address.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger)
+    destination: Mapped[bool] = mapped_column(Boolean)
+
+
 class ProposalCommunity(PlatformBase):
     __tablename__ = "proposal_community"
 
@@ -220,6 +237,23 @@ class CarpoolItem(PlatformBase):
     created_date: Mapped[dt.datetime] = mapped_column(DateTime)
     distance: Mapped[int | None] = mapped_column(Integer)
 
+
+# Indexes for the dashboard's indicators (storage.indicators), covering each GROUP BY query so
+# the database reads an index only. Created only where the bot creates the platform tables itself
+# (SQLite, an empty PostgreSQL); the README gives the same statements for a platform database.
+Index(
+    "ix_carpool_item_indicator",
+    CarpoolItem.item_status,
+    CarpoolItem.item_date,
+    CarpoolItem.distance,
+)
+Index(
+    "ix_proposal_indicator",
+    Proposal.created_date,
+    Proposal.active,
+    Proposal.private,
+    Proposal.type,
+)
 
 #: The platform tables the bot uses, in creation order.
 PLATFORM_TABLES = tuple(t.name for t in PlatformBase.metadata.sorted_tables)

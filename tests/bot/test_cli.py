@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select
 
-from storage.bot_models import AuditEntry, LinkCode
+from storage.bot_models import AuditEntry, ChatIdentity, LinkCode
 from storage.codes import MembershipStatus
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import CommunityUser
@@ -110,14 +110,82 @@ def test_console_as_a_user_approves_a_pending_member(configured):
     assert row.admin_id == world.users["jeanmarc"]
 
 
-def test_run_and_chart_say_they_come_later(configured):
+def test_run_says_there_is_nothing_to_run(configured):
     env, _, _ = configured
     run = cli("run", env=env)
     assert run.returncode == 2
     assert "nothing to run: enable [telegram] or [slack]" in run.stderr
-    chart = cli("chart", env=env)
-    assert chart.returncode == 2
-    assert "not part of this version yet" in chart.stderr
+
+
+def test_chart_writes_the_png_and_the_csv(configured, tmp_path):
+    """Arc France's accepted members (Jean-Marc, Emilie, Marion) registered in September 2022."""
+    env, _, world = configured
+    out, numbers = tmp_path / "users.png", tmp_path / "users.csv"
+    chart = cli("chart", "--indicator", "users", "--period", "month", "--from", "2022-01-01",
+                "--to", "2022-12-31", "--community", str(world.communities["arc"]),
+                "--out", str(out), "--csv", str(numbers), env=env)  # fmt: skip
+    assert chart.returncode == 0, chart.stderr
+    assert out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "Utilisateurs — Arc France, du 01/01/2022 au 31/12/2022 : 3 utilisateurs" in chart.stdout
+    lines = numbers.read_text("utf-8").splitlines()
+    assert lines[0] == "period,series,value"
+    assert "2022-09,par mois,3" in lines and "2022-12,total,3" in lines
+    nothing = cli("chart", "--indicator", "co2", "--out", str(tmp_path / "none.png"), env=env)
+    assert nothing.returncode == 1
+    assert "Aucune donnée pour « CO₂ économisé » (Toute la plateforme)" in nothing.stderr
+    assert not (tmp_path / "none.png").exists()
+    bad = cli("chart", "--indicator", "co2", "--out", "x.png", "--years", "20x3", env=env)
+    assert bad.returncode == 2 and "not a list of years" in bad.stderr
+
+
+@pytest.mark.asyncio
+async def test_run_serves_telegram_until_sigterm(configured, tmp_path):
+    """`referent-bot run` as a real process, [telegram] enabled against the fake Bot API:
+    it links a user with /start CODE, logs no secret even at DEBUG, and exits 0 on SIGTERM."""
+    import asyncio
+    import signal
+
+    from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
+
+    env, url, world = configured
+    api = FakeBotApi()
+    await api.start()
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'[database]\nurl = "{url}"\n[telegram]\nenabled = true\n'
+        f'bot_username = "PassPassReferentBot"\napi_base_url = "{api.base_url}"\n',
+        "utf-8",
+    )
+    env = {**os.environ, **env, "REFERENT_BOT_CONFIG": str(config),
+           "REFERENT_BOT_TELEGRAM_TOKEN": TOKEN}  # fmt: skip
+    code = cli("link", "emilie.fournier@arcfrance.fr", "--quiet", env=env).stdout.strip()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--log-level", "DEBUG", "run", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        await api.wait_for(lambda c: c.method == "setMyCommands", timeout=30, count=3)
+        api.send_text({"id": 1001, "first_name": "Emilie", "language_code": "fr"}, f"/start {code}")
+        linked = await api.wait_for(lambda c: c.method == "sendMessage", timeout=30)
+        assert linked[0].text.startswith("Compte relié : vous êtes maintenant Emilie F.")
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await api.stop()
+    logs = stderr.decode()
+    assert process.returncode == 0, logs[-3000:]
+    assert "telegram front started" in logs
+    assert TOKEN not in logs and TOKEN.split(":")[1] not in logs
+    assert code not in logs
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as session:
+        identity = session.scalars(select(ChatIdentity)).one()
+    engine.dispose()
+    assert (identity.external_id, identity.user_id) == ("1001", world.users["emilie"])
 
 
 def test_a_configured_database_without_the_bot_tables_is_not_touched(tmp_path):
@@ -163,3 +231,82 @@ def test_a_newcomer_approves_a_pending_member_on_the_embedded_default(home, tmp_
     again = cli("console", "--as", "emilie.fournier@arcfrance.fr", env=home, stdin="1\n6\n")
     assert "Base de démonstration créée" not in again.stdout
     assert f"a accepté {approved.group(1)}" in again.stdout
+
+
+@pytest.mark.asyncio
+async def test_run_serves_slack_over_http_until_sigterm(configured, tmp_path):
+    """`referent-bot run` as a real process, [slack] enabled in HTTP mode on a free port against
+    the fake Slack Web API: answers a signed slash command, logs no secret even at DEBUG, and
+    exits 0 on SIGTERM."""
+    import asyncio
+    import signal
+    import socket
+
+    import aiohttp
+
+    from handlers import chat
+    from handlers.bindings import ChatPlace
+    from handlers.context import Context
+    from handlers.linking import ChatAccount, issue_link_code
+    from tests.slack.conftest import SIGNING_SECRET, command_payload, sign
+    from tests.slack.fake_slack_api import BOT_TOKEN, TEAM, FakeSlack
+
+    env, url, world = configured
+    engine = make_engine(url)
+    ctx = Context(sessions=make_sessionmaker(engine))
+    code = issue_link_code(ctx, "jean-marc.morel@arcfrance.fr").code
+    account = ChatAccount("slack", "U0JEANMARC", team_id=TEAM)
+    assert chat.on_command(ctx, account, ChatPlace("slack", "D0", TEAM), "link", [code]).ok
+    engine.dispose()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeSlack()
+    await fake.start()
+    config = tmp_path / "slack.toml"
+    config.write_text(
+        f'[database]\nurl = "{url}"\n[slack]\nenabled = true\nport = {port}\n'
+        f'api_base_url = "{fake.api_url}"\n',
+        "utf-8",
+    )
+    env = {**os.environ, **env, "REFERENT_BOT_CONFIG": str(config),
+           "REFERENT_BOT_SLACK_BOT_TOKEN": BOT_TOKEN,
+           "REFERENT_BOT_SLACK_SIGNING_SECRET": SIGNING_SECRET}  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--log-level", "DEBUG", "run", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}/slack/events"
+    try:
+        import urllib.parse
+
+        body = urllib.parse.urlencode(command_payload("jeanmarc", "attente", "C0ARC", fake.url))
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        async with aiohttp.ClientSession() as session:
+            for _ in range(300):  # the process starts: wait for its port
+                try:
+                    async with session.post(
+                        endpoint, data=body, headers={**headers, **sign(body)}
+                    ) as response:
+                        status = response.status
+                    break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+        assert status == 200
+        await fake.wait_for("chat.postMessage", timeout=30)
+        assert fake.texts("chat.postMessage")[0].startswith(
+            "*Demandes en attente : Arc France* (3)"
+        )
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await fake.stop()
+    logs = stderr.decode()
+    assert process.returncode == 0, logs[-3000:]
+    assert "slack front started" in logs and "chat.postMessage" in logs
+    for secret in (BOT_TOKEN, SIGNING_SECRET, code):
+        assert secret not in logs

@@ -82,3 +82,15 @@ def test_bad_configuration_is_explained(tmp_path, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="configuration file not found"):
         load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_operators_chats(tmp_path):
+    path = tmp_path / "bot.toml"
+    path.write_text(
+        '[notifications]\noperators_chats = ["telegram:-1001234", "slack:T0HDF:C0OPS"]\n', "utf-8"
+    )
+    settings = load_config(path, environ={}).settings()
+    assert settings.operator_chats == (("telegram", "", "-1001234"), ("slack", "T0HDF", "C0OPS"))
+    path.write_text('[notifications]\noperators_chats = ["slack:C0OPS"]\n', "utf-8")
+    with pytest.raises(ConfigError, match="neither telegram:CHAT_ID nor slack:TEAM_ID:CHANNEL_ID"):
+        load_config(path, environ={})

@@ -46,9 +46,13 @@ def test_refusal_with_a_reason_typed_at_the_prompt(ctx, world):
 
 
 def test_bad_choices_and_unknown_commands_change_nothing(ctx, world):
-    out = run_console(ctx, world.users["emilie"], ["9", "supprimer tout", "quit"])
+    out = run_console(
+        ctx, world.users["emilie"], ["9", "detruire tout", "supprimer Arc France", "quit"]
+    )
     assert "Choix invalide." in out
-    assert "Commande inconnue : « supprimer »" in out
+    assert "Commande inconnue : « detruire »" in out
+    # `supprimer` exists now, but a moderator may not delete the community
+    assert "Seuls le référent de Arc France (son créateur) et les opérateurs" in out
     assert audit_entries(ctx) == []
 
 

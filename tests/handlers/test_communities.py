@@ -96,6 +96,7 @@ def test_the_community_card_shows_what_the_web_admin_shows(ctx, world):
         "Créée le 13/09/2023 à 09:30",
         "Mise à jour le —",
         "Présentation courte : Covoiturage Arc France",
+        "Présentation complète : La communauté Arc France.",
     ]
     assert [[(b.label, b.action, b.ref, b.style) for b in row] for row in reply.buttons] == [
         [
@@ -110,6 +111,16 @@ def test_the_community_card_shows_what_the_web_admin_shows(ctx, world):
             ("Type de validation", "validation", str(arc), None),
             ("Historique", "history", str(arc), None),
         ],
+        [
+            ("➕ Ajouter un membre", "add_member", str(arc), None),
+            ("🧩 Widget", "widget", str(arc), None),
+        ],
+        [
+            ("✏️ Nom", "edit_name", str(arc), None),
+            ("✏️ Présentation courte", "edit_description", str(arc), None),
+            ("✏️ Présentation complète", "edit_full_description", str(arc), None),
+        ],
+        [("🗑 Supprimer la communauté", "delete_ask", str(arc), "danger")],
     ]
 
 

@@ -1,0 +1,496 @@
+"""The Slack front: slash command, buttons, selects, modals and files, over slack-bolt.
+
+It only translates. A Slack request becomes (chat account = team id + user id, place = channel,
+command or press); the use case runs in the thread pool (`App.call`, never on the event loop);
+its Reply becomes Web API calls. Every request is acknowledged first (Slack allows 3 seconds),
+the work is done after the acknowledgement.
+
+HTTP mode serves POST /slack/events on [slack] host:port, where slack-bolt checks every request
+against the signing secret (bad signature, or a timestamp more than 5 minutes away: 401).
+Socket Mode ([slack] socket_mode) serves workspaces without a public URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runtime import App
+from bot.slack import render
+from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
+from handlers import chat, commands, pending_input
+from handlers.actions import Press, parse_callback_data
+from handlers.bindings import ChatPlace
+from handlers.i18n import normalize_language, t
+from handlers.linking import ChatAccount
+from handlers.reply import Reply
+
+log = logging.getLogger(__name__)
+#: The logger given to slack-bolt and slack_sdk (records are redacted, see limits.py).
+LIB_LOG = logging.getLogger("bot.slack.sdk")
+PATH = "/slack/events"
+ACTION_IDS = re.compile(r"^rbs?:\d+$")
+#: Commands whose reply is only for the person who typed them, even when it succeeded.
+PRIVATE_COMMANDS = chat.LINK_WORDS | chat.UNLINK_WORDS
+LOCALE_TTL = 3600.0
+
+
+class SlackFront:
+    """One Slack app: the bolt AsyncApp, its HTTP server or Socket Mode connection."""
+
+    name = "slack"
+
+    def __init__(self, app: App, min_interval: float = 1.0) -> None:
+        self.app = app
+        self.config = app.config.slack
+        self.client = AsyncWebClient(
+            token=self.config.bot_token,
+            base_url=self.config.api_base_url,
+            logger=LIB_LOG,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        )
+        self.bolt = AsyncApp(
+            client=self.client,
+            signing_secret=self.config.signing_secret or None,
+            logger=LIB_LOG,
+            request_verification_enabled=not self.config.socket_mode,
+        )
+        self.limiter = ChannelLimiter(min_interval)
+        self.runner: web.AppRunner | None = None
+        self.socket = None
+        self.port: int | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._locales: dict[tuple[str, str], tuple[float, str | None, str | None]] = {}
+        self.bolt.command(self.config.command)(self.on_command)
+        self.bolt.action(ACTION_IDS)(self.on_action)
+        self.bolt.view("rb_input")(self.on_view)
+        self.bolt.event("message")(self.on_message)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        install_redaction(
+            [self.config.bot_token, self.config.signing_secret, self.config.app_token]
+        )
+        from bot.slack.transport import SlackTransport
+
+        transports = getattr(self.app, "transports", None)
+        if transports is not None:  # the notifier delivers pending-member notifications with it
+            transports["slack"] = SlackTransport(
+                self.client, self.limiter, self.app.ctx.settings.default_language
+            )
+        if self.config.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self.socket = AsyncSocketModeHandler(
+                self.bolt, self.config.app_token, logger=LIB_LOG, web_client=self.client
+            )
+            await self.socket.connect_async()
+            log.info("Slack front connected in Socket Mode")
+            return
+        web_app = web.Application()
+        web_app.router.add_post(PATH, self.handle_http)
+        self.runner = web.AppRunner(web_app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.config.host, self.config.port)
+        await site.start()
+        self.port = self.runner.addresses[0][1]
+        log.info("Slack front listening on http://%s:%s%s", self.config.host, self.port, PATH)
+
+    async def stop(self) -> None:
+        if self.socket is not None:
+            await self.socket.close_async()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        remove_redaction()
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """slack-bolt's dispatch: signature check, then the listener (which acks first)."""
+        bolt_request = await to_bolt_request(request)
+        response = await self.bolt.async_dispatch(bolt_request)
+        return await to_aiohttp_response(response)
+
+    # --- translation helpers -----------------------------------------------------------------
+
+    def _later(self, coroutine) -> None:
+        """Work done after the acknowledgement; kept referenced so that stop() can wait."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _hint(self, team_id: str, user_id: str) -> tuple[str | None, str | None]:
+        """(language hint, display name) from users.info, cached; only used before linking."""
+        key = (team_id, user_id)
+        cached = self._locales.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1], cached[2]
+        locale = name = None
+        try:
+            response = await self.client.users_info(user=user_id, include_locale=True)
+            user = response.get("user") or {}
+            locale = user.get("locale")
+            name = user.get("real_name") or user.get("name")
+        except SlackApiError as error:
+            log.info("users.info failed: %s", error.response.get("error"))
+        self._locales[key] = (time.monotonic() + LOCALE_TTL, locale, name)
+        return locale, name
+
+    async def _post(self, channel: str, reply: Reply, language: str, **extra: Any) -> str | None:
+        """A new message in the channel (then its images and files); returns its ts."""
+        await self.limiter.wait(channel)
+        response = await self.client.chat_postMessage(
+            channel=channel,
+            text=render.fallback_text(reply),
+            blocks=render.blocks(reply, language),
+            unfurl_links=False,
+            **extra,
+        )
+        await self._uploads(channel, reply, extra.get("thread_ts"))
+        return response.get("ts")
+
+    async def _ephemeral(self, channel: str, user: str, reply: Reply, language: str) -> None:
+        await self.client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            text=render.fallback_text(reply),
+            blocks=render.blocks(reply, language),
+        )
+
+    async def _update(self, channel: str, ts: str, reply: Reply, language: str) -> None:
+        await self.client.chat_update(
+            channel=channel,
+            ts=ts,
+            text=render.fallback_text(reply),
+            blocks=render.blocks(reply, language),
+        )
+        await self._uploads(channel, reply, None)
+
+    async def _uploads(self, channel: str, reply: Reply, thread_ts: str | None) -> None:
+        """Charts and CSV files with files_upload_v2 (getUploadURLExternal, upload, complete)."""
+        for image in reply.images:
+            await self.limiter.wait(channel)
+            await self.client.files_upload_v2(
+                channel=channel,
+                file_uploads=[
+                    {
+                        "content": image.png,
+                        "filename": image.filename,
+                        "title": image.caption[:250] or image.filename,
+                        "alt_txt": image.alt[:1000],
+                    }
+                ],
+                # The caption, unless the message just posted already says it.
+                initial_comment=None if image.caption in reply.text else image.caption,
+                thread_ts=thread_ts,
+            )
+        for name, content in reply.files:
+            await self.limiter.wait(channel)
+            await self.client.files_upload_v2(
+                channel=channel,
+                file_uploads=[{"content": content, "filename": name, "title": name}],
+                thread_ts=thread_ts,
+            )
+
+    async def _deliver(
+        self,
+        reply: Reply,
+        language: str,
+        channel: str,
+        user: str,
+        *,
+        origin_ts: str | None = None,
+        response_url: str | None = None,
+        private: bool = False,
+        pressed: bool = False,
+    ) -> None:
+        """Refusals and private replies: ephemeral. An outcome replacing the pressed message:
+        chat.update. Anything else: a new message in the channel."""
+        try:
+            if reply.replaces_message and origin_ts:
+                await self._update(channel, origin_ts, reply, language)
+            elif reply.replaces_message and pressed and response_url:
+                await self._respond(response_url, reply, language, replace=True)
+            elif not reply.ok or private:
+                await self._ephemeral_or_respond(channel, user, reply, language, response_url)
+            else:
+                try:
+                    await self._post(channel, reply, language)
+                except SlackApiError as error:
+                    if error.response.get("error") not in ("channel_not_found", "not_in_channel"):
+                        raise
+                    # A conversation the bot is not part of: answer the person only.
+                    await self._ephemeral_or_respond(channel, user, reply, language, response_url)
+        except SlackApiError as error:
+            log.warning("Slack refused a reply: %s", error.response.get("error"))
+
+    async def _ephemeral_or_respond(
+        self, channel: str, user: str, reply: Reply, language: str, response_url: str | None
+    ) -> None:
+        try:
+            await self._ephemeral(channel, user, reply, language)
+        except SlackApiError:
+            if not response_url:
+                raise
+            await self._respond(response_url, reply, language, replace=False)
+
+    async def _respond(self, url: str, reply: Reply, language: str, replace: bool) -> None:
+        """The response_url: for ephemeral messages and conversations the bot is not in."""
+        payload = {
+            "response_type": "ephemeral",
+            "replace_original": replace,
+            "text": render.fallback_text(reply),
+            "blocks": render.blocks(reply, language),
+        }
+        async with aiohttp.ClientSession() as session, session.post(url, json=payload) as r:
+            if r.status >= 400:
+                log.warning("response_url answered %s", r.status)
+
+    async def _failed(self, channel: str, user: str, language: str, response_url: str | None):
+        reply = Reply(t(language, "slack.error.failed"), ok=False)
+        try:
+            await self._ephemeral_or_respond(channel, user, reply, language, response_url)
+        except Exception:  # the person cannot even be told: logged below by the caller
+            log.warning("could not tell a Slack user that their request failed")
+
+    # --- slash command -----------------------------------------------------------------------
+
+    async def on_command(self, ack, body: dict) -> None:
+        await ack()
+        self._later(self._run_command(body))
+
+    async def _run_command(self, body: dict) -> None:
+        team = body.get("team_id") or ""
+        user = body.get("user_id") or ""
+        channel = body.get("channel_id") or ""
+        response_url = body.get("response_url")
+        name, args = commands.parse(body.get("text") or "")
+        name = name or "aide"
+        hint, display = await self._hint(team, user)
+        language = normalize_language(hint)
+        account = ChatAccount("slack", user, team_id=team, display_name=display)
+        place = ChatPlace("slack", channel, team, is_group=not _is_direct(body))
+        try:
+            reply = await self.app.call(
+                pending_input.on_command, self.app.ctx, account, place, name, args, hint
+            )
+            language = await self.app.call(_language, self.app.ctx, account, hint)
+            await self._deliver(reply, language, channel, user, response_url=response_url,
+                                private=name in PRIVATE_COMMANDS)  # fmt: skip
+        except Exception:
+            log.exception("Slack command %r failed", name)
+            await self._failed(channel, user, language, response_url)
+
+    # --- buttons and selects -----------------------------------------------------------------
+
+    async def on_action(self, ack, body: dict) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+        press = parse_callback_data(value)
+        user = body.get("user") or {}
+        team = user.get("team_id") or (body.get("team") or {}).get("id") or ""
+        channel = (body.get("channel") or {}).get("id") or ""
+        container = body.get("container") or {}
+        origin_ts = None if container.get("is_ephemeral") else container.get("message_ts")
+        hint, display = await self._hint(team, user.get("id", ""))
+        account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
+        place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
+        request = pending_input.INPUTS.get(press.action)
+        language, linked = await self.app.call(_language_linked, self.app.ctx, account, hint)
+        if request is not None and linked and request(language).kind == "text":
+            # The trigger_id lives 3 seconds: open the modal now, before anything slow.
+            await self._open_modal(body, press, language, channel, origin_ts)
+            return
+        self._later(
+            self._run_press(
+                account, place, press, hint, channel, origin_ts, body.get("response_url")
+            )
+        )
+
+    async def _open_modal(
+        self, body: dict, press: Press, language: str, channel: str, origin_ts: str | None
+    ) -> None:
+        request = pending_input.INPUTS[press.action](language)
+        metadata = json.dumps(
+            {"v": f"{press.action}|{press.ref}", "c": channel, "ts": origin_ts or ""}
+        )
+        view = render.input_modal(
+            language, request.prompt, request.optional, metadata, press.action == "refuse"
+        )
+        try:
+            await self.client.views_open(trigger_id=body.get("trigger_id"), view=view)
+        except SlackApiError as error:
+            log.warning("views.open failed: %s", error.response.get("error"))
+
+    async def _run_press(
+        self,
+        account: ChatAccount,
+        place: ChatPlace,
+        press: Press,
+        hint: str | None,
+        channel: str,
+        origin_ts: str | None,
+        response_url: str | None,
+    ) -> None:
+        language = normalize_language(hint)
+        try:
+            origin = f"{channel}:{origin_ts}" if origin_ts else f"{channel}:"
+            answer = await self.app.call(
+                pending_input.on_press, self.app.ctx, account, place, press, hint, origin
+            )
+            language = await self.app.call(_language, self.app.ctx, account, hint)
+            reply = answer.reply
+            if answer.awaiting is not None:
+                # An identifiers file: ask for it here, privately; the upload completes the press.
+                reply = Reply(t(language, "slack.file.ask", prompt=reply.text), reply.buttons,
+                              ok=reply.ok)  # fmt: skip
+                await self._deliver(reply, language, channel, account.external_id,
+                                    response_url=response_url, private=True)  # fmt: skip
+                return
+            target_ts = _origin_ts(answer.origin, channel) or origin_ts
+            await self._deliver(reply, language, channel, account.external_id,
+                                origin_ts=target_ts, response_url=response_url,
+                                pressed=True)  # fmt: skip
+        except Exception:
+            log.exception("Slack button %r failed", press.action)
+            await self._failed(channel, account.external_id, language, response_url)
+
+    # --- modal submissions -------------------------------------------------------------------
+
+    async def on_view(self, ack, body: dict, view: dict) -> None:
+        await ack()
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            meta = {}
+        press = parse_callback_data(str(meta.get("v") or ""))
+        values = (view.get("state") or {}).get("values") or {}
+        text = ((values.get("answer") or {}).get("text") or {}).get("value") or ""
+        press = Press(press.action, press.ref, text=text)
+        user = body.get("user") or {}
+        team = user.get("team_id") or (body.get("team") or {}).get("id") or ""
+        channel = str(meta.get("c") or "")
+        hint, display = await self._hint(team, user.get("id", ""))
+        account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
+        place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
+        self._later(
+            self._run_press(account, place, press, hint, channel, meta.get("ts") or None, None)
+        )
+
+    # --- files and direct messages -----------------------------------------------------------
+
+    async def on_message(self, body: dict, event: dict) -> None:
+        """An uploaded identifiers file (the bot asked for it); in the direct message with the
+        bot, a typed line is a command (`attente`, `link CODE`). Other messages are ignored."""
+        if event.get("bot_id") or not event.get("user"):
+            return
+        if event.get("files"):
+            self._later(self._run_file(body, event))
+        elif event.get("channel_type") == "im" and not event.get("subtype") and event.get("text"):
+            self._later(
+                self._run_command(
+                    {
+                        "team_id": event.get("team") or body.get("team_id") or "",
+                        "user_id": event["user"],
+                        "channel_id": event.get("channel") or "",
+                        "channel_name": "directmessage",
+                        "text": event["text"],
+                    }
+                )
+            )
+
+    async def _run_file(self, body: dict, event: dict) -> None:
+        user = event["user"]
+        team = event.get("team") or body.get("team_id") or ""
+        channel = event.get("channel") or ""
+        direct = event.get("channel_type") == "im"
+        shared = event["files"][0]
+        hint, display = await self._hint(team, user)
+        account = ChatAccount("slack", user, team_id=team, display_name=display)
+        place = ChatPlace("slack", channel, team, is_group=not direct)
+        language = normalize_language(hint)
+        try:
+            target = await self.app.call(
+                pending_input.file_target, self.app.ctx, account, place, shared.get("size"), hint
+            )
+            language = await self.app.call(_language, self.app.ctx, account, hint)
+            if not direct and target.origin is None:
+                return  # a file shared in a channel that the bot did not ask for
+            if target.press is None:
+                if target.reply is not None:
+                    await self._deliver(target.reply, language, channel, user)
+                return
+            limit = self.app.ctx.settings.max_identifiers_file_bytes
+            content = await self._download(shared.get("url_private_download")
+                                           or shared.get("url_private") or "", limit)  # fmt: skip
+            if content is None:
+                reply = Reply(t(language, "slack.file.download_failed"), ok=False)
+                await self._deliver(reply, language, channel, user)
+                return
+            reply = await self.app.call(
+                pending_input.on_file, self.app.ctx, account, place, target.press,
+                shared.get("name") or "", content, hint,
+            )  # fmt: skip
+            await self._deliver(reply, language, channel, user,
+                                origin_ts=_origin_ts(target.origin, channel))  # fmt: skip
+        except Exception:
+            log.exception("Slack file upload handling failed")
+            await self._failed(channel, user, language, None)
+
+    async def _download(self, url: str, limit: int) -> bytes | None:
+        """url_private needs the bot token; at most limit + 1 bytes (the use case says too big)."""
+        if not url:
+            return None
+        headers = {"Authorization": f"Bearer {self.config.bot_token}"}
+        try:
+            async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as r:
+                if r.status != 200:
+                    log.warning("file download answered %s", r.status)
+                    return None
+                return await r.content.read(limit + 1)
+        except aiohttp.ClientError as error:
+            log.warning("file download failed: %s", type(error).__name__)
+            return None
+
+
+def _is_direct(body: dict) -> bool:
+    channel = str(body.get("channel_id") or "")
+    return body.get("channel_name") == "directmessage" or channel.startswith("D")
+
+
+def _origin_ts(origin: str | None, channel: str) -> str | None:
+    """'C123:1700000000.000100' -> the ts, when it is a message of this channel."""
+    if not origin:
+        return None
+    where, _, ts = origin.partition(":")
+    return ts if where == channel and ts else None
+
+
+def _language(ctx, account: ChatAccount, hint: str | None) -> str:
+    return _language_linked(ctx, account, hint)[0]
+
+
+def _language_linked(ctx, account: ChatAccount, hint: str | None) -> tuple[str, bool]:
+    """The linked person's language, else the Slack client's; and whether they are linked."""
+    actor = chat.who(ctx, account)
+    if actor is not None:
+        return actor.language, True
+    return normalize_language(hint or ctx.settings.default_language), False
+
+
+def build_front(app: App) -> SlackFront:
+    return SlackFront(app)

@@ -1,0 +1,163 @@
+"""Reply -> Block Kit: plain data in, Slack JSON out; no rule about communities lives here.
+
+Buttons carry `handlers.actions.callback_data` as their value, so a press is re-validated by the
+handler like any other. Some groups of buttons read better as one select menu (a member's status,
+the validation type): those are rendered as a static_select whose options carry the same values.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from handlers.actions import callback_data
+from handlers.i18n import t
+from handlers.reply import Button, Reply
+
+BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+#: Action ids of button presses and select choices; the rest of the id only keeps it unique.
+BUTTON_PREFIX = "rb:"
+SELECT_PREFIX = "rbs:"
+#: Buttons of these actions are merged into one select, with this placeholder (a catalog key).
+SELECTS = {
+    "set_status": "slack.select.status",
+    "validation_set": "slack.select.validation",
+    "domains": "slack.select.validation",
+    "identifiers": "slack.select.validation",
+}
+SECTION_LIMIT = 3000
+LABEL_LIMIT = 75
+MAX_BLOCKS = 50
+MAX_ELEMENTS = 25
+MAX_OPTIONS = 100
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters; everything else is shown as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(text: str) -> str:
+    """The handlers' `**bold**` becomes Slack's `*bold*`; user data is escaped."""
+    return BOLD.sub(r"*\1*", escape(text))
+
+
+def plain(text: str, limit: int = LABEL_LIMIT) -> dict[str, Any]:
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def fallback_text(reply: Reply) -> str:
+    """The notification text (`text` beside `blocks`): bold markers removed."""
+    return BOLD.sub(r"\1", reply.text)[:SECTION_LIMIT]
+
+
+def sections(text: str) -> list[dict[str, Any]]:
+    """Split on line boundaries so that no section exceeds Slack's 3000 characters."""
+    blocks: list[dict[str, Any]] = []
+    chunk = ""
+    for line in mrkdwn(text).split("\n"):
+        while len(line) > SECTION_LIMIT:
+            if chunk:
+                blocks.append(chunk)
+                chunk = ""
+            blocks.append(line[:SECTION_LIMIT])
+            line = line[SECTION_LIMIT:]
+        candidate = f"{chunk}\n{line}" if chunk else line
+        if len(candidate) > SECTION_LIMIT:
+            blocks.append(chunk)
+            chunk = line
+        else:
+            chunk = candidate
+    if chunk or not blocks:
+        blocks.append(chunk or " ")
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": b}} for b in blocks]
+
+
+def _button(button: Button, index: int) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(button.label),
+        "action_id": f"{BUTTON_PREFIX}{index}",
+        "value": callback_data(button.action, button.ref),
+    }
+    if button.style:
+        element["style"] = button.style
+    return element
+
+
+def _select(placeholder: str, buttons: list[Button], index: int) -> dict[str, Any]:
+    return {
+        "type": "static_select",
+        "action_id": f"{SELECT_PREFIX}{index}",
+        "placeholder": plain(placeholder),
+        "options": [
+            {"text": plain(b.label), "value": callback_data(b.action, b.ref)}
+            for b in buttons[:MAX_OPTIONS]
+        ],
+    }
+
+
+def action_blocks(reply: Reply, language: str) -> list[dict[str, Any]]:
+    """One actions block per row; buttons of a select group are gathered where it first shows."""
+    groups: dict[str, list[Button]] = {}
+    for button in reply.all_buttons:
+        key = SELECTS.get(button.action)
+        if key is not None:
+            groups.setdefault(key, []).append(button)
+    # A lone button stays a button: a one-option menu would only hide it.
+    grouped = {key for key, members in groups.items() if len(members) > 1}
+    blocks: list[dict[str, Any]] = []
+    placed: set[str] = set()
+    index = 0
+    for row in reply.buttons:
+        elements: list[dict[str, Any]] = []
+        for button in row:
+            key = SELECTS.get(button.action)
+            if key in grouped:
+                if key not in placed:
+                    placed.add(key)
+                    elements.append(_select(t(language, key), groups[key], index))
+                    index += 1
+                continue
+            elements.append(_button(button, index))
+            index += 1
+        for start in range(0, len(elements), MAX_ELEMENTS):
+            blocks.append({"type": "actions", "elements": elements[start : start + MAX_ELEMENTS]})
+    return blocks
+
+
+def blocks(reply: Reply, language: str) -> list[dict[str, Any]]:
+    """The whole message: text sections, then the buttons (within Slack's 50 blocks)."""
+    text = sections(reply.text)
+    actions = action_blocks(reply, language)
+    room = MAX_BLOCKS - len(actions)
+    return text[: max(room, 1)] + actions[: MAX_BLOCKS - 1]
+
+
+def input_modal(
+    language: str, prompt: str, optional: bool, metadata: str, multiline: bool
+) -> dict[str, Any]:
+    """The modal asking for a refusal reason, domains or a name to search."""
+    return {
+        "type": "modal",
+        "callback_id": "rb_input",
+        "private_metadata": metadata,
+        "title": plain(t(language, "slack.modal.title"), 24),
+        "submit": plain(t(language, "slack.modal.submit"), 24),
+        "close": plain(t(language, "slack.modal.cancel"), 24),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "answer",
+                "optional": optional,
+                "label": plain(prompt, 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "text",
+                    "multiline": multiline,
+                    "max_length": 3000,
+                },
+            }
+        ],
+    }

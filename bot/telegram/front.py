@@ -1,0 +1,598 @@
+"""The Telegram front: python-telegram-bot v22 in the bot's own asyncio program.
+
+It only translates. An update becomes (chat account, place, command or button press or
+message); the use case runs in the thread pool (`App.call`), never on the event loop; the Reply
+becomes Bot API calls. Which buttons need input, who may act and every other rule live in
+handlers/. Telegram's limits and errors are handled here: flood control (RetryAfter) waited
+out, a blocked bot (403) marks the identity unreachable, a group migrated to a supergroup
+(ChatMigrated) has its bindings moved, long texts are split below 4096 characters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import html
+import logging
+import re
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    Chat,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ChatType, MessageLimit, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.runtime import App
+from bot.telegram.logs import SecretRedactor
+from handlers import actions, bindings, commands, linking, pending_input
+from handlers.bindings import ChatPlace
+from handlers.i18n import LANGUAGES, normalize_language, t
+from handlers.linking import ChatAccount
+from handlers.reply import Button, Reply
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PLATFORM = "telegram"
+#: Room left under Telegram's 4096 characters for what HTML escaping adds.
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH - 96
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
+ANSWER_LIMIT = 200  # answerCallbackQuery text
+#: Flood control: how many times a call is retried, and the longest wait accepted each time.
+MAX_RETRIES = 3
+MAX_RETRY_WAIT = 60.0
+GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL}
+BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
+ITALIC = re.compile(r"(?<![\w*])_(?=\S)(.+?)(?<=\S)_(?![\w])")
+#: Bot API limits of setMyCommands: 1-32 characters, lowercase letters, digits, underscores.
+COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+
+
+def to_html(text: str) -> str:
+    """The handlers' `**bold**` / `_italic_` markup as Telegram HTML; user data escaped."""
+    escaped = html.escape(text, quote=False)
+    escaped = BOLD.sub(r"<b>\1</b>", escaped)
+    return ITALIC.sub(r"<i>\1</i>", escaped)
+
+
+def rendered_size(text: str) -> int:
+    """What Telegram counts: UTF-16 code units (an emoji outside the BMP counts twice) of the
+    HTML; the text shown is shorter than its HTML, so this errs on the safe side."""
+    return len(to_html(text).encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Pieces of at most `limit` rendered units, cut between lines when possible."""
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in text.split("\n"):
+        while rendered_size(line) > limit:  # a single huge line: cut it
+            cut = min(len(line), limit)
+            while rendered_size(line[:cut]) > limit:
+                cut = max(1, cut - max(1, (rendered_size(line[:cut]) - limit) // 5))
+            if current:
+                pieces.append("\n".join(current))
+                current, size = [], 0
+            pieces.append(line[:cut])
+            line = line[cut:]
+        rendered = rendered_size(line) + 1
+        if current and size + rendered > limit:
+            pieces.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += rendered
+    if current or not pieces:
+        pieces.append("\n".join(current))
+    return pieces
+
+
+def button_callback(button: Button) -> str:
+    """The button's callback data; an input button is marked by handlers.pending_input."""
+    try:
+        return actions.callback_data(*pending_input.button_data(button))
+    except ValueError:  # the mark did not fit in 64 bytes: the press runs without asking
+        return actions.callback_data(button.action, button.ref)
+
+
+def keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label[:64], callback_data=button_callback(b)) for b in row]
+            for row in buttons
+        ]
+    )
+
+
+def pressed_label(message: Message, data: str) -> str | None:
+    """The text of the pressed button, read back from the message's keyboard."""
+    markup = message.reply_markup
+    if markup is None:
+        return None
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None
+
+
+def account_of(user: User) -> ChatAccount:
+    return ChatAccount(PLATFORM, str(user.id), display_name=user.full_name[:255])
+
+
+def place_of(chat: Chat) -> ChatPlace:
+    return ChatPlace(PLATFORM, str(chat.id), is_group=chat.type in GROUP_TYPES)
+
+
+def _seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def file_url(api_base_url: str) -> str:
+    """https://api.telegram.org/bot -> https://api.telegram.org/file/bot (any server)."""
+    base = api_base_url.rstrip("/")
+    head, _, tail = base.rpartition("/")
+    return f"{head}/file/{tail}" if head else f"{base}/file"
+
+
+def webhook_path(webhook_url: str) -> str:
+    """The path Telegram will post to, so that the listener serves the URL given to it."""
+    return urlsplit(webhook_url).path.strip("/") or "telegram"
+
+
+class TelegramFront:
+    """`referent-bot run`'s Telegram front: polling by default, or a webhook with a secret."""
+
+    name = "telegram"
+
+    def __init__(self, app: App, *, poll_timeout: float = 10.0) -> None:
+        self.app = app
+        self.config = app.config.telegram
+        self.poll_timeout = poll_timeout
+        self.redactor = SecretRedactor(
+            [self.config.token, self.config.webhook_secret], extra_loggers=("httpx", "httpcore")
+        )
+        self._application: Application | None = None
+
+    @property
+    def application(self) -> Application:
+        if self._application is None:
+            raise RuntimeError("the Telegram front is not started")
+        return self._application
+
+    def _build(self) -> Application:
+        """Built once the log redactor is in place: the Bot logs its URL (token) when built."""
+        application = (
+            ApplicationBuilder()
+            .token(self.config.token)
+            .base_url(self.config.api_base_url)
+            .base_file_url(file_url(self.config.api_base_url))
+            .concurrent_updates(16)
+            .build()
+        )
+        application.add_handler(CallbackQueryHandler(self.on_callback))
+        application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
+        application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
+        application.add_handler(MessageHandler(filters.Document.ALL, self.on_document))
+        application.add_handler(MessageHandler(filters.TEXT, self.on_text))
+        application.add_handler(
+            MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, self.on_other)
+        )
+        application.add_error_handler(self.on_error)
+        return application
+
+    @property
+    def ctx(self):
+        return self.app.ctx
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.redactor.install()
+        self._application = self._build()
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()  # serve() only stops the fronts that started
+            raise
+        log.info(
+            "telegram front started (%s) as @%s", self.config.mode, self.application.bot.username
+        )
+
+    async def _start(self) -> None:
+        await self.application.initialize()
+        try:
+            await self.publish_commands()
+        except TelegramError as error:  # the menu is a convenience: serve without it
+            log.warning("telegram: setMyCommands failed: %s", type(error).__name__)
+        await self.application.start()
+        updater = self.application.updater
+        assert updater is not None
+        if self.config.mode == "webhook":
+            await updater.start_webhook(
+                listen=self.config.listen_host,
+                port=self.config.listen_port,
+                url_path=webhook_path(self.config.webhook_url),
+                webhook_url=self.config.webhook_url or None,
+                secret_token=self.config.webhook_secret or None,
+                allowed_updates=["message", "callback_query"],
+            )
+        else:
+            await updater.start_polling(
+                timeout=self.poll_timeout, allowed_updates=["message", "callback_query"]
+            )
+
+    async def stop(self) -> None:
+        if self._application is None:
+            self.redactor.uninstall()
+            return
+        try:
+            updater = self.application.updater
+            if updater is not None and updater.running:
+                await updater.stop()
+            if self.application.running:
+                await self.application.stop()
+            with contextlib.suppress(RuntimeError, TelegramError):  # never initialized
+                await self.application.shutdown()
+        finally:
+            self.redactor.uninstall()
+
+    async def publish_commands(self) -> None:
+        """setMyCommands in French (default and "fr") and English, from the handlers' menu."""
+        for language in (*LANGUAGES, None):
+            menu_language = language or self.ctx.settings.default_language
+            menu = list(commands.command_menu(menu_language))
+            words = ("lier", "delier") if menu_language == "fr" else ("bind", "unlink")
+            menu += [
+                (word, t(menu_language, f"telegram.commands.{key}"))
+                for word, key in zip(words, ("lier", "delier"), strict=True)
+            ]
+            bot_commands = [
+                BotCommand(name, text[:256]) for name, text in menu if COMMAND_NAME.match(name)
+            ]
+            await self.call(
+                lambda cmds=bot_commands, lang=language: self.application.bot.set_my_commands(
+                    cmds, scope=BotCommandScopeDefault(), language_code=lang
+                )
+            )
+
+    # --- updates ---------------------------------------------------------------------------
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None or not message.text:
+            return
+        first = message.text.split(maxsplit=1)[0]
+        if "@" in first:
+            addressed = first.split("@", 1)[1].lower()
+            if addressed != (self.application.bot.username or "").lower():
+                return  # a command for another bot in the group
+        name, args = commands.parse(message.text)
+        reply = await self.app.call(
+            pending_input.on_command, self.ctx, account_of(user), place_of(message.chat),
+            name, args, user.language_code,
+        )  # fmt: skip
+        await self.show(message.chat_id, reply, account=account_of(user))
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None or message.text is None:
+            return
+        account, place = account_of(user), place_of(message.chat)
+        answer = await self.app.call(
+            pending_input.on_text, self.ctx, account, place, message.text, user.language_code
+        )
+        if answer is None:
+            if place.is_group:
+                return  # group chatter is not for the bot
+            name, args = commands.parse(message.text)
+            reply = await self.app.call(
+                pending_input.on_command, self.ctx, account, place, name, args,
+                user.language_code,
+            )  # fmt: skip
+            await self.show(message.chat_id, reply, account=account)
+            return
+        await self.show_answer(message.chat_id, answer, account, user)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        user = query.from_user
+        account = account_of(user)
+        message = query.message if isinstance(query.message, Message) else None
+        if message is None:
+            await self.answer_query(
+                query, Reply(t(user.language_code or "fr", "error.bad_button"), ok=False)
+            )
+            return
+        place = place_of(message.chat)
+        press = actions.parse_callback_data(query.data or "")
+        origin = f"{message.chat_id}:{message.message_id}"
+        try:
+            answer = await self.app.call(
+                pending_input.on_press, self.ctx, account, place, press, user.language_code,
+                origin, pressed_label(message, query.data or ""),
+            )  # fmt: skip
+        except Exception:
+            # Still answer the query (the client shows a spinner until then), and say so.
+            language = normalize_language(user.language_code)
+            failed = Reply(t(language, "error.database_unavailable"), ok=False)
+            await self.answer_query(query, failed)
+            raise
+        await self.answer_query(query, answer.reply)
+        if (
+            answer.awaiting is None
+            and answer.reply.replaces_message
+            and answer.origin not in (None, origin)
+        ):
+            # The outcome goes to the message that held the first button; this one (a prompt)
+            # loses its keyboard.
+            await self.call(lambda: message.edit_reply_markup(reply_markup=None), account)
+        await self.show_answer(message.chat_id, answer, account, user, pressed=message)
+
+    async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None or message.document is None:
+            return
+        account, place = account_of(user), place_of(message.chat)
+        document = message.document
+        target = await self.app.call(
+            pending_input.file_target, self.ctx, account, place, document.file_size,
+            user.language_code,
+        )  # fmt: skip
+        if target.reply is not None:
+            await self.show(message.chat_id, target.reply, account=account)
+            return
+        if target.press is None:
+            return
+        try:
+            telegram_file = await self.call(lambda: context.bot.get_file(document.file_id), account)
+            content = bytes(await telegram_file.download_as_bytearray())
+        except (NetworkError, BadRequest) as error:
+            log.warning("telegram: could not download a document: %s", type(error).__name__)
+            language = normalize_language(user.language_code)
+            await self.show(
+                message.chat_id,
+                Reply(t(language, "telegram.download_failed"), ok=False),
+                account=account,
+            )
+            return
+        reply = await self.app.call(
+            pending_input.on_file, self.ctx, account, place, target.press,
+            document.file_name or "", content, user.language_code,
+        )  # fmt: skip
+        await self.show_answer(
+            message.chat_id, pending_input.Answer(reply, origin=target.origin), account, user
+        )
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A sticker, a photo... in a private chat: say what the bot understands."""
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None:
+            return
+        language = normalize_language(user.language_code)
+        await self.show(
+            message.chat_id,
+            Reply(t(language, "telegram.unsupported"), ok=False),
+            account=account_of(user),
+        )
+
+    async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        if message.migrate_to_chat_id:
+            old, new = message.chat_id, message.migrate_to_chat_id
+        elif message.migrate_from_chat_id:
+            old, new = message.migrate_from_chat_id, message.chat_id
+        else:
+            return
+        await self.app.call(bindings.migrate_chat, self.ctx, PLATFORM, str(old), str(new))
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        if isinstance(error, Forbidden):  # blocked the bot: already marked unreachable
+            log.info("telegram: a person blocked the bot; marked unreachable")
+            return
+        log.error(
+            "telegram: update failed: %s", type(error).__name__,
+            exc_info=(type(error), error, error.__traceback__) if error else None,
+        )  # fmt: skip
+
+    # --- rendering -------------------------------------------------------------------------
+
+    async def answer_query(self, query: CallbackQuery, reply: Reply) -> None:
+        """Every callback query is answered; a refusal with a short text (a toast)."""
+        text = None
+        if not reply.ok:
+            text = reply.text.split("\n", 1)[0].replace("**", "")
+            if len(text) > ANSWER_LIMIT:
+                text = text[: ANSWER_LIMIT - 1] + "…"
+        try:
+            await self.call(lambda: query.answer(text=text))
+        except (BadRequest, NetworkError) as error:  # too old a query: the message still shows
+            log.info("telegram: callback query not answered: %s", type(error).__name__)
+
+    async def show_answer(
+        self,
+        chat_id: int,
+        answer: pending_input.Answer,
+        account: ChatAccount,
+        user: User,
+        pressed: Message | None = None,
+    ) -> None:
+        reply = answer.reply
+        if answer.awaiting is not None:
+            await self.prompt(chat_id, reply, account, user, private=chat_id > 0)
+            return
+        target: int | None = None
+        if reply.replaces_message:
+            if answer.origin:
+                origin_chat, _, origin_message = answer.origin.partition(":")
+                if origin_chat == str(chat_id) and origin_message.isdigit():
+                    target = int(origin_message)
+            elif pressed is not None:
+                target = pressed.message_id
+        await self.show(chat_id, reply, account=account, edit_message_id=target)
+
+    async def prompt(
+        self, chat_id: int, reply: Reply, account: ChatAccount, user: User, private: bool
+    ) -> None:
+        """Ask for text or a file. In a private chat every message reaches the bot, so the
+        prompt carries the skip/cancel buttons; in a group (privacy mode) the answer must be a
+        reply, so the prompt forces one from that person and the buttons follow it."""
+        if private:
+            await self.show(chat_id, reply, account=account)
+            return
+        mention = f'<a href="tg://user?id={user.id}">{html.escape(user.first_name)}</a> '
+        await self.call(
+            lambda: self.application.bot.send_message(
+                chat_id, mention + to_html(reply.text), parse_mode=ParseMode.HTML,
+                reply_markup=ForceReply(selective=True),
+            ),
+            account,
+        )  # fmt: skip
+        await self.show(chat_id, Reply("⬆", reply.buttons), account=account)
+
+    async def show(
+        self,
+        chat_id: int,
+        reply: Reply,
+        *,
+        account: ChatAccount | None = None,
+        edit_message_id: int | None = None,
+    ) -> None:
+        """A Reply as Bot API calls: text (split below the limit, buttons on the last piece),
+        then images and files. With `edit_message_id` the first piece replaces that message."""
+        bot = self.application.bot
+        pieces = split_text(reply.text)
+        markup = keyboard(reply.buttons)
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            piece_markup = markup if last else None
+            if index == 0 and edit_message_id is not None:
+                try:
+                    await self.call(
+                        lambda p=piece, m=piece_markup, c=chat_id: bot.edit_message_text(
+                            to_html(p), chat_id=c, message_id=edit_message_id,
+                            parse_mode=ParseMode.HTML, reply_markup=m,
+                        ),
+                        account,
+                    )  # fmt: skip
+                    continue
+                except BadRequest as error:  # deleted, too old, or unchanged: send instead
+                    log.info("telegram: edit refused (%s), sending instead", error.message[:80])
+            chat_id = await self.send_text(chat_id, piece, piece_markup, account)
+        for image in reply.images:
+            await self.call(
+                lambda i=image: bot.send_photo(
+                    chat_id,
+                    InputFile(i.png, filename=i.filename),
+                    caption=i.caption[:CAPTION_LIMIT],
+                ),
+                account,
+            )
+        for name, content in reply.files:
+            await self.call(
+                lambda n=name, c=content: bot.send_document(chat_id, InputFile(c, filename=n)),
+                account,
+            )
+
+    async def send_text(
+        self, chat_id: int, text: str, markup: Any, account: ChatAccount | None
+    ) -> int:
+        """Send one piece; returns the chat id it went to (a migrated group has a new one)."""
+        target = {"chat_id": chat_id}
+
+        async def send() -> Message:
+            return await self.application.bot.send_message(
+                target["chat_id"], to_html(text), parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+
+        await self.call(send, account, chat=target)
+        return target["chat_id"]
+
+    async def call(
+        self,
+        make: Callable[[], Awaitable[T]],
+        account: ChatAccount | None = None,
+        chat: dict[str, int] | None = None,
+    ) -> T:
+        """One Bot API call, with Telegram's errors handled: flood control waited out (bounded),
+        a migrated group followed (when `chat` holds the chat id the call reads), a blocked bot
+        recorded (the identity is marked unreachable, then the error is raised)."""
+        attempt = 0
+        while True:
+            try:
+                return await make()
+            except RetryAfter as error:
+                attempt += 1
+                wait = _seconds(error)
+                if attempt > MAX_RETRIES or wait > MAX_RETRY_WAIT:
+                    raise
+                log.warning("telegram: flood control, retrying in %.0f s", wait)
+                await asyncio.sleep(wait)
+            except ChatMigrated as error:
+                attempt += 1
+                if chat is None or attempt > MAX_RETRIES:
+                    raise
+                old, new = chat["chat_id"], error.new_chat_id
+                await self.app.call(bindings.migrate_chat, self.ctx, PLATFORM, str(old), str(new))
+                chat["chat_id"] = new
+            except Forbidden:
+                if account is not None:
+                    await self.app.call(linking.mark_unreachable, self.ctx, account)
+                raise
+            except NetworkError as error:
+                if isinstance(error, BadRequest):
+                    raise
+                attempt += 1
+                if attempt > MAX_RETRIES:
+                    raise
+                log.warning("telegram: network error (%s), retrying", type(error).__name__)
+                await asyncio.sleep(0.2 * attempt)
+
+
+def build_front(app: App) -> TelegramFront:
+    """The factory `bot.runtime.FRONTS` names."""
+    return TelegramFront(app)

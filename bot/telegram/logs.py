@@ -1,0 +1,62 @@
+"""Keep the bot token and the webhook secret out of every log line.
+
+The token is part of every Bot API URL: httpx logs each request URL at INFO, and
+python-telegram-bot logs its base URL at DEBUG. The HTTP client loggers are raised to WARNING,
+and a filter on the root handlers masks the secrets in whatever still gets through.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+MASK = "[secret]"
+#: A link code after the words that redeem it (/start CODE, t.me/...?start=CODE, link CODE):
+#: python-telegram-bot logs every update's text at DEBUG.
+LINK_CODE = re.compile(r"(?i)\b(start|link|relier)(\s+|=)([a-z0-9]{10})\b")
+
+
+class SecretRedactor(logging.Filter):
+    def __init__(self, secrets: Iterable[str], extra_loggers: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 4]
+        self.quiet_loggers = tuple(extra_loggers)
+        self._levels: dict[str, int] = {}
+        self._handlers: list[logging.Handler] = []
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return LINK_CODE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self.redact(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            # Exceptions from the HTTP stack may quote the URL; format them now, masked.
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+    def install(self) -> None:
+        """Attach to every handler of the root logger and quiet the HTTP client loggers."""
+        for name in self.quiet_loggers:
+            logger = logging.getLogger(name)
+            self._levels[name] = logger.level
+            if logger.getEffectiveLevel() < logging.WARNING:
+                logger.setLevel(logging.WARNING)
+        for handler in logging.getLogger().handlers:
+            if self not in handler.filters:
+                handler.addFilter(self)
+                self._handlers.append(handler)
+
+    def uninstall(self) -> None:
+        for handler in self._handlers:
+            handler.removeFilter(self)
+        self._handlers.clear()
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._levels.clear()

@@ -1,0 +1,181 @@
+"""Indicator charts as PNG bytes: matplotlib's object API (Figure + Agg canvas), never pyplot.
+
+Why no pyplot: pyplot keeps global state (current figure, a GUI backend) that is neither
+thread-safe nor needed; a Figure drawn on FigureCanvasAgg is a plain object, safe in a worker
+process and garbage-collected with it. Everything a chart needs arrives in a ChartData, a small
+picklable value, so `render_png` runs the same in-process (console, CLI, tests) or in the bot's
+process pool.
+
+Readability on a phone: an 8x5 inch figure at 120 dpi (960x600 px), large fonts, few ticks,
+the Okabe-Ito palette (distinguishable with every common colour-vision deficiency).
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from handlers.i18n import number
+
+#: Okabe & Ito (2008), "Color Universal Design": colour-blind-safe categorical palette.
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 5.0, 120
+MAX_TICKS = 12
+#: Beyond this many periods the values are drawn as one filled area instead of bars.
+MAX_BARS = 62
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """Everything drawn, already worded in the reader's language (the worker knows no catalog).
+
+    kind "bars": one series drawn as bars, with an optional running total as a line on a
+    second axis. kind "lines": one line per series (the year-against-year view).
+    """
+
+    title: str
+    subtitle: str
+    labels: tuple[str, ...]
+    series: tuple[tuple[str, tuple[float, ...]], ...]
+    value_label: str
+    kind: Literal["bars", "lines"] = "bars"
+    total: tuple[float, ...] | None = None
+    total_label: str = ""
+    decimals: int = 0
+
+
+@dataclass(frozen=True)
+class CardData:
+    """The synthesis card: the dashboard's five figures at a date, as a picture."""
+
+    title: str
+    subtitle: str
+    rows: tuple[tuple[str, str], ...]
+
+
+def _formatter(decimals: int) -> FuncFormatter:
+    return FuncFormatter(lambda value, _pos: number(value, decimals))
+
+
+def _tick_positions(count: int) -> list[int]:
+    step = max(1, -(-count // MAX_TICKS))
+    return list(range(0, count, step))
+
+
+def _to_png(figure: Figure) -> bytes:
+    canvas = FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    canvas.print_png(buffer)
+    return buffer.getvalue()
+
+
+def _new_figure() -> Figure:
+    """Fixed margins rather than a layout engine: constrained layout doubles the render time."""
+    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    figure.subplots_adjust(left=0.1, right=0.9, bottom=0.17, top=0.84)
+    return figure
+
+
+def render_png(data: ChartData) -> bytes:
+    """Draw one indicator chart and return the PNG bytes."""
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    figure.suptitle(data.title, fontsize=17, fontweight="bold")
+    axes.set_title(data.subtitle, fontsize=12, color="#333333")
+    positions = list(range(len(data.labels)))
+    if data.kind == "bars":
+        name, values = data.series[0]
+        if len(positions) <= MAX_BARS:
+            axes.bar(positions, values, color=OKABE_ITO[0], label=name, width=0.8)
+        else:  # one filled step area: a year of days as 366 bar patches is slow and unreadable
+            axes.fill_between(positions, values, step="mid", color=OKABE_ITO[0], label=name,
+                              linewidth=0)  # fmt: skip
+        handles, names = axes.get_legend_handles_labels()
+        if data.total is not None:
+            twin = axes.twinx()
+            size = 4 if len(positions) <= 40 else 0
+            twin.plot(positions, data.total, color=OKABE_ITO[1], linewidth=3, marker="o",
+                      markersize=size, label=data.total_label)  # fmt: skip
+            twin.yaxis.set_major_formatter(_formatter(data.decimals))
+            twin.yaxis.set_major_locator(MaxNLocator(5))
+            twin.set_ylim(bottom=0)
+            twin.tick_params(labelsize=12, colors=OKABE_ITO[1])
+            more_handles, more_names = twin.get_legend_handles_labels()
+            handles, names = handles + more_handles, names + more_names
+        axes.legend(handles, names, loc="upper left", fontsize=12, frameon=False)
+    else:
+        markers = ("o", "s", "^", "D", "v", "P", "X", "*")
+        for index, (name, values) in enumerate(data.series):
+            axes.plot(positions[: len(values)], values, label=name, linewidth=3,
+                      color=OKABE_ITO[index % len(OKABE_ITO)],
+                      marker=markers[index % len(markers)],
+                      markersize=6 if len(positions) <= 40 else 0)  # fmt: skip
+        axes.legend(loc="upper left", fontsize=13, frameon=False, ncols=min(4, len(data.series)))
+    ticks = _tick_positions(len(positions))
+    axes.set_xticks(ticks, [data.labels[i] for i in ticks], fontsize=12,
+                    rotation=45 if len(ticks) > 6 else 0,
+                    ha="right" if len(ticks) > 6 else "center")  # fmt: skip
+    axes.set_ylabel(data.value_label, fontsize=13)
+    axes.yaxis.set_major_formatter(_formatter(data.decimals))
+    axes.yaxis.set_major_locator(MaxNLocator(5))
+    axes.tick_params(axis="y", labelsize=12)
+    axes.set_ylim(bottom=0)
+    axes.grid(axis="y", color="#dddddd")
+    axes.set_axisbelow(True)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    return _to_png(figure)
+
+
+def render_card_png(card: CardData) -> bytes:
+    """Draw the synthesis card: five large figures with their names, like the dashboard."""
+    figure = _new_figure()
+    figure.suptitle(card.title, fontsize=18, fontweight="bold")
+    axes = figure.add_subplot()
+    axes.set_axis_off()
+    axes.set_title(card.subtitle, fontsize=12, color="#333333")
+    count = len(card.rows)
+    for index, (label, value) in enumerate(card.rows):
+        y = 1 - (index + 0.5) / count
+        colour = OKABE_ITO[index % len(OKABE_ITO)]
+        axes.text(0.02, y, label, fontsize=17, va="center", transform=axes.transAxes)
+        axes.text(0.98, y, value, fontsize=22, fontweight="bold", va="center", ha="right",
+                  color=colour, transform=axes.transAxes)  # fmt: skip
+    return _to_png(figure)
+
+
+def warm_up() -> None:
+    """Import and exercise matplotlib once, so a pool worker's first real chart is not slow."""
+    render_png(ChartData("", "", ("a",), (("", (1.0,)),), ""))
+
+
+def make_render_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """The bot's chart workers: separate processes, so drawing never holds the event loop's GIL.
+
+    forkserver rather than fork: the bot has threads running when the pool starts, and forking
+    a threaded process can deadlock the child. A first chart is drawn right away so that the
+    workers have imported matplotlib before a referent asks.
+    """
+    context = multiprocessing.get_context("forkserver")
+    pool = ProcessPoolExecutor(
+        max_workers=workers or max(1, min(2, os.cpu_count() or 1)), mp_context=context
+    )
+    pool.submit(warm_up)
+    return pool

@@ -1,0 +1,389 @@
+"""The web admin's "Ajouter un membre", "Editer les informations" and "Supprimer la communauté".
+
+Each write is one transaction with its audit entry. A change of name or description, and a
+deletion, also write a bot_notification row (kinds "community_change", "community_deleted"):
+the operators' change feed, delivered by the notifier, since the referent guide asks referents
+to tell Hauts-de-France Mobilités of any change (dénomination...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from handlers import communities
+from handlers.context import Actor, Context
+from handlers.errors import Refusal
+from handlers.i18n import datetime, number, t
+from handlers.member_mail import queue_member_email
+from handlers.present import email_domain, short_name, status_key
+from handlers.reply import Button, InputRequest, Reply
+from handlers.rights import administered_community
+from handlers.uow import audit, transaction, use_case
+from storage import queries
+from storage.bot_models import ChatBinding, Notification
+from storage.clock import now
+from storage.codes import MembershipStatus
+from storage.community_admin import (
+    community_named,
+    community_row,
+    delete_community_rows,
+    deletion_summary,
+    membership_of,
+    users_matching_name,
+)
+from storage.memberships import touch_community
+from storage.models import Community, CommunityUser, User
+
+#: Most people offered when a name matches several accounts.
+MAX_CHOICES = 10
+#: Column lengths: community.name and description are VARCHAR(255); full_description is a
+#: LONGTEXT, kept to what a chat message can show.
+LIMITS = {"name": 255, "description": 255, "full_description": 4000}
+ROLES = {int(MembershipStatus.MEMBER): "member", int(MembershipStatus.MODERATOR): "moderator"}
+
+
+# --- Add a member -------------------------------------------------------------------------------
+
+
+@use_case
+def find_member_to_add(ctx: Context, actor: Actor, community_id: int, query: str) -> Reply:
+    """By e-mail (exact) or by name (a choice when several match); then the role to give."""
+    lang = actor.language
+    query = (query or "").strip()
+    if not query:
+        raise Refusal("admin.add_nothing")
+    with transaction(ctx) as session:
+        community = administered_community(session, actor, community_id)
+        if "@" in query:
+            user = queries.user_by_email(session, query)
+            if user is None:
+                raise Refusal("admin.unknown_email", email=query)
+            return _role_choice(session, lang, community, user)
+        found = users_matching_name(session, query, MAX_CHOICES + 1)
+        if not found:
+            raise Refusal("admin.unknown_name", name=query)
+        if len(found) > MAX_CHOICES:
+            raise Refusal("admin.too_many", count=MAX_CHOICES, name=query)
+        if len(found) == 1:
+            return _role_choice(session, lang, community, found[0])
+    return Reply(
+        t(lang, "admin.several", count=len(found), name=query, community=community.name),
+        tuple(
+            (Button(_person(lang, user), "add_pick", f"{community.id}:{user.id}"),)
+            for user in found
+        )
+        + ((Button(t(lang, "common.cancel"), "cancel"),),),
+    )
+
+
+@use_case
+def pick_member_to_add(ctx: Context, actor: Actor, community_id: int, user_id: int) -> Reply:
+    with transaction(ctx) as session:
+        community = administered_community(session, actor, community_id)
+        user = session.get(User, user_id)
+        if user is None:
+            raise Refusal("error.bad_button")
+        return _role_choice(session, actor.language, community, user)
+
+
+def _person(lang: str, user: User) -> str:
+    return t(lang, "admin.person", name=short_name(user), domain=email_domain(user.email) or "—")
+
+
+def _refuse_if_member(session: Session, lang: str, community: Community, user: User) -> None:
+    existing = membership_of(session, community.id, user.id)
+    if existing is not None:
+        raise Refusal(
+            "admin.already",
+            name=short_name(user),
+            community=community.name,
+            status=t(lang, status_key(existing.status)),
+        )
+
+
+def _role_choice(session: Session, lang: str, community: Community, user: User) -> Reply:
+    _refuse_if_member(session, lang, community, user)
+    ref = f"{community.id}:{user.id}"
+    return Reply(
+        t(
+            lang,
+            "admin.add_as",
+            name=short_name(user),
+            domain=email_domain(user.email) or "—",
+            community=community.name,
+        ),
+        (
+            (
+                Button(t(lang, "admin.as_member"), "add_as", f"{ref}:1", "primary"),
+                Button(t(lang, "admin.as_moderator"), "add_as", f"{ref}:2"),
+            ),
+            (Button(t(lang, "common.cancel"), "cancel"),),
+        ),
+    )
+
+
+@use_case
+def add_member(ctx: Context, actor: Actor, community_id: int, user_id: int, status: int) -> Reply:
+    """Join the user directly, dated as the platform dates an accepted member."""
+    lang = actor.language
+    if status not in ROLES:
+        raise Refusal("error.bad_button")
+    when = now()
+    with transaction(ctx, write=True) as session:
+        # The lock serialises two referents adding the same person at the same time.
+        if queries.lock_community(session, community_id) is None:
+            raise Refusal("error.unknown_community", id=community_id)
+        community = administered_community(session, actor, community_id)
+        user = session.get(User, user_id)
+        if user is None:
+            raise Refusal("error.bad_button")
+        _refuse_if_member(session, lang, community, user)
+        membership = CommunityUser(
+            community_id=community.id,
+            user_id=user.id,
+            admin_id=actor.user_id,
+            status=status,
+            created_date=when,
+            accepted_date=when,
+            refused_date=None,
+            updated_date=when,
+        )
+        session.add(membership)
+        session.flush()
+        audit(
+            session,
+            actor,
+            "add_member",
+            community_id=community.id,
+            target_user_id=user.id,
+            membership_id=membership.id,
+            after={"status": status},
+        )
+        emailed = queue_member_email(ctx, session, membership, "added") is not None
+    text = t(
+        lang,
+        "admin.added",
+        name=short_name(user),
+        community=community.name,
+        role=t(lang, f"admin.role_{ROLES[status]}"),
+        by=actor.name,
+        when=datetime(when, lang),
+    )
+    if emailed:
+        text += " " + t(lang, "admin.emailed")
+    return Reply(
+        text,
+        ((Button(t(lang, "card.members_button"), "members", f"{community.id}:a:0"),),),
+        replaces_message=True,
+    )
+
+
+# --- Edit the community's details ---------------------------------------------------------------
+
+
+@use_case
+def edit_details(ctx: Context, actor: Actor, community_id: int, column: str, value: str) -> Reply:
+    """Set the name, short or full description; the reply is the change and the card."""
+    lang = actor.language
+    if column not in LIMITS:
+        raise Refusal("error.bad_button")
+    value = (value or "").strip()
+    if not value:
+        raise Refusal("admin.empty")
+    if len(value) > LIMITS[column]:
+        raise Refusal("admin.too_long", length=number(len(value)), limit=number(LIMITS[column]))
+    when = now()
+    with transaction(ctx, write=True) as session:
+        if queries.lock_community(session, community_id) is None:
+            raise Refusal("error.unknown_community", id=community_id)
+        community = administered_community(session, actor, community_id)
+        before = getattr(community, column)
+        if before == value:
+            return Reply(t(lang, "admin.unchanged", community=community.name))
+        if column == "name":
+            other = community_named(session, value, community.id)
+            if other is not None:
+                raise Refusal("admin.name_taken", name=value, id=other.id)
+        touch_community(session, community, when, **{column: value})
+        audit(
+            session,
+            actor,
+            f"edit_{column}",
+            community_id=community.id,
+            before={column: before},
+            after={column: value},
+        )
+        _change_feed(
+            session,
+            "community_change",
+            community.id,
+            {
+                "community_id": community.id,
+                "community": community.name,
+                "field": column,
+                "before": before,
+                "after": value,
+                "by_user_id": actor.user_id,
+                "by": actor.name,
+                "front": actor.front,
+                "at": when.isoformat(),
+            },
+        )
+    text = t(
+        lang,
+        f"admin.{column}_changed",
+        community=community.name,
+        by=actor.name,
+        when=datetime(when, lang),
+        before=before,
+        after=value,
+    )
+    card = communities.community_card(ctx, actor, community.id)
+    return Reply(text + "\n\n" + card.text, card.buttons, replaces_message=True)
+
+
+def _change_feed(session: Session, kind: str, community_id: int, payload: dict) -> None:
+    """A row for the operators' change feed (delivered by the notifier), in this transaction."""
+    session.add(
+        Notification(
+            kind=kind,
+            dedup_key=f"{community_id}:{uuid.uuid4().hex}",
+            community_id=community_id,
+            payload=json.dumps(payload, default=str, ensure_ascii=False),
+            created_at=now(),
+        )
+    )
+
+
+# --- Delete the community -----------------------------------------------------------------------
+
+
+def _deletable(session: Session, actor: Actor, community_id: int) -> Community:
+    """Only the creator or an operator; a moderator administers but may not delete."""
+    community = administered_community(session, actor, community_id)
+    if not (actor.is_operator or community.user_id == actor.user_id):
+        raise Refusal("admin.delete_not_allowed", community=community.name)
+    return community
+
+
+def _summary_lines(lang: str, community: Community, session: Session) -> list[str]:
+    summary = deletion_summary(session, community.id)
+    s = summary.statuses
+    lines = [
+        t(lang, "admin.delete_summary", community=community.name, id=community.id),
+        t(
+            lang,
+            "admin.delete_memberships",
+            members=number(s[MembershipStatus.MEMBER] + s[MembershipStatus.MODERATOR]),
+            moderators=number(s[MembershipStatus.MODERATOR]),
+            pending=number(s[MembershipStatus.PENDING]),
+            refused=number(s[MembershipStatus.REFUSED]),
+        ),
+        t(lang, "admin.delete_ads", ads=number(summary.ads)),
+        t(lang, "admin.delete_files", files=number(summary.files)),
+    ]
+    lines += [
+        t(lang, "admin.delete_other", table=table, count=number(count))
+        for table, count in summary.others.items()
+    ]
+    return lines
+
+
+@use_case
+def ask_delete(ctx: Context, actor: Actor, community_id: int) -> Reply:
+    """The last summary, and a button that asks for the community's exact name."""
+    lang = actor.language
+    with transaction(ctx) as session:
+        community = _deletable(session, actor, community_id)
+        lines = _summary_lines(lang, community, session)
+    prompt = "\n".join(lines[1:] + [t(lang, "admin.delete_prompt", community=community.name)])
+    return Reply(
+        "\n".join(lines + [t(lang, "admin.delete_prompt", community=community.name)]),
+        (
+            (
+                Button(
+                    t(lang, "admin.delete_confirm"),
+                    "delete",
+                    str(community.id),
+                    "danger",
+                    InputRequest(prompt),
+                ),
+                Button(t(lang, "common.cancel"), "cancel"),
+            ),
+        ),
+    )
+
+
+@use_case
+def delete_community(ctx: Context, actor: Actor, community_id: int, typed_name: str) -> Reply:
+    """Delete it, if the name typed is exactly the community's."""
+    lang = actor.language
+    when = now()
+    with transaction(ctx, write=True) as session:
+        if queries.lock_community(session, community_id) is None:
+            raise Refusal("error.unknown_community", id=community_id)
+        community = _deletable(session, actor, community_id)
+        typed = (typed_name or "").strip()
+        if typed != community.name:
+            raise Refusal("admin.delete_mismatch", typed=typed, community=community.name)
+        summary = deletion_summary(session, community.id)
+        lines = _summary_lines(lang, community, session)[1:]
+        before = community_row(session, community.id)
+        counts = {
+            "memberships": {str(k): v for k, v in sorted(summary.statuses.items())},
+            "ads": summary.ads,
+            "identifier_files": summary.files,
+            "others": summary.others,
+        }
+        files = delete_community_rows(session, community.id)
+        session.execute(
+            update(ChatBinding)
+            .where(ChatBinding.community_id == community.id)
+            .values(active=False)
+            .execution_options(synchronize_session=False)
+        )
+        audit(
+            session,
+            actor,
+            "delete_community",
+            community_id=community.id,
+            before=before,
+            after={"deleted": True, **counts},
+        )
+        _change_feed(
+            session,
+            "community_deleted",
+            community.id,
+            {
+                "community_id": community.id,
+                "community": community.name,
+                "before": before,
+                **counts,
+                "by_user_id": actor.user_id,
+                "by": actor.name,
+                "front": actor.front,
+                "at": when.isoformat(),
+            },
+        )
+        session.expunge(community)
+    # The identifier files themselves, once their rows are gone for good.
+    folder = ctx.settings.security_folder
+    for name in files:
+        path = folder / name
+        if path.parent == folder:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+    text = t(
+        lang,
+        "admin.deleted",
+        community=community.name,
+        id=community.id,
+        by=actor.name,
+        when=datetime(when, lang),
+    )
+    return Reply("\n".join([text, *lines]), replaces_message=True)

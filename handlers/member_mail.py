@@ -1,0 +1,97 @@
+"""Telling a member of a decision taken through the bot, by e-mail.
+
+The platform e-mails a member when their request is accepted or refused, but a decision the bot
+writes goes straight to the database and bypasses those e-mails. So each use case that decides
+calls `queue_member_email` inside its own transaction: the e-mail is an outbox row (bot_email)
+committed with the decision or not at all, and bot/email_sender.py sends it later, once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.context import Context
+from handlers.i18n import normalize_language, t
+from storage.bot_models import EmailMessage
+from storage.clock import now
+from storage.codes import MembershipStatus, UserStatus
+from storage.models import Community, CommunityUser, Language, User
+
+Kind = Literal["accepted", "refused", "added"]
+#: A refusal reason starting with this is shared with the member (the rest stays in the audit).
+SHARE_MARKER = "!"
+
+
+def split_shared_reason(text: str | None) -> tuple[str | None, bool]:
+    """'! Réservé aux salariés' -> ('Réservé aux salariés', True): the referent chose to share."""
+    reason = (text or "").strip()
+    shared = reason.startswith(SHARE_MARKER)
+    if shared:
+        reason = reason[len(SHARE_MARKER) :].strip()
+    return reason or None, shared and bool(reason)
+
+
+def member_language(session: Session, user: User, default: str) -> str:
+    """The member's language on the platform (user.language_id), else the bot's default."""
+    if user.language_id:
+        language = session.get(Language, user.language_id)
+        if language is not None and language.code:
+            return normalize_language(language.code)
+    return normalize_language(default)
+
+
+def queue_member_email(
+    ctx: Context,
+    session: Session,
+    membership: CommunityUser,
+    kind: Kind,
+    reason: str | None = None,
+) -> EmailMessage | None:
+    """Queue the e-mail telling the member of `kind`, in the caller's transaction.
+
+    Nothing is queued when e-mail is off ([email] absent) or the account is anonymised. The
+    dedup key names the decision (membership, status, time), so the same decision never queues
+    two e-mails, even if a use case is retried.
+    """
+    if not ctx.settings.email_enabled:
+        return None
+    user = session.get(User, membership.user_id)
+    community = session.get(Community, membership.community_id)
+    if user is None or community is None or not user.email or user.status == UserStatus.ANONYMIZED:
+        return None
+    stamp = (membership.updated_date or membership.created_date or now()).strftime("%Y%m%d%H%M%S")
+    key = f"member:{membership.id}:{kind}:{membership.status}:{stamp}"
+    if session.scalar(select(EmailMessage.id).where(EmailMessage.dedup_key == key)) is not None:
+        return None
+    lang = member_language(session, user, ctx.settings.default_language)
+    params = {
+        "name": (user.given_name or "").strip(),
+        "community": community.name,
+        "role": t(lang, "email.role.moderator" if membership.status == MembershipStatus.MODERATOR
+                  else "email.role.member"),
+        "reason": t(lang, "email.reason", reason=reason) if reason else "",
+    }  # fmt: skip
+    greeting = t(lang, "email.hello", **params) if params["name"] else t(lang, "email.hello_anon")
+    text = t(lang, f"email.{kind}.body", **params)
+    body = re.sub(r"\n{3,}", "\n\n", "\n\n".join([greeting, text, t(lang, "email.signature")]))
+    message = EmailMessage(
+        dedup_key=key,
+        kind=kind,
+        community_id=community.id,
+        membership_id=membership.id,
+        user_id=user.id,
+        to_address=user.email.strip(),
+        language=lang,
+        subject=t(lang, f"email.{kind}.subject", **params)[:255],
+        body=body,
+        state="pending",
+        attempts=0,
+        next_attempt_at=None,
+        created_at=now(),
+    )
+    session.add(message)
+    return message

@@ -1,0 +1,375 @@
+"""The dashboard's indicators, aggregated by the database: one GROUP BY query per series.
+
+Why in SQL: at the platform's size (a million users, millions of carpool items) loading rows into
+Python would take seconds and memory; the database returns one row per period instead. The
+period key is a string ('2024-01' or '2024-01-17') built with each dialect's own functions
+(a prefix of SQLite's ISO text, date_trunc then to_char on PostgreSQL, DATE_FORMAT on
+MariaDB/MySQL), so every backend returns the same keys. The running total is a window
+function over the periods plus the total before the range, also computed by the database.
+
+Definitions follow the referent guide's "Lexique des indicateurs":
+
+- co2: 213 g of CO2 per km of carpools carried out (carpool_item.item_status = 1, by item_date,
+  distance in metres); values in tonnes.
+- ads: published ads by proposal.created_date: active, not private; a return trip
+  (proposal.type = 3) belongs to its outward ad and is not counted again.
+- users: users, validated or not, by user.created_date.
+- solidarity: solidarity users (solidary_user linked from user.solidary_user_id), by
+  solidary_user.created_date (the user's when the platform left it empty).
+- communities: communities by community.created_date.
+
+Filters: a set of communities (their accepted members; their ads through proposal_community;
+their members' carpools, as driver or passenger; the communities themselves) and a territory
+(through address_territory: users' homes, ads' origin or destination waypoints, carpools whose
+driver or passenger lives there, communities' addresses).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from storage.codes import ACCEPTED_STATUSES, CarpoolItemStatus, ProposalType
+from storage.models import (
+    Address,
+    AddressTerritory,
+    CarpoolItem,
+    Community,
+    CommunityUser,
+    Proposal,
+    ProposalCommunity,
+    SolidaryUser,
+    User,
+    Waypoint,
+)
+
+#: The platform's factor (GeoTools::getCO2): grams of CO2 saved per km carpooled.
+CO2_GRAMS_PER_KM = 213
+
+
+class Indicator(StrEnum):
+    CO2 = "co2"
+    ADS = "ads"
+    USERS = "users"
+    SOLIDARITY = "solidarity"
+    COMMUNITIES = "communities"
+
+
+class Period(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose data: None = the whole platform; otherwise these communities and/or a territory."""
+
+    community_ids: tuple[int, ...] | None = None
+    territory_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Point:
+    """One period: its key ('2024-01' or '2024-01-17'), the value in it, the total at its end."""
+
+    key: str
+    value: float
+    total: float
+
+
+# --------------------------------------------------------------------------- period keys
+
+_FORMATS = {
+    "postgresql": {Period.MONTH: "YYYY-MM", Period.DAY: "YYYY-MM-DD"},
+    "mysql": {Period.MONTH: "%Y-%m", Period.DAY: "%Y-%m-%d"},
+}
+_SQLITE_LENGTH = {Period.MONTH: 7, Period.DAY: 10}
+
+
+def _dialect(name: str) -> str:
+    if name in ("mysql", "mariadb"):
+        return "mysql"
+    if name in ("sqlite", "postgresql"):
+        return name
+    raise ValueError(f"no period expression for the {name} dialect")
+
+
+def period_group(dialect: str, column: ColumnElement, period: Period) -> ColumnElement:
+    """What rows are grouped by: the cheapest per-row expression each database offers.
+
+    SQLite stores dates as ISO text ('2024-01-17 08:00:00'), so the period is a prefix
+    (substr, several times faster per row than strftime); PostgreSQL truncates natively
+    (date_trunc; formatting every row with to_char costs twice as much); MariaDB formats
+    with DATE_FORMAT.
+    """
+    name = _dialect(dialect)
+    if name == "sqlite":
+        return func.substr(column, 1, _SQLITE_LENGTH[period])
+    if name == "postgresql":
+        return func.date_trunc(period.value, column)
+    return func.date_format(column, _FORMATS[name][period])
+
+
+def period_label(dialect: str, group: ColumnElement, period: Period) -> ColumnElement[str]:
+    """The grouped value as a 'YYYY-MM' or 'YYYY-MM-DD' key, applied once per period."""
+    if _dialect(dialect) == "postgresql":
+        return func.to_char(group, _FORMATS["postgresql"][period])
+    return group
+
+
+def period_key(dialect: str, column: ColumnElement, period: Period) -> ColumnElement[str]:
+    """The period of `column` as a 'YYYY-MM' or 'YYYY-MM-DD' string, in the dialect's SQL."""
+    return period_label(dialect, period_group(dialect, column, period), period)
+
+
+def period_keys(start: dt.date, end: dt.date, period: Period) -> list[str]:
+    """Every period key from start to end included, so that empty periods show as zero."""
+    keys: list[str] = []
+    if period is Period.DAY:
+        day = start
+        while day <= end:
+            keys.append(day.isoformat())
+            day += dt.timedelta(days=1)
+        return keys
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return keys
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def _member_ids(community_ids: Sequence[int]) -> Select:
+    return select(CommunityUser.user_id).where(
+        CommunityUser.community_id.in_(community_ids),
+        CommunityUser.status.in_([int(s) for s in ACCEPTED_STATUSES]),
+    )
+
+
+def _home_user_ids(territory_id: int) -> Select:
+    return (
+        select(Address.user_id)
+        .join(AddressTerritory, AddressTerritory.address_id == Address.id)
+        .where(AddressTerritory.territory_id == territory_id, Address.home.is_(True))
+    )
+
+
+def _users_filter(user_id: KeyedColumnElement, scope: Scope) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if scope.community_ids is not None:
+        where.append(user_id.in_(_member_ids(scope.community_ids)))
+    if scope.territory_id is not None:
+        where.append(user_id.in_(_home_user_ids(scope.territory_id)))
+    return where
+
+
+def _carpool_filter(scope: Scope) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    for users in (
+        _member_ids(scope.community_ids) if scope.community_ids is not None else None,
+        _home_user_ids(scope.territory_id) if scope.territory_id is not None else None,
+    ):
+        if users is not None:
+            where.append(
+                or_(CarpoolItem.debtor_user_id.in_(users), CarpoolItem.creditor_user_id.in_(users))
+            )
+    return where
+
+
+def _ads_filter(scope: Scope) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if scope.community_ids is not None:
+        where.append(
+            Proposal.id.in_(
+                select(ProposalCommunity.proposal_id).where(
+                    ProposalCommunity.community_id.in_(scope.community_ids)
+                )
+            )
+        )
+    if scope.territory_id is not None:
+        ends = (
+            select(Waypoint.proposal_id)
+            .join(AddressTerritory, AddressTerritory.address_id == Waypoint.address_id)
+            .where(
+                AddressTerritory.territory_id == scope.territory_id,
+                or_(Waypoint.position == 0, Waypoint.destination.is_(True)),
+            )
+        )
+        where.append(Proposal.id.in_(ends))
+    return where
+
+
+def _communities_filter(scope: Scope) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if scope.community_ids is not None:
+        where.append(Community.id.in_(scope.community_ids))
+    if scope.territory_id is not None:
+        where.append(
+            Community.address_id.in_(
+                select(AddressTerritory.address_id).where(
+                    AddressTerritory.territory_id == scope.territory_id
+                )
+            )
+        )
+    return where
+
+
+# --------------------------------------------------------------------------- the indicators
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What one indicator aggregates: a dated column, the aggregate, the rows it applies to."""
+
+    date: ColumnElement
+    is_date: bool  # a DATE column (compared with dates) rather than a DATETIME
+    value: ColumnElement
+    base: Select  # SELECT ... FROM ... JOIN ... with no column yet: where() is added to it
+    where: list[ColumnElement[bool]]
+
+
+def _source(indicator: Indicator, scope: Scope) -> _Source:
+    if indicator is Indicator.CO2:
+        return _Source(
+            CarpoolItem.item_date,
+            True,
+            func.coalesce(func.sum(CarpoolItem.distance), 0),
+            select().select_from(CarpoolItem),
+            [
+                CarpoolItem.item_status == int(CarpoolItemStatus.CARRIED_OUT),
+                *_carpool_filter(scope),
+            ],
+        )
+    if indicator is Indicator.ADS:
+        return _Source(
+            Proposal.created_date,
+            False,
+            func.count(),
+            select().select_from(Proposal),
+            [
+                Proposal.active.is_(True),
+                or_(Proposal.private.is_(None), Proposal.private.is_(False)),
+                Proposal.type != int(ProposalType.RETURN),
+                *_ads_filter(scope),
+            ],
+        )
+    if indicator is Indicator.USERS:
+        return _Source(
+            User.created_date,
+            False,
+            func.count(),
+            select().select_from(User),
+            _users_filter(User.id, scope),
+        )
+    if indicator is Indicator.SOLIDARITY:
+        return _Source(
+            func.coalesce(SolidaryUser.created_date, User.created_date),
+            False,
+            func.count(),
+            select().select_from(User).join(SolidaryUser, SolidaryUser.id == User.solidary_user_id),
+            _users_filter(User.id, scope),
+        )
+    if indicator is Indicator.COMMUNITIES:
+        return _Source(
+            Community.created_date,
+            False,
+            func.count(),
+            select().select_from(Community),
+            _communities_filter(scope),
+        )
+    raise ValueError(indicator)
+
+
+def _bound(source: _Source, day: dt.date) -> dt.date | dt.datetime:
+    """`day` at midnight, as the column compares (dates for DATE, datetimes for DATETIME)."""
+    return day if source.is_date else dt.datetime.combine(day, dt.time())
+
+
+def to_display(indicator: Indicator, raw: float) -> float:
+    """Metres carpooled -> tonnes of CO2; counts stay counts."""
+    if indicator is Indicator.CO2:
+        return float(raw) / 1000 * CO2_GRAMS_PER_KM / 1_000_000
+    return float(raw)
+
+
+def series(
+    session: Session,
+    indicator: Indicator,
+    period: Period,
+    start: dt.date,
+    end: dt.date,
+    scope: Scope = Scope(),
+) -> list[Point]:
+    """One point per period from start to end (both included), empty periods as zero.
+
+    One query: the GROUP BY per period, the window function for the running total, and the
+    total before `start` as a scalar subquery.
+    """
+    source = _source(indicator, scope)
+    dialect = session.get_bind().dialect.name
+    lo, hi = _bound(source, start), _bound(source, end + dt.timedelta(days=1))
+    group = period_group(dialect, source.date, period).label("bucket")
+    grouped = (
+        source.base.add_columns(group, source.value.label("value"))
+        .where(*source.where, source.date >= lo, source.date < hi)
+        .group_by(literal_column("bucket"))
+        .subquery()
+    )
+    before = (
+        source.base.add_columns(source.value)
+        .where(*source.where, source.date < lo)
+        .scalar_subquery()
+    )
+    running = func.sum(grouped.c.value).over(order_by=grouped.c.bucket) + before
+    query = select(
+        period_label(dialect, grouped.c.bucket, period).label("bucket"),
+        grouped.c.value,
+        running.label("total"),
+    ).order_by(grouped.c.bucket)
+    rows = session.execute(query).all()
+    found = {row.bucket: (float(row.value), float(row.total)) for row in rows}
+    if not rows:
+        base_total = float(session.execute(select(before)).scalar() or 0)
+    else:
+        first = rows[0]
+        base_total = float(first.total) - float(first.value)
+    points: list[Point] = []
+    total = base_total
+    for bucket in period_keys(start, end, period):
+        value, total = found.get(bucket, (0.0, total))
+        points.append(Point(bucket, to_display(indicator, value), to_display(indicator, total)))
+    return points
+
+
+def totals_at(session: Session, day: dt.date, scope: Scope = Scope()) -> dict[Indicator, float]:
+    """The five figures of the dashboard's synthesis, as they stood at the end of `day`.
+
+    One round trip: one scalar subquery per indicator.
+    """
+    columns = []
+    for indicator in Indicator:
+        source = _source(indicator, scope)
+        hi = _bound(source, day + dt.timedelta(days=1))
+        columns.append(
+            source.base.add_columns(source.value)
+            .where(*source.where, source.date < hi)
+            .scalar_subquery()
+            .label(indicator.value)
+        )
+    row = session.execute(select(*columns)).one()
+    return {
+        indicator: to_display(indicator, getattr(row, indicator.value) or 0)
+        for indicator in Indicator
+    }
+
+
+def has_any(values: Sequence[Point]) -> bool:
+    return any(point.value for point in values)

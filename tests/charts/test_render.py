@@ -1,0 +1,99 @@
+"""Drawing without a database: PNG decoded, phone-sized, the palette, the process pool, the
+console saving images."""
+
+from __future__ import annotations
+
+import io
+
+from matplotlib.image import imread
+
+from bot.console import Console
+from handlers.chart_render import (
+    OKABE_ITO,
+    CardData,
+    ChartData,
+    make_render_pool,
+    render_card_png,
+    render_png,
+)
+from handlers.reply import Image, Reply
+
+MONTHS = tuple(f"{m:02d}/2023" for m in range(1, 13))
+DATA = ChartData(
+    title="CO₂ économisé",
+    subtitle="Arc France · du 01/01/2023 au 31/12/2023 · données jusqu'au 31/12/2023",
+    labels=MONTHS,
+    series=(("par mois", tuple(float(m) for m in range(12))),),
+    value_label="t de CO₂",
+    total=tuple(float(sum(range(m + 1))) for m in range(12)),
+    total_label="total",
+    decimals=1,
+)
+
+
+def pixels_of(png: bytes):
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    return imread(io.BytesIO(png), format="png")
+
+
+def colour_count(pixels, hex_colour: str) -> int:
+    r, g, b = (int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    close = (
+        (abs(pixels[..., 0] - r) < 0.02)
+        & (abs(pixels[..., 1] - g) < 0.02)
+        & (abs(pixels[..., 2] - b) < 0.02)
+    )
+    return int(close.sum())
+
+
+def test_bars_and_running_total_in_the_okabe_ito_palette():
+    pixels = pixels_of(render_png(DATA))
+    assert pixels.shape == (600, 960, 4)
+    assert colour_count(pixels, OKABE_ITO[0]) > 5_000  # bars, blue
+    assert colour_count(pixels, OKABE_ITO[1]) > 500  # the total's line, orange
+
+
+def test_a_year_of_days_and_the_year_against_year_lines():
+    days = tuple(f"{d:03d}" for d in range(366))
+    data = ChartData("Utilisateurs", "2023", days, (("par jour", (1.0,) * 366),), "utilisateurs",
+                     total=tuple(float(d) for d in range(366)), total_label="total")  # fmt: skip
+    assert pixels_of(render_png(data)).shape == (600, 960, 4)
+    two_years = (("2023", (1.0,) * 12), ("2024", (2.0, 3.0)))
+    lines = ChartData(
+        "Annonces publiées", "2023 / 2024", MONTHS, two_years, "annonces", kind="lines"
+    )
+    pixels = pixels_of(render_png(lines))
+    assert colour_count(pixels, OKABE_ITO[0]) > 500 and colour_count(pixels, OKABE_ITO[1]) > 100
+
+
+def test_synthesis_card():
+    card = CardData("Synthèse", "Toute la plateforme · Données jusqu'au 31/01/2024.",
+                    (("CO₂ économisé", "30 t"), ("Annonces publiées", "6 364"),
+                     ("Utilisateurs", "14 581"), ("Utilisateurs solidaires", "0"),
+                     ("Communautés", "76")))  # fmt: skip
+    pixels = pixels_of(render_card_png(card))
+    assert pixels.shape == (600, 960, 4)
+    assert colour_count(pixels, OKABE_ITO[0]) > 50
+
+
+def test_the_process_pool_draws_the_same_chart():
+    pool = make_render_pool(1)
+    try:
+        png = pool.submit(render_png, DATA).result(timeout=60)
+    finally:
+        pool.shutdown(wait=True)
+    assert pixels_of(png).shape == (600, 960, 4)
+    assert (pixels_of(png) == pixels_of(render_png(DATA))).all()
+
+
+def test_the_console_saves_images_and_files_and_prints_their_path(tmp_path):
+    out = io.StringIO()
+    console = Console(ctx=None, user_id=0, stdin=io.StringIO(), stdout=out, output_dir=tmp_path)  # type: ignore[arg-type]
+    png = render_png(DATA)
+    console.show(Reply("Voici", images=(Image(png, "CO₂ : 66 t", "CO₂ : 66 t", "co2.png"),),
+                       files=(("co2.csv", b"period,series,value\n"),)))  # fmt: skip
+    assert (tmp_path / "co2.png").read_bytes() == png
+    assert (tmp_path / "co2.csv").read_bytes() == b"period,series,value\n"
+    printed = out.getvalue()
+    assert f"🖼 {tmp_path / 'co2.png'} — CO₂ : 66 t" in printed
+    assert f"📄 {tmp_path / 'co2.csv'}" in printed
