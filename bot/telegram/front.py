@@ -230,6 +230,9 @@ class TelegramFront:
         except BaseException:
             await self.stop()  # serve() only stops the fronts that started
             raise
+        from bot.telegram.transport import TelegramTransport
+
+        self.app.transports[PLATFORM] = TelegramTransport(self)
         log.info(
             "telegram front started (%s) as @%s", self.config.mode, self.application.bot.username
         )

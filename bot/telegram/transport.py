@@ -1,0 +1,94 @@
+"""What the notifier needs from Telegram: send a Reply to a chat, edit it later.
+
+Telegram's errors are mapped to the outbox's outcomes: flood control (429) and server or
+network errors are retried later by the notifier, honouring retry_after; a user who blocked the
+bot (403) or a chat that does not exist is unreachable. A group that became a supergroup is
+followed: its bindings move and the message goes to the new chat id, kept in the reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from bot.notifier import RetryLater, Unreachable
+from bot.telegram.front import PLATFORM, keyboard, split_text, to_html
+from handlers import bindings
+from handlers.reply import Reply
+
+#: BadRequest messages meaning the chat cannot be reached until someone fixes it.
+GONE = ("chat not found", "user not found", "bot was kicked", "have no rights to send")
+#: BadRequest messages of an edit that has nothing left to do.
+NOTHING_TO_EDIT = ("message is not modified", "message to edit not found")
+
+
+def _retry_after(error: RetryAfter) -> float:
+    value = error.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+class TelegramTransport:
+    def __init__(self, front) -> None:
+        self.front = front
+
+    @property
+    def bot(self):
+        return self.front.application.bot
+
+    async def send(self, chat_id: str, team_id: str, reply: Reply) -> str:
+        """One message (a notification fits in one); returns "chat_id:message_id"."""
+        text = to_html(split_text(reply.text)[0])
+        markup = keyboard(reply.buttons)
+        target = int(chat_id)
+        for _ in range(2):  # once more after a group migration
+            try:
+                message = await self.bot.send_message(
+                    target, text, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+                return f"{message.chat_id}:{message.message_id}"
+            except ChatMigrated as error:
+                await self.front.app.call(
+                    bindings.migrate_chat,
+                    self.front.ctx,
+                    PLATFORM,
+                    str(target),
+                    str(error.new_chat_id),
+                )
+                target = error.new_chat_id
+            except Exception as error:
+                raise _outcome(error) from error
+        raise RetryLater("group migrated twice")
+
+    async def edit(self, chat_id: str, team_id: str, message_ref: str, reply: Reply) -> None:
+        """Show the outcome in place of the buttons."""
+        chat, _, message_id = message_ref.partition(":")
+        try:
+            await self.bot.edit_message_text(
+                to_html(split_text(reply.text)[0]),
+                chat_id=int(chat),
+                message_id=int(message_id),
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply.buttons),
+            )
+        except BadRequest as error:
+            if any(text in error.message.lower() for text in NOTHING_TO_EDIT):
+                return
+            raise _outcome(error) from error
+        except Exception as error:
+            raise _outcome(error) from error
+
+
+def _outcome(error: Exception) -> Exception:
+    if isinstance(error, RetryAfter):
+        return RetryLater("429 flood control", _retry_after(error))
+    if isinstance(error, Forbidden):
+        return Unreachable(f"403 {error.message[:120]}")
+    if isinstance(error, BadRequest):
+        if any(text in error.message.lower() for text in GONE):
+            return Unreachable(f"400 {error.message[:120]}")
+        return RetryLater(f"400 {error.message[:120]}")
+    if isinstance(error, NetworkError):  # timeouts and 5xx
+        return RetryLater(f"{type(error).__name__}: {str(error)[:120]}")
+    return error
