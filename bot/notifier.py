@@ -50,16 +50,19 @@ class RateLimiter:
     Slack: 1 message a second per channel.
     """
 
+    #: The published limits, with a margin: what leaves here a second apart may arrive a few
+    #: milliseconds closer, and Telegram counts arrivals.
     LIMITS = {
         # platform: (per chat (count, seconds), per group (count, seconds), overall)
-        "telegram": ((1, 1.0), (20, 60.0), (30, 1.0)),
-        "slack": ((1, 1.0), None, None),
+        "telegram": ((1, 1.1), (19, 60.0), (25, 1.0)),
+        "slack": ((1, 1.1), None, None),
     }
 
     def __init__(self, clock=time.monotonic, sleep=asyncio.sleep) -> None:
         self.clock = clock
         self.sleep = sleep
         self.sent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = asyncio.Lock()
 
     def _windows(self, platform: str, chat_id: str) -> list[tuple[tuple[str, str], int, float]]:
         per_chat, per_group, overall = self.LIMITS.get(platform, ((1, 1.0), None, None))
@@ -83,11 +86,13 @@ class RateLimiter:
         return wait
 
     async def acquire(self, platform: str, chat_id: str) -> None:
-        while (wait := self.delay(platform, chat_id)) > 0:
-            await self.sleep(wait)
-        stamp = self.clock()
-        for key, _, _ in self._windows(platform, chat_id):
-            self.sent[key].append(stamp)
+        """Wait for a free slot and take it (one caller at a time, so no slot is taken twice)."""
+        async with self._lock:
+            while (wait := self.delay(platform, chat_id)) > 0:
+                await self.sleep(wait)
+            stamp = self.clock()
+            for key, _, _ in self._windows(platform, chat_id):
+                self.sent[key].append(stamp)
 
 
 class Notifier:
@@ -95,10 +100,12 @@ class Notifier:
 
     name = "notifier"
 
-    def __init__(self, app, interval: float = 2.0, batch: int = 50) -> None:
+    def __init__(self, app, interval: float = 2.0, batch: int = 50, parallel: int = 8) -> None:
         self.app = app
         self.interval = interval
         self.batch = batch
+        #: Sends in flight at once (to different chats; the limiter paces each chat).
+        self.parallel = parallel
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.limiter = RateLimiter()
         self._stop = asyncio.Event()
@@ -149,9 +156,13 @@ class Notifier:
             )
             if not tasks:
                 break
-            for task in tasks:
-                done += await self._deliver(task)
+            gate = asyncio.Semaphore(self.parallel)
+            done += sum(await asyncio.gather(*(self._gated(gate, task) for task in tasks)))
         return done
+
+    async def _gated(self, gate: asyncio.Semaphore, task: notifications.DeliveryTask) -> int:
+        async with gate:
+            return await self._deliver(task)
 
     async def _deliver(self, task: notifications.DeliveryTask) -> int:
         transport = self.app.transports.get(task.platform)
@@ -165,11 +176,11 @@ class Notifier:
                 60,
             )
             return 0
-        await self.limiter.acquire(task.platform, task.chat_id)
         if not task.is_edit and not await self.app.call(
             notifications.start_sending, self.app.ctx, task.delivery_id, self.worker
         ):
             return 0  # our lease ran out and someone else has it
+        await self.limiter.acquire(task.platform, task.chat_id)  # right before the call
         try:
             if task.is_edit and task.message_ref:
                 await transport.edit(task.chat_id, task.team_id, task.message_ref, task.reply)

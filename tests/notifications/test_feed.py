@@ -85,8 +85,9 @@ def test_daily_reminders_to_deciders_then_operators(ops_ctx, world, transports, 
     assert [t for t in received(transports["slack"], "C0OPERATORS") if t.startswith("⏰")] == [
         operators + "• GSK Saint Amand les Eaux : 1"
     ]
-    run(ops_ctx, transports)  # once a day
+    run(ops_ctx, transports)  # once a day, and never edited afterwards
     assert received(transports["telegram"], EMILIE_TG).count(reminder) == 1
+    assert transports["telegram"].edits == [] and transports["slack"].edits == []
     clock.set_now(clock.now() + dt.timedelta(days=2))
     run(ops_ctx, transports)
     assert received(transports["telegram"], EMILIE_TG).count(reminder) == 2

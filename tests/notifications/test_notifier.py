@@ -278,14 +278,17 @@ def test_rate_limiter_paces_telegram_and_slack():
             await send("slack", "C1")
 
     asyncio.run(go())
-    assert stamps["telegram:42"] == [0.0, 1.0, 2.0]  # one message a second per chat
+    chat = stamps["telegram:42"]  # one message a second per chat (with a margin)
+    assert all(
+        1.0 <= later - earlier <= 1.2 for earlier, later in zip(chat, chat[1:], strict=False)
+    )
     private = sorted(stamps[f"telegram:{1000 + i}"][0] for i in range(70))
     for first in private:  # never more than 30 a second overall
         assert sum(1 for s in private if first <= s < first + 1.0) <= 30
     assert private[-1] >= 2.0
     group = stamps["telegram:-100999"]
     assert len(group) == 25 and group[20] - group[0] >= 60.0  # 20 a minute per group
-    assert stamps["slack:C1"][1] - stamps["slack:C1"][0] == 1.0  # one a second per channel
+    assert 1.0 <= stamps["slack:C1"][1] - stamps["slack:C1"][0] <= 1.2  # one a second
 
 
 def _notification(ctx, membership_id: int) -> int:
