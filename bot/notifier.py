@@ -43,6 +43,10 @@ class Transport(Protocol):
     async def edit(self, chat_id: str, team_id: str, message_ref: str, reply: Reply) -> None: ...
 
 
+#: Below this a wait is rounding noise (a float clock may not move by so little).
+EPSILON = 1e-6
+
+
 class RateLimiter:
     """Paces sends within each platform's published limits, per chat and overall.
 
@@ -79,7 +83,7 @@ class RateLimiter:
         wait = 0.0
         for key, count, period in self._windows(platform, chat_id):
             times = self.sent[key]
-            while times and current - times[0] >= period:
+            while times and current - times[0] >= period - EPSILON:
                 times.popleft()
             if len(times) >= count:
                 wait = max(wait, period - (current - times[0]))
@@ -88,7 +92,7 @@ class RateLimiter:
     async def acquire(self, platform: str, chat_id: str) -> None:
         """Wait for a free slot and take it (one caller at a time, so no slot is taken twice)."""
         async with self._lock:
-            while (wait := self.delay(platform, chat_id)) > 0:
+            while (wait := self.delay(platform, chat_id)) > EPSILON:
                 await self.sleep(wait)
             stamp = self.clock()
             for key, _, _ in self._windows(platform, chat_id):
@@ -156,13 +160,20 @@ class Notifier:
             )
             if not tasks:
                 break
+            # Chats in parallel; within a chat, in order (a feed reads top to bottom).
+            by_chat: dict[tuple[str, str], list[notifications.DeliveryTask]] = defaultdict(list)
+            for task in tasks:
+                by_chat[(task.platform, task.chat_id)].append(task)
             gate = asyncio.Semaphore(self.parallel)
-            done += sum(await asyncio.gather(*(self._gated(gate, task) for task in tasks)))
+            done += sum(await asyncio.gather(*(self._chat(gate, q) for q in by_chat.values())))
         return done
 
-    async def _gated(self, gate: asyncio.Semaphore, task: notifications.DeliveryTask) -> int:
-        async with gate:
-            return await self._deliver(task)
+    async def _chat(self, gate: asyncio.Semaphore, queue: list[notifications.DeliveryTask]) -> int:
+        done = 0
+        for task in queue:
+            async with gate:
+                done += await self._deliver(task)
+        return done
 
     async def _deliver(self, task: notifications.DeliveryTask) -> int:
         transport = self.app.transports.get(task.platform)

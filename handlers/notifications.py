@@ -364,7 +364,11 @@ def mark_sent(ctx: Context, delivery_id: int, worker: str, message_ref: str | No
         if delivery.state == "sent":
             # decided while we were sending: the fresh message must show the outcome too
             notification = session.get(Notification, delivery.notification_id)
-            if notification is not None and notification.resolved_at is not None:
+            if (
+                notification is not None
+                and notification.kind == PENDING_MEMBER
+                and notification.resolved_at is not None
+            ):
                 delivery.state = "edit"
                 delivery.next_attempt_at = now()
         return True

@@ -331,12 +331,58 @@ async def test_a_bound_channel_receives_a_new_request_and_decides_it(bot):
     assert len(pushed) == 1, [c.args["text"] for c in posts]
     approve = find(pushed[0], "approve")
     await bot.user.press("jeanmarc", approve, pushed[0].result["ts"])
-    for count in range(1, 5):  # the notifier also edits its daily reminder
-        updates = await bot.fake.wait_for("chat.update", count)
-        if updates[-1].args["ts"] == pushed[0].result["ts"]:
-            break
-    assert updates[-1].args["ts"] == pushed[0].result["ts"]
-    assert bot.fake.texts("chat.update")[len(updates) - 1].startswith(
+    (update,) = await bot.fake.wait_for("chat.update")  # the pressed message, and only it
+    assert update.args["ts"] == pushed[0].result["ts"]
+    assert bot.fake.texts("chat.update")[0].startswith(
         "✅ Adèle D. : demande acceptée dans Arc France par Jean-Marc M. le 17/01/2024 à 10:02"
     )
     assert membership(bot.ctx, membership_id).status == MembershipStatus.MEMBER
+
+
+async def test_a_large_identifiers_file_switches_to_secured_validation(bot):
+    menu, chooser = await validation_menu(bot)
+    await bot.user.press("jeanmarc", chooser, menu.result["ts"], option=3)
+    await bot.fake.wait_for("chat.postEphemeral")
+    content = "".join(f"salarie{n:06d};{n * 7:08d}\n" for n in range(20000)).encode()
+    assert len(content) > 300_000  # downloaded in many chunks
+    bot.fake.downloads["autorises.csv"] = content
+    await bot.user.file_shared("jeanmarc", "autorises.csv", channel=CHANNEL)
+    (update,) = await bot.fake.wait_for("chat.update")
+    assert update.args["ts"] == menu.result["ts"]
+    assert bot.fake.texts("chat.update")[0].startswith(
+        "Arc France : *validation sécurisée* activée avec le fichier « autorises.csv » "
+        "(20 000 paires d'identifiants)"
+    )
+    with bot.ctx.sessions() as session:
+        from storage.models import Community, CommunitySecurity
+
+        assert session.get(Community, bot.world.communities["arc"]).validation_type == 3
+        (security,) = session.scalars(select(CommunitySecurity)).all()
+    stored = bot.ctx.settings.security_folder / security.filename
+    assert stored.read_bytes() == content
+
+
+async def test_a_file_larger_than_allowed_is_refused_before_download(bot):
+    before = snapshot(bot.ctx)
+    bot.fake.downloads["enorme.csv"] = b"a;b\n"
+    await bot.user.file_shared("jeanmarc", "enorme.csv", channel="D0JEANMARC", size=50 * 2**20)
+    (refused,) = await bot.fake.wait_for("chat.postEphemeral")
+    assert refused.args["channel"] == "D0JEANMARC"
+    assert bot.fake.texts("chat.postEphemeral")[0].startswith(
+        "Fichier trop volumineux (5 120 Ko au plus). Rien n'a été modifié."
+    )
+    assert bot.fake.of("download") == [] and snapshot(bot.ctx) == before
+
+
+async def test_member_search_typed_in_the_modal(bot):
+    await bot.user.command("jeanmarc", "membres")
+    (listing,) = await bot.fake.wait_for("chat.postMessage")
+    await bot.user.press("jeanmarc", find(listing, "members_search"), listing.result["ts"])
+    (opened,) = await bot.fake.wait_for("views.open")
+    assert opened.args["view"]["blocks"][0]["label"]["text"] == "Nom ou prénom à chercher :"
+    await bot.user.submit("jeanmarc", opened.args["view"], "Hennebert")
+    found = (await bot.fake.wait_for("chat.postMessage", 2))[1]
+    text = bot.fake.texts("chat.postMessage")[1]
+    assert "Recherche : « Hennebert »" in text and "Marion H." in text
+    assert "Pierre L." not in text
+    assert find(found, "member", "Marion")["value"].startswith("member|")
