@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -74,6 +75,17 @@ def _formatter(decimals: int) -> FuncFormatter:
     return FuncFormatter(lambda value, _pos: number(value, decimals))
 
 
+def _locator(decimals: int) -> MaxNLocator:
+    """Whole ticks for counts: '2,5 utilisateurs' would read as '2' once formatted."""
+    return MaxNLocator(5, integer=decimals == 0)
+
+
+def _top(values: Iterable[float]) -> float:
+    """Headroom above the highest value, so that the legend never hides a bar."""
+    highest = max(values, default=0.0)
+    return highest * 1.3 if highest > 0 else 1.0
+
+
 def _tick_positions(count: int) -> list[int]:
     step = max(1, -(-count // MAX_TICKS))
     return list(range(0, count, step))
@@ -82,7 +94,8 @@ def _tick_positions(count: int) -> list[int]:
 def _to_png(figure: Figure) -> bytes:
     canvas = FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    canvas.print_png(buffer)
+    # zlib level 1: a tenth of the render time saved for a file ~15 % larger (still < 100 kB)
+    canvas.print_png(buffer, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
@@ -114,8 +127,8 @@ def render_png(data: ChartData) -> bytes:
             twin.plot(positions, data.total, color=OKABE_ITO[1], linewidth=3, marker="o",
                       markersize=size, label=data.total_label)  # fmt: skip
             twin.yaxis.set_major_formatter(_formatter(data.decimals))
-            twin.yaxis.set_major_locator(MaxNLocator(5))
-            twin.set_ylim(bottom=0)
+            twin.yaxis.set_major_locator(_locator(data.decimals))
+            twin.set_ylim(0, _top(data.total))
             twin.tick_params(labelsize=12, colors=OKABE_ITO[1])
             more_handles, more_names = twin.get_legend_handles_labels()
             handles, names = handles + more_handles, names + more_names
@@ -134,9 +147,9 @@ def render_png(data: ChartData) -> bytes:
                     ha="right" if len(ticks) > 6 else "center")  # fmt: skip
     axes.set_ylabel(data.value_label, fontsize=13)
     axes.yaxis.set_major_formatter(_formatter(data.decimals))
-    axes.yaxis.set_major_locator(MaxNLocator(5))
+    axes.yaxis.set_major_locator(_locator(data.decimals))
     axes.tick_params(axis="y", labelsize=12)
-    axes.set_ylim(bottom=0)
+    axes.set_ylim(0, _top(value for _, values in data.series for value in values))
     axes.grid(axis="y", color="#dddddd")
     axes.set_axisbelow(True)
     for side in ("top", "right"):

@@ -15,10 +15,13 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import logging
 import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import BrokenExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +46,7 @@ DEFAULT_MONTHS = 12
 #: Territories offered on an operator's menu (the largest first); others by `graphique t<id>`.
 TERRITORY_BUTTONS = 24
 RENDER_TIMEOUT_S = 60
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- the request
@@ -188,10 +192,16 @@ def draw(ctx: Context, function: Callable[[Any], bytes], data: object) -> bytes:
     png = CACHE.get(key)
     if png is not None:
         return png
-    if ctx.chart_renderer is None:
+    png = None
+    if ctx.chart_renderer is not None:
+        try:
+            png = ctx.chart_renderer.submit(function, data).result(timeout=RENDER_TIMEOUT_S)
+        except (BrokenExecutor, FutureTimeout, RuntimeError) as error:
+            # A dead or shut-down pool must not cost the referent their chart: this thread
+            # (a use-case thread, never the event loop) draws it instead.
+            log.warning("chart pool unavailable (%s): drawing in-process", type(error).__name__)
+    if png is None:
         png = function(data)
-    else:
-        png = ctx.chart_renderer.submit(function, data).result(timeout=RENDER_TIMEOUT_S)
     CACHE.put(key, png)
     return png
 

@@ -3,8 +3,8 @@
 Why in SQL: at the platform's size (a million users, millions of carpool items) loading rows into
 Python would take seconds and memory; the database returns one row per period instead. The
 period key is a string ('2024-01' or '2024-01-17') built with each dialect's own functions
-(a prefix of SQLite's ISO text, date_trunc then to_char on PostgreSQL, DATE_FORMAT on
-MariaDB/MySQL), so every backend returns the same keys. The running total is a window
+(a prefix of SQLite's ISO text, date_trunc then to_char on PostgreSQL, EXTRACT/TO_DAYS then
+DATE_FORMAT on MariaDB/MySQL), so every backend returns the same keys. The running total is a window
 function over the periods plus the total before the range, also computed by the database.
 
 Definitions follow the referent guide's "Lexique des indicateurs":
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, extract, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -105,21 +105,31 @@ def period_group(dialect: str, column: ColumnElement, period: Period) -> ColumnE
 
     SQLite stores dates as ISO text ('2024-01-17 08:00:00'), so the period is a prefix
     (substr, several times faster per row than strftime); PostgreSQL truncates natively
-    (date_trunc; formatting every row with to_char costs twice as much); MariaDB formats
-    with DATE_FORMAT.
+    (date_trunc; formatting every row with to_char costs twice as much); MariaDB groups by
+    integers (EXTRACT(YEAR_MONTH), TO_DAYS), twice as fast as DATE_FORMAT per row.
     """
     name = _dialect(dialect)
     if name == "sqlite":
         return func.substr(column, 1, _SQLITE_LENGTH[period])
     if name == "postgresql":
         return func.date_trunc(period.value, column)
-    return func.date_format(column, _FORMATS[name][period])
+    # MariaDB: integers (202401, or TO_DAYS) group twice as fast as DATE_FORMAT's strings.
+    if period is Period.MONTH:
+        return extract("year_month", column)
+    return func.to_days(column)
 
 
 def period_label(dialect: str, group: ColumnElement, period: Period) -> ColumnElement[str]:
     """The grouped value as a 'YYYY-MM' or 'YYYY-MM-DD' key, applied once per period."""
-    if _dialect(dialect) == "postgresql":
+    name = _dialect(dialect)
+    if name == "postgresql":
         return func.to_char(group, _FORMATS["postgresql"][period])
+    if name == "mysql":
+        if period is Period.MONTH:
+            return func.concat(
+                func.floor(group / 100), "-", func.lpad(func.mod(group, 100), 2, "0")
+            )
+        return func.date_format(func.from_days(group), _FORMATS["mysql"][period])
     return group
 
 

@@ -246,6 +246,9 @@ Index(
     CarpoolItem.item_status,
     CarpoolItem.item_date,
     CarpoolItem.distance,
+    # the community and territory filters test the driver and the passenger
+    CarpoolItem.debtor_user_id,
+    CarpoolItem.creditor_user_id,
 )
 Index(
     "ix_proposal_indicator",

@@ -44,6 +44,11 @@ def ensure_platform_tables(engine: Engine) -> bool:
     missing = missing_platform_tables(engine)
     if not missing:
         return False
+    if len(missing) < len(PLATFORM_TABLES) and created_by_bot(engine):
+        # A database whose platform tables the bot made itself, from an older version that
+        # used fewer of them: complete it with the tables added since.
+        PlatformBase.metadata.create_all(engine, tables=_tables(missing))
+        return False
     if len(missing) < len(PLATFORM_TABLES):
         raise SchemaError(
             "the database holds some of the platform's tables but not these: "
@@ -58,6 +63,22 @@ def ensure_platform_tables(engine: Engine) -> bool:
         )
     PlatformBase.metadata.create_all(engine)
     return True
+
+
+def created_by_bot(engine: Engine) -> bool:
+    """True when the platform tables come from the bot's own models (SQLite, stand-alone
+    PostgreSQL): their indexes bear SQLAlchemy's names, never the platform's IDX_... ones."""
+    if engine.dialect.name not in CREATES_PLATFORM_TABLES:
+        return False
+    inspector = inspect(engine)
+    if "community_user" not in inspector.get_table_names():
+        return False
+    names = {index["name"] for index in inspector.get_indexes("community_user")}
+    return "ix_community_user_community_id" in names
+
+
+def _tables(names: list[str]):
+    return [PlatformBase.metadata.tables[name] for name in names]
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -424,8 +424,11 @@ class SlackFront:
         place = ChatPlace("slack", channel, team, is_group=not direct)
         language = normalize_language(hint)
         try:
+            # In a channel, only a file the bot asked for is its business: the size is checked
+            # once it is known to be that file (the use case refuses a file that is too big).
+            size = shared.get("size") if direct else None
             target = await self.app.call(
-                pending_input.file_target, self.app.ctx, account, place, shared.get("size"), hint
+                pending_input.file_target, self.app.ctx, account, place, size, hint
             )
             language = await self.app.call(_language, self.app.ctx, account, hint)
             if not direct and target.origin is None:
@@ -461,7 +464,12 @@ class SlackFront:
                 if r.status != 200:
                     log.warning("file download answered %s", r.status)
                     return None
-                return await r.content.read(limit + 1)
+                content = bytearray()
+                async for chunk in r.content.iter_chunked(64 * 1024):
+                    content += chunk
+                    if len(content) > limit:  # enough to say it is too big
+                        break
+                return bytes(content[: limit + 1])
         except aiohttp.ClientError as error:
             log.warning("file download failed: %s", type(error).__name__)
             return None

@@ -97,3 +97,19 @@ def test_the_console_saves_images_and_files_and_prints_their_path(tmp_path):
     printed = out.getvalue()
     assert f"🖼 {tmp_path / 'co2.png'} — CO₂ : 66 t" in printed
     assert f"📄 {tmp_path / 'co2.csv'}" in printed
+
+
+def test_a_shut_down_pool_falls_back_to_drawing_in_the_use_case_thread():
+    from sqlalchemy.orm import sessionmaker
+
+    from handlers import charts
+    from handlers.context import Context
+
+    pool = make_render_pool(1)
+    pool.shutdown(wait=True)
+    ctx = Context(sessions=sessionmaker(), chart_renderer=pool)
+    charts.CACHE.clear()
+    try:
+        assert pixels_of(charts.draw(ctx, render_png, DATA)).shape == (600, 960, 4)
+    finally:
+        charts.CACHE.clear()

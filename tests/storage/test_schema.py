@@ -139,3 +139,18 @@ def test_missing_platform_tables_are_listed_in_creation_order(tmp_path):
         name for name in PLATFORM_TABLES if name != "language"
     ]
     engine.dispose()
+
+
+def test_a_bot_made_database_gets_the_platform_tables_added_since(tmp_path):
+    """An embedded database from a version that used fewer platform tables is completed."""
+    from storage.models import PlatformBase
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'older.sqlite3'}")
+    older = [t for t in PlatformBase.metadata.sorted_tables if t.name != "waypoint"]
+    PlatformBase.metadata.create_all(engine, tables=older)
+    assert "waypoint" in schema.missing_platform_tables(engine)
+    assert schema.created_by_bot(engine)
+    assert schema.prepare(engine) is False
+    assert schema.missing_platform_tables(engine) == []
+    assert "waypoint" in inspect(engine).get_table_names()
+    engine.dispose()
