@@ -250,8 +250,10 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             "[telegram] is enabled but has no token: set token or REFERENT_BOT_TELEGRAM_TOKEN"
         )
-    if config.telegram.enabled and config.telegram.mode == "webhook" and not (
-        config.telegram.webhook_url and config.telegram.webhook_secret
+    if (
+        config.telegram.enabled
+        and config.telegram.mode == "webhook"
+        and not (config.telegram.webhook_url and config.telegram.webhook_secret)
     ):
         raise ConfigError(
             "[telegram] webhook mode needs webhook_url and webhook_secret "

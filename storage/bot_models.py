@@ -178,7 +178,6 @@ class WatcherState(BotBase):
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
-
 class PendingInput(BotBase):
     """A chat waiting for one person's text or file after a button asked for it (a refusal
     reason, domains, a search, an identifiers file). Kept in the database so that any replica
