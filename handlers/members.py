@@ -197,17 +197,7 @@ def set_member_status(
         raise Refusal("error.bad_button") from error
     when = now()
     with transaction(ctx, write=True) as session:
-        membership = queries.lock_membership(session, membership_id)
-        if membership is None:
-            raise Refusal("members.gone")
-        community = administered_community(session, actor, membership.community_id)
-        user = session.get(User, membership.user_id)
-        if membership.status != expected_status:
-            raise Refusal(
-                "members.changed",
-                name=short_name(user),
-                status=t(lang, status_key(membership.status)),
-            )
+        membership, community, user = _as_seen(session, actor, membership_id, expected_status)
         if membership.status == target:
             return Reply(t(lang, "members.unchanged", name=short_name(user)))
         _keep_a_moderator(session, membership)
@@ -271,17 +261,7 @@ def remove_member(ctx: Context, actor: Actor, membership_id: int, expected_statu
     lang = actor.language
     when = now()
     with transaction(ctx, write=True) as session:
-        membership = queries.lock_membership(session, membership_id)
-        if membership is None:
-            raise Refusal("members.gone")
-        community = administered_community(session, actor, membership.community_id)
-        user = session.get(User, membership.user_id)
-        if membership.status != expected_status:
-            raise Refusal(
-                "members.changed",
-                name=short_name(user),
-                status=t(lang, status_key(membership.status)),
-            )
+        membership, community, user = _as_seen(session, actor, membership_id, expected_status)
         _keep_a_moderator(session, membership)
         result = session.execute(
             delete(CommunityUser).where(
@@ -314,6 +294,23 @@ def remove_member(ctx: Context, actor: Actor, membership_id: int, expected_statu
         ),
         replaces_message=True,
     )
+
+
+def _as_seen(session, actor: Actor, membership_id: int, expected_status: int):
+    """The membership, locked, its community (rights checked) and user, provided its status is
+    still the one the referent saw; otherwise say what it is now."""
+    membership = queries.lock_membership(session, membership_id)
+    if membership is None:
+        raise Refusal("members.gone")
+    community = administered_community(session, actor, membership.community_id)
+    user = session.get(User, membership.user_id)
+    if membership.status != expected_status:
+        raise Refusal(
+            "members.changed",
+            name=short_name(user),
+            status=t(actor.language, status_key(membership.status)),
+        )
+    return membership, community, user
 
 
 def _keep_a_moderator(session, membership: CommunityUser) -> None:
