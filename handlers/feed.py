@@ -94,18 +94,7 @@ def scan_feed(ctx: Context) -> int:
         when = now()
         for notification in session.scalars(query.order_by(Notification.id)).all():
             for platform, team_id, chat_id in chats:
-                session.add(
-                    Delivery(
-                        notification_id=notification.id,
-                        platform=platform,
-                        team_id=team_id,
-                        chat_id=chat_id,
-                        state="pending",
-                        attempts=0,
-                        next_attempt_at=when,
-                        created_at=when,
-                    )
-                )
+                session.add(Delivery.pending(notification.id, platform, team_id, chat_id, when))
             notification.resolved_at = when
             notification.outcome = json.dumps({"operators_chats": len(chats)})
             dispatched += 1
@@ -150,16 +139,13 @@ def scan_reminders(ctx: Context, deciders_after_days: int, operators_after_days:
                 continue
             for identity in identities:
                 session.add(
-                    Delivery(
-                        notification_id=notification.id,
-                        platform=identity.platform,
-                        team_id=identity.team_id,
-                        chat_id=identity.external_id,
+                    Delivery.pending(
+                        notification.id,
+                        identity.platform,
+                        identity.team_id,
+                        identity.external_id,
+                        now(),
                         identity_id=identity.id,
-                        state="pending",
-                        attempts=0,
-                        next_attempt_at=now(),
-                        created_at=now(),
                     )
                 )
             notification.resolved_at = now()

@@ -135,17 +135,15 @@ def _create_notification(
             when = now()
             for recipient in recipients(session, community_id):
                 session.add(
-                    Delivery(
-                        notification_id=notification.id,
-                        platform=recipient.platform,
-                        team_id=recipient.team_id,
-                        chat_id=recipient.chat_id,
+                    Delivery.pending(
+                        notification.id,
+                        recipient.platform,
+                        recipient.team_id,
+                        recipient.chat_id,
+                        when,
+                        due=_after_quiet_hours(session, recipient.user_id, when),
                         identity_id=recipient.identity_id,
                         binding_id=recipient.binding_id,
-                        state="pending",
-                        attempts=0,
-                        next_attempt_at=_after_quiet_hours(session, recipient.user_id, when),
-                        created_at=when,
                     )
                 )
             session.flush()

@@ -138,6 +138,33 @@ class Delivery(BotBase):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
+    @classmethod
+    def pending(
+        cls,
+        notification_id: int,
+        platform: str,
+        team_id: str,
+        chat_id: str,
+        created: dt.datetime,
+        due: dt.datetime | None = None,
+        identity_id: int | None = None,
+        binding_id: int | None = None,
+    ) -> Delivery:
+        """A delivery not yet attempted, due at `due` (by default at once; later when held
+        back by the recipient's quiet hours)."""
+        return cls(
+            notification_id=notification_id,
+            platform=platform,
+            team_id=team_id,
+            chat_id=chat_id,
+            identity_id=identity_id,
+            binding_id=binding_id,
+            state="pending",
+            attempts=0,
+            next_attempt_at=due or created,
+            created_at=created,
+        )
+
 
 class ChatBinding(BotBase):
     """A group chat or channel bound to a community, to receive its notifications."""
