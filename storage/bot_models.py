@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -254,6 +256,29 @@ class EmailMessage(BotBase):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class IndicatorDay(BotBase):
+    """One day of one dashboard measure for one scope ('a', 'c<id>', 't<id>'), pre-aggregated
+    by storage.indicator_days so that a chart reads a few hundred rows, not millions."""
+
+    __tablename__ = "bot_indicator_day"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class IndicatorRefresh(BotBase):
+    """The single row (id 1) saying how fresh bot_indicator_day is: its data as of
+    `refreshed_at`; `full_at` is the last complete rebuild (every scope's history)."""
+
+    __tablename__ = "bot_indicator_refresh"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    full_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 BOT_TABLES = tuple(t.name for t in BotBase.metadata.sorted_tables)

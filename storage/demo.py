@@ -1002,9 +1002,43 @@ class _Demo:
         )
         return accepted
 
-    def add_ad(self, uid: int, cid: int | None, created: dt.datetime) -> int:
-        """One ad (one-way) or an outward/return pair; returns the number of proposals."""
+    def add_place(self, town: int, created: dt.datetime) -> int:
+        """An address in `town` (not a home) with its territories; returns its id."""
         rng = self.rng
+        t = TOWNS[town]
+        address_id = self.take_id("address")
+        self.writer.add(
+            "address",
+            {
+                "id": address_id,
+                "street_address": None,
+                "postal_code": t.postal_code,
+                "address_locality": t.name,
+                "address_country": "France",
+                "latitude": round(t.latitude + rng.uniform(-0.02, 0.02), 6),
+                "longitude": round(t.longitude + rng.uniform(-0.03, 0.03), 6),
+                "user_id": None,
+                "home": False,
+                "created_date": created,
+            },
+        )
+        for territory_id in self.town_territories[town]:
+            self.writer.add(
+                "address_territory", {"address_id": address_id, "territory_id": territory_id}
+            )
+        return address_id
+
+    def add_ad(self, uid: int, cid: int | None, created: dt.datetime) -> int:
+        """One ad (one-way) or an outward/return pair; returns the number of proposals.
+
+        Each proposal has its origin (position 0) and destination waypoints, as the platform
+        writes them: from a town drawn by population to the community's town (a community ad)
+        or another town; the return trip goes back between the same two addresses.
+        """
+        rng = self.rng
+        origin = self.add_place(self.pick(self.town_cum), created)
+        target = self.comms[cid].town if cid is not None else self.pick(self.town_cum)
+        ends = (origin, self.add_place(target, created))
         regular = rng.random() < 0.6
         role = rng.random()
         driver, passenger = role < 0.65, role >= 0.45
@@ -1059,6 +1093,18 @@ class _Demo:
             )
             if cid is not None and not private:
                 self.writer.add("proposal_community", {"proposal_id": pid, "community_id": cid})
+            start, finish = ends if type_ != int(ProposalType.RETURN) else ends[::-1]
+            for position, address_id in enumerate((start, finish)):
+                self.writer.add(
+                    "waypoint",
+                    {
+                        "id": self.take_id("waypoint"),
+                        "proposal_id": pid,
+                        "address_id": address_id,
+                        "position": position,
+                        "destination": position == 1,
+                    },
+                )
         return len(types)
 
     def add_crew(self, driver: int, passenger: int, day: dt.date, limit: int) -> int:

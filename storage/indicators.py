@@ -11,12 +11,21 @@ Definitions follow the referent guide's "Lexique des indicateurs":
 
 - co2: 213 g of CO2 per km of carpools carried out (carpool_item.item_status = 1, by item_date,
   distance in metres); values in tonnes.
-- ads: published ads by proposal.created_date: active, not private; a return trip
-  (proposal.type = 3) belongs to its outward ad and is not counted again.
+- ads: the guide's "nombre d'annonces actives par mois": the ads active (proposal.active, not
+  private) in the period, i.e. published by its end and valid in it (criteria.from_date to
+  criteria.to_date, a one-off trip on its from_date); a return trip (proposal.type = 3) belongs to
+  its outward ad and is not counted again. Counted as ads starting (the later of publication and
+  from_date) up to the period's end minus ads whose last valid day is before its start: two sums
+  of daily counts, like the others, so the daily aggregate serves it too.
 - users: users, validated or not, by user.created_date.
 - solidarity: solidarity users (solidary_user linked from user.solidary_user_id), by
   solidary_user.created_date (the user's when the platform left it empty).
 - communities: communities by community.created_date.
+
+Where the numbers come from: the daily aggregate (bot_indicator_day, kept by
+storage.indicator_days) for the whole platform, one community or one territory once it has been
+built; the live platform tables otherwise (several communities together, before the first build,
+or with `live=True`). Both go through the same GROUP BY code and give the same numbers.
 
 Filters: a set of communities (their accepted members; their ads through proposal_community;
 their members' carpools, as driver or passenger; the communities themselves) and a territory
@@ -31,10 +40,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, extract, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    cast,
+    extract,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from storage import clock
+from storage.bot_models import IndicatorDay, IndicatorRefresh
 from storage.codes import ACCEPTED_STATUSES, CarpoolItemStatus, ProposalType
 from storage.models import (
     Address,
@@ -42,6 +63,7 @@ from storage.models import (
     CarpoolItem,
     Community,
     CommunityUser,
+    Criteria,
     Proposal,
     ProposalCommunity,
     SolidaryUser,
@@ -232,12 +254,48 @@ def _communities_filter(scope: Scope) -> list[ColumnElement[bool]]:
     return where
 
 
-# --------------------------------------------------------------------------- the indicators
+# --------------------------------------------------------------------------- the measures
+
+
+class Measure(StrEnum):
+    """What is summed per day; an indicator is one measure, or two for the ads."""
+
+    CO2 = "co2"  # metres of carpools carried out, by item_date
+    USERS = "users"  # users registered, by created_date
+    SOLIDARITY = "solidarity"  # solidarity users, by their creation
+    COMMUNITIES = "communities"  # communities created
+    ADS_FROM = "ads_from"  # ads becoming active: the later of publication and from_date
+    ADS_TO = "ads_to"  # ads by their last valid day (to_date, or from_date for a one-off trip)
+
+
+MEASURES: dict[Indicator, tuple[Measure, ...]] = {
+    Indicator.CO2: (Measure.CO2,),
+    Indicator.ADS: (Measure.ADS_FROM, Measure.ADS_TO),
+    Indicator.USERS: (Measure.USERS,),
+    Indicator.SOLIDARITY: (Measure.SOLIDARITY,),
+    Indicator.COMMUNITIES: (Measure.COMMUNITIES,),
+}
+
+
+def day_of(dialect: str, column: ColumnElement) -> ColumnElement:
+    """The calendar day of a DATETIME column, as each database compares it with a DATE."""
+    name = _dialect(dialect)
+    if name == "sqlite":
+        return func.substr(column, 1, 10, type_=Date)
+    if name == "postgresql":
+        return cast(column, Date)
+    return func.date(column, type_=Date)
+
+
+def _later(dialect: str, a: ColumnElement, b: ColumnElement) -> ColumnElement:
+    if _dialect(dialect) == "sqlite":
+        return func.max(a, b, type_=Date)
+    return func.greatest(a, b, type_=Date)
 
 
 @dataclass(frozen=True)
 class _Source:
-    """What one indicator aggregates: a dated column, the aggregate, the rows it applies to."""
+    """What one measure aggregates: a dated column, the aggregate, the rows it applies to."""
 
     date: ColumnElement
     is_date: bool  # a DATE column (compared with dates) rather than a DATETIME
@@ -246,8 +304,28 @@ class _Source:
     where: list[ColumnElement[bool]]
 
 
-def _source(indicator: Indicator, scope: Scope) -> _Source:
-    if indicator is Indicator.CO2:
+def published_ads(dialect: str) -> list[ColumnElement[bool]]:
+    """Ads that count: active, public, not a return trip, valid at some point after their
+    publication (an ad put online after its last trip day was never active)."""
+    return [
+        Proposal.active.is_(True),
+        or_(Proposal.private.is_(None), Proposal.private.is_(False)),
+        Proposal.type != int(ProposalType.RETURN),
+        ad_last_day() >= day_of(dialect, Proposal.created_date),
+    ]
+
+
+def ad_first_day(dialect: str) -> ColumnElement:
+    return _later(dialect, day_of(dialect, Proposal.created_date), Criteria.from_date)
+
+
+def ad_last_day() -> ColumnElement:
+    return func.coalesce(Criteria.to_date, Criteria.from_date, type_=Date)
+
+
+def live_source(dialect: str, measure: Measure, scope: Scope = Scope()) -> _Source:
+    """A measure computed from the platform's own tables."""
+    if measure is Measure.CO2:
         return _Source(
             CarpoolItem.item_date,
             True,
@@ -258,20 +336,15 @@ def _source(indicator: Indicator, scope: Scope) -> _Source:
                 *_carpool_filter(scope),
             ],
         )
-    if indicator is Indicator.ADS:
+    if measure in (Measure.ADS_FROM, Measure.ADS_TO):
         return _Source(
-            Proposal.created_date,
-            False,
+            ad_first_day(dialect) if measure is Measure.ADS_FROM else ad_last_day(),
+            True,
             func.count(),
-            select().select_from(Proposal),
-            [
-                Proposal.active.is_(True),
-                or_(Proposal.private.is_(None), Proposal.private.is_(False)),
-                Proposal.type != int(ProposalType.RETURN),
-                *_ads_filter(scope),
-            ],
+            select().select_from(Proposal).join(Criteria, Criteria.id == Proposal.criteria_id),
+            [*published_ads(dialect), *_ads_filter(scope)],
         )
-    if indicator is Indicator.USERS:
+    if measure is Measure.USERS:
         return _Source(
             User.created_date,
             False,
@@ -279,7 +352,7 @@ def _source(indicator: Indicator, scope: Scope) -> _Source:
             select().select_from(User),
             _users_filter(User.id, scope),
         )
-    if indicator is Indicator.SOLIDARITY:
+    if measure is Measure.SOLIDARITY:
         return _Source(
             func.coalesce(SolidaryUser.created_date, User.created_date),
             False,
@@ -287,7 +360,7 @@ def _source(indicator: Indicator, scope: Scope) -> _Source:
             select().select_from(User).join(SolidaryUser, SolidaryUser.id == User.solidary_user_id),
             _users_filter(User.id, scope),
         )
-    if indicator is Indicator.COMMUNITIES:
+    if measure is Measure.COMMUNITIES:
         return _Source(
             Community.created_date,
             False,
@@ -295,7 +368,74 @@ def _source(indicator: Indicator, scope: Scope) -> _Source:
             select().select_from(Community),
             _communities_filter(scope),
         )
-    raise ValueError(indicator)
+    raise ValueError(measure)
+
+
+def daily_source(measure: Measure, scope_key: str) -> _Source:
+    """A measure read from the daily aggregate (bot_indicator_day) of one scope."""
+    return _Source(
+        IndicatorDay.day,
+        True,
+        func.coalesce(func.sum(IndicatorDay.value), 0),
+        select().select_from(IndicatorDay),
+        [IndicatorDay.scope == scope_key, IndicatorDay.measure == measure.value],
+    )
+
+
+# --------------------------------------------------------------------------- where from
+
+
+def scope_key(scope: Scope) -> str | None:
+    """The aggregate's key of a scope ('a', 'c12', 't3'); None when it keeps no such scope
+    (several communities together, or a community within a territory)."""
+    communities, territory = scope.community_ids, scope.territory_id
+    if communities is None and territory is None:
+        return "a"
+    if communities is not None and len(communities) == 1 and territory is None:
+        return f"c{communities[0]}"
+    if communities is None and territory is not None:
+        return f"t{territory}"
+    return None
+
+
+#: Marks a scope whose whole history the last full build computed (day = this date).
+KNOWN = "known"
+KNOWN_DAY = dt.date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Where a scope's numbers come from: the aggregate `key` (None = the live tables), and
+    the moment the data runs to (the aggregate's refresh, or now for the live tables)."""
+
+    key: str | None
+    until: dt.datetime
+
+
+def basis(session: Session, scope: Scope = Scope(), live: bool = False) -> Basis:
+    """The aggregate when it holds this scope's whole history, else the live tables."""
+    key = None if live else scope_key(scope)
+    if key is not None:
+        refresh = session.get(IndicatorRefresh, 1)
+        known = session.execute(
+            select(IndicatorDay.value).where(
+                IndicatorDay.scope == key,
+                IndicatorDay.measure == KNOWN,
+                IndicatorDay.day == KNOWN_DAY,
+            )
+        ).first()
+        if refresh is not None and known is not None:
+            return Basis(key, refresh.refreshed_at)
+    return Basis(None, clock.now())
+
+
+def _source(session: Session, where: Basis, measure: Measure, scope: Scope) -> _Source:
+    if where.key is not None:
+        return daily_source(measure, where.key)
+    return live_source(session.get_bind().dialect.name, measure, scope)
+
+
+# --------------------------------------------------------------------------- the queries
 
 
 def _bound(source: _Source, day: dt.date) -> dt.date | dt.datetime:
@@ -310,20 +450,14 @@ def to_display(indicator: Indicator, raw: float) -> float:
     return float(raw)
 
 
-def series(
-    session: Session,
-    indicator: Indicator,
-    period: Period,
-    start: dt.date,
-    end: dt.date,
-    scope: Scope = Scope(),
+def _raw_series(
+    session: Session, source: _Source, period: Period, start: dt.date, end: dt.date
 ) -> list[Point]:
-    """One point per period from start to end (both included), empty periods as zero.
+    """One point per period of the raw sums (metres, counts), empty periods as zero.
 
     One query: the GROUP BY per period, the window function for the running total, and the
     total before `start` as a scalar subquery.
     """
-    source = _source(indicator, scope)
     dialect = session.get_bind().dialect.name
     lo, hi = _bound(source, start), _bound(source, end + dt.timedelta(days=1))
     group = period_group(dialect, source.date, period).label("bucket")
@@ -355,29 +489,65 @@ def series(
     total = base_total
     for bucket in period_keys(start, end, period):
         value, total = found.get(bucket, (0.0, total))
-        points.append(Point(bucket, to_display(indicator, value), to_display(indicator, total)))
+        points.append(Point(bucket, value, total))
     return points
 
 
-def totals_at(session: Session, day: dt.date, scope: Scope = Scope()) -> dict[Indicator, float]:
-    """The five figures of the dashboard's synthesis, as they stood at the end of `day`.
+def series(
+    session: Session,
+    indicator: Indicator,
+    period: Period,
+    start: dt.date,
+    end: dt.date,
+    scope: Scope = Scope(),
+    where: Basis | None = None,
+) -> list[Point]:
+    """One point per period from start to end (both included), empty periods as zero.
 
-    One round trip: one scalar subquery per indicator.
+    For the ads, a point's value and total are both the ads active in that period.
     """
+    where = where or basis(session, scope)
+    measures = MEASURES[indicator]
+    raw = [_raw_series(session, _source(session, where, m, scope), period, start, end)
+           for m in measures]  # fmt: skip
+    if indicator is Indicator.ADS:
+        starts, ends = raw
+        points = []
+        for begun, over in zip(starts, ends, strict=True):
+            # Begun by the period's end, minus those whose last day came before its start.
+            active = begun.total - (over.total - over.value)
+            points.append(Point(begun.key, active, active))
+        return points
+    return [
+        Point(p.key, to_display(indicator, p.value), to_display(indicator, p.total)) for p in raw[0]
+    ]
+
+
+def totals_at(
+    session: Session, day: dt.date, scope: Scope = Scope(), where: Basis | None = None
+) -> dict[Indicator, float]:
+    """The five figures of the dashboard's synthesis, as they stood at the end of `day`: the
+    totals, and the ads active that day. One round trip: one scalar subquery per measure."""
+    where = where or basis(session, scope)
     columns = []
-    for indicator in Indicator:
-        source = _source(indicator, scope)
-        hi = _bound(source, day + dt.timedelta(days=1))
+    for measure in Measure:
+        source = _source(session, where, measure, scope)
+        # ads_to: the ads whose last day is before `day` are no longer active on it
+        last = day if measure is Measure.ADS_TO else day + dt.timedelta(days=1)
         columns.append(
             source.base.add_columns(source.value)
-            .where(*source.where, source.date < hi)
+            .where(*source.where, source.date < _bound(source, last))
             .scalar_subquery()
-            .label(indicator.value)
+            .label(measure.value)
         )
     row = session.execute(select(*columns)).one()
+    raw = {measure: float(getattr(row, measure.value) or 0) for measure in Measure}
     return {
-        indicator: to_display(indicator, getattr(row, indicator.value) or 0)
-        for indicator in Indicator
+        Indicator.CO2: to_display(Indicator.CO2, raw[Measure.CO2]),
+        Indicator.ADS: raw[Measure.ADS_FROM] - raw[Measure.ADS_TO],
+        Indicator.USERS: raw[Measure.USERS],
+        Indicator.SOLIDARITY: raw[Measure.SOLIDARITY],
+        Indicator.COMMUNITIES: raw[Measure.COMMUNITIES],
     }
 
 

@@ -16,14 +16,16 @@ users (created)            home  communities                      solidarity
 
 communities: A 2023-01-05 (address T1), B 2023-06-01 (address T2), C 2024-01-02 (no address)
 
-ads (proposal)  user  created     type     active private  community  waypoints
-  P1            m1    2023-02-15  one-way  1      0        A          origin T1, destination T2
-  P2            m1    2023-02-20  outward  1      NULL     A          origin T2
-  P3            m1    2023-02-20  return   1      0        A          (a return: not counted)
-  P4            m2    2023-03-01  one-way  1      1        -          (private: not counted)
-  P5            m2    2023-03-05  one-way  0      0        A          (inactive: not counted)
-  P6            b1    2024-01-05  one-way  1      0        B          destination T1
-  P7            x     2024-01-12  one-way  1      0        -          via T1 (not an end), dest. T2
+ads (proposal)  user  created     type     act. priv.  comm.  valid          waypoints
+  P1            m1    2023-02-15  one-way  1    0      A      02-20 (once)   origin T1, dest. T2
+  P2            m1    2023-02-20  outward  1    NULL   A      02-20..04-30   origin T2
+  P3            m1    2023-02-20  return   1    0      A      02-20..04-30   (return: not counted)
+  P4            m2    2023-03-01  one-way  1    1      -      03-01..12-31   (private: not counted)
+  P5            m2    2023-03-05  one-way  0    0      A      03-05..12-31   (inactive: not counted)
+  P6            b1    2024-01-05  one-way  1    0      B      01-08..06-30   destination T1
+  P7            x     2024-01-12  one-way  1    0      -      01-15 (once)   via T1, dest. T2
+  P8            m2    2023-06-10  one-way  1    0      -      06-01 (once)   origin T1 (published
+                                                                           after its trip: never)
 
 carpool items  debtor  creditor  status        date        distance (m)
   I1           m1      ref       carried out   2023-02-13  10 000
@@ -50,6 +52,7 @@ from storage.models import (
     CarpoolItem,
     Community,
     CommunityUser,
+    Criteria,
     PlatformBase,
     Proposal,
     ProposalCommunity,
@@ -59,6 +62,9 @@ from storage.models import (
 )
 
 OPERATOR_EMAIL = "operateur@hautsdefrance-mobilites.fr"
+
+
+d = dt.date
 
 
 def D(year: int, month: int, day: int) -> dt.datetime:
@@ -166,19 +172,34 @@ def build_indicator_world(engine: Engine) -> IndicatorWorld:
                 )
             )  # fmt: skip
         ads = [
-            # (user, created, type, active, private, community, [(territory, position, dest)])
-            ("m1", D(2023, 2, 15), 1, True, False, "A", [(t1, 0, False), (t2, 1, True)]),
-            ("m1", D(2023, 2, 20), 2, True, None, "A", [(t2, 0, False), (None, 1, True)]),
-            ("m1", D(2023, 2, 20), 3, True, False, "A", [(t1, 0, False)]),
-            ("m2", D(2023, 3, 1), 1, True, True, None, [(t1, 0, False)]),
-            ("m2", D(2023, 3, 5), 1, False, False, "A", [(t1, 0, False)]),
-            ("b1", D(2024, 1, 5), 1, True, False, "B", [(None, 0, False), (t1, 1, True)]),
-            ("x", D(2024, 1, 12), 1, True, False, None,
+            # (user, created, type, active, private, community, (from, to),
+            #  [(territory, position, dest)])
+            ("m1", D(2023, 2, 15), 1, True, False, "A", (d(2023, 2, 20), None),
+             [(t1, 0, False), (t2, 1, True)]),
+            ("m1", D(2023, 2, 20), 2, True, None, "A", (d(2023, 2, 20), d(2023, 4, 30)),
+             [(t2, 0, False), (None, 1, True)]),
+            ("m1", D(2023, 2, 20), 3, True, False, "A", (d(2023, 2, 20), d(2023, 4, 30)),
+             [(t1, 0, False)]),
+            ("m2", D(2023, 3, 1), 1, True, True, None, (d(2023, 3, 1), d(2023, 12, 31)),
+             [(t1, 0, False)]),
+            ("m2", D(2023, 3, 5), 1, False, False, "A", (d(2023, 3, 5), d(2023, 12, 31)),
+             [(t1, 0, False)]),
+            ("b1", D(2024, 1, 5), 1, True, False, "B", (d(2024, 1, 8), d(2024, 6, 30)),
+             [(None, 0, False), (t1, 1, True)]),
+            ("x", D(2024, 1, 12), 1, True, False, None, (d(2024, 1, 15), None),
              [(None, 0, False), (t1, 1, False), (t2, 2, True)]),
+            ("m2", D(2023, 6, 10), 1, True, False, None, (d(2023, 6, 1), None),
+             [(t1, 0, False)]),
         ]  # fmt: skip
-        for user, created, type_, active, private, community, points in ads:
+        for user, created, type_, active, private, community, valid, points in ads:
+            criteria = Criteria(
+                frequency=1 if valid[1] is None else 2, seats_driver=3, seats_passenger=1,
+                from_date=valid[0], to_date=valid[1], created_date=created,
+            )  # fmt: skip
+            session.add(criteria)
+            session.flush()
             ad = Proposal(user_id=users[user].id, created_date=created, type=type_,
-                          active=active, private=private)  # fmt: skip
+                          active=active, private=private, criteria_id=criteria.id)  # fmt: skip
             session.add(ad)
             session.flush()
             if community:

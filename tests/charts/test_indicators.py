@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from storage.indicator_days import refresh
 from storage.indicators import Indicator, Period, Scope, period_keys, series, totals_at
 from tests.charts.fixture import IndicatorWorld, build_indicator_world
 
@@ -21,9 +22,15 @@ def tonnes(km: float) -> float:
     return km * 213 / 1_000_000
 
 
-@pytest.fixture
-def iworld(engine) -> IndicatorWorld:
-    return build_indicator_world(engine)
+@pytest.fixture(params=["live", "daily"])
+def iworld(request, engine) -> IndicatorWorld:
+    """The world, read from the live tables or (where it keeps the scope) the daily aggregate:
+    every hand count below must hold for both."""
+    world = build_indicator_world(engine)
+    if request.param == "daily":
+        with Session(engine) as session:
+            refresh(session, full=True)
+    return world
 
 
 EVERYTHING = Scope()
@@ -105,26 +112,31 @@ def test_co2_of_carpools_carried_out(engine, iworld):
         assert got == approx({"2024-01": (tonnes(30), tonnes(30)), "last": tonnes(30)})
 
 
-def test_published_ads(engine, iworld):
+def test_published_ads_are_the_ads_active_in_each_period(engine, iworld):
     a, b = iworld.communities["A"], iworld.communities["B"]
     t1, t2 = iworld.territories["T1"], iworld.territories["T2"]
     start, end = dt.date(2023, 1, 1), dt.date(2024, 1, 31)
     with Session(engine) as session:
-        # P1, P2 in February 2023; P6, P7 in January 2024. Not P3 (return), P4 (private),
-        # P5 (inactive).
+        # P1 (one trip, 20/02) and P2 (valid 20/02 to 30/04, so in March and April too);
+        # P6 and P7 in January 2024. Not P3 (return), P4 (private), P5 (inactive), P8
+        # (published after its only trip). An ad's value and total are both the active ads.
         got = values(session, Indicator.ADS, Period.MONTH, start, end)
-        assert got == {"2023-02": (2, 2), "2024-01": (2, 4), "last": 4}
+        assert got == {"2023-02": (2, 2), "2023-03": (1, 1), "2023-04": (1, 1),
+                       "2024-01": (2, 2), "last": 2}  # fmt: skip
         assert values(session, Indicator.ADS, Period.MONTH, start, end, Scope((a,))) == {
-            "2023-02": (2, 2), "last": 2}  # fmt: skip
+            "2023-02": (2, 2), "2023-03": (1, 1), "2023-04": (1, 1), "last": 0}  # fmt: skip
         assert values(session, Indicator.ADS, Period.MONTH, start, end, Scope((b,))) == {
             "2024-01": (1, 1), "last": 1}  # fmt: skip
-        # Origin or destination in T1: P1 (origin), P6 (destination); P7 only passes through.
+        # Origin or destination in T1: P1 on its trip day, P6 from its first valid day (08/01,
+        # published on 05/01); P7 only passes through T1, P8 was never active.
         got = values(session, Indicator.ADS, Period.DAY, dt.date(2023, 2, 15),
                      dt.date(2024, 1, 12), Scope(territory_id=t1))  # fmt: skip
-        assert got == {"2023-02-15": (1, 1), "2024-01-05": (1, 2), "last": 2}
+        assert got == {"2023-02-20": (1, 1), **{f"2024-01-{n:02d}": (1, 1) for n in range(8, 13)},
+                       "last": 1}  # fmt: skip
         # In T2: P1 (destination), P2 (origin), P7 (destination, position 2).
         got = values(session, Indicator.ADS, Period.MONTH, start, end, Scope(territory_id=t2))
-        assert got == {"2023-02": (2, 2), "2024-01": (1, 3), "last": 3}
+        assert got == {"2023-02": (2, 2), "2023-03": (1, 1), "2023-04": (1, 1),
+                       "2024-01": (1, 1), "last": 1}  # fmt: skip
 
 
 def test_solidarity_users(engine, iworld):
@@ -175,9 +187,10 @@ def test_synthesis_totals_at_a_date(engine, iworld):
     a = iworld.communities["A"]
     with Session(engine) as session:
         assert totals_at(session, dt.date(2024, 1, 17)) == approx({
-            Indicator.CO2: tonnes(50), Indicator.ADS: 4, Indicator.USERS: 8,
+            Indicator.CO2: tonnes(50), Indicator.ADS: 1, Indicator.USERS: 8,
             Indicator.SOLIDARITY: 2, Indicator.COMMUNITIES: 3,
         })  # fmt: skip
+        # Ads active on the day: on 17/01/2024 only P6 (P7's one trip was on the 15th).
         # At the end of 2023-02-14: I1 + I2, no ad yet, 4 users, no solidarity user... m1's
         # solidarity record dates from 2023-02-11.
         assert totals_at(session, dt.date(2023, 2, 14)) == approx({
@@ -185,7 +198,7 @@ def test_synthesis_totals_at_a_date(engine, iworld):
             Indicator.SOLIDARITY: 1, Indicator.COMMUNITIES: 1,
         })  # fmt: skip
         assert totals_at(session, dt.date(2024, 1, 17), Scope((a,))) == approx({
-            Indicator.CO2: tonnes(45), Indicator.ADS: 2, Indicator.USERS: 3,
+            Indicator.CO2: tonnes(45), Indicator.ADS: 0, Indicator.USERS: 3,
             Indicator.SOLIDARITY: 1, Indicator.COMMUNITIES: 1,
         })  # fmt: skip
 

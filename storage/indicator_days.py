@@ -1,0 +1,291 @@
+"""The dashboard's daily aggregate: every measure per day, for the whole platform, each community
+and each territory, kept in bot_indicator_day by the bot.
+
+Why: a 12-month series over millions of carpool items costs a second or more on the platform's
+MariaDB (no index on the dates, and the bot never adds one to a platform table); the same series
+over this table reads a few hundred rows. The aggregate is computed by the database (GROUP BY per
+scope and day, the same filters as the live queries) and only the grouped rows travel.
+
+Freshness: platform rows change outside the bot, so `refresh` recomputes a recent window (every
+day from `window_days` ago on, where new users, ads and carpools carried out land) and, once the
+last full build is older than `full_every`, rebuilds everything: a member who joins or leaves a
+community changes that community's past figures, which only a full build sees. Charts say the
+moment their data runs to (bot_indicator_refresh.refreshed_at). Scopes that appeared since the
+last full build (a new community) are read live until the next one.
+
+Concurrency: the refresh runs in one transaction that first locks the bot_indicator_refresh row,
+so two replicas never interleave their deletes and inserts. Reads of the platform tables are
+plain SELECTs (no INSERT ... SELECT, which would lock platform rows on MariaDB).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, union
+from sqlalchemy.orm import Session
+
+from storage import clock
+from storage.bot_models import IndicatorDay, IndicatorRefresh
+from storage.codes import ACCEPTED_STATUSES, CarpoolItemStatus
+from storage.indicators import (
+    KNOWN,
+    KNOWN_DAY,
+    Measure,
+    ad_first_day,
+    ad_last_day,
+    day_of,
+    published_ads,
+)
+from storage.models import (
+    Address,
+    AddressTerritory,
+    CarpoolItem,
+    Community,
+    CommunityUser,
+    Criteria,
+    Proposal,
+    ProposalCommunity,
+    SolidaryUser,
+    Territory,
+    User,
+    Waypoint,
+)
+
+#: Days recomputed by a window refresh: carpools are marked carried out some days after.
+WINDOW_DAYS = 31
+#: A full rebuild at least this often (memberships and homes change the past).
+FULL_EVERY = dt.timedelta(hours=24)
+BATCH = 5_000
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    full: bool
+    since: dt.date | None  # first day recomputed (None: everything)
+    rows: int
+    refreshed_at: dt.datetime
+
+
+# --------------------------------------------------------------------------- scope pairs
+
+# Each scope kind is a distinct set of (scope id, thing id) pairs, so that joining on it counts a
+# thing once per scope, exactly as the live queries' IN (...) filters do.
+
+
+def _members() -> Select:
+    return select(
+        CommunityUser.community_id.label("sid"), CommunityUser.user_id.label("uid")
+    ).where(CommunityUser.status.in_([int(s) for s in ACCEPTED_STATUSES]))
+
+
+def _residents() -> Select:
+    return (
+        select(AddressTerritory.territory_id.label("sid"), Address.user_id.label("uid"))
+        .join(AddressTerritory, AddressTerritory.address_id == Address.id)
+        .where(Address.home.is_(True), Address.user_id.is_not(None))
+    )
+
+
+def _user_pairs(kind: str) -> Select:
+    return (_members() if kind == "c" else _residents()).distinct()
+
+
+def _ad_pairs(kind: str) -> Select:
+    if kind == "c":
+        return select(
+            ProposalCommunity.community_id.label("sid"), ProposalCommunity.proposal_id.label("pid")
+        )
+    return (
+        select(AddressTerritory.territory_id.label("sid"), Waypoint.proposal_id.label("pid"))
+        .join(AddressTerritory, AddressTerritory.address_id == Waypoint.address_id)
+        .where(or_(Waypoint.position == 0, Waypoint.destination.is_(True)))
+        .distinct()
+    )
+
+
+def _community_pairs(kind: str) -> Select:
+    if kind == "c":
+        return select(Community.id.label("sid"), Community.id.label("cid"))
+    return (
+        select(AddressTerritory.territory_id.label("sid"), Community.id.label("cid"))
+        .join(AddressTerritory, AddressTerritory.address_id == Community.address_id)
+        .distinct()
+    )
+
+
+# --------------------------------------------------------------------------- grouped queries
+
+
+def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -> Select:
+    """(sid, day, value) per scope of `kind` ('a', 'c', 't') and day, from day `since` on."""
+    if measure is Measure.CO2:
+        carried = [CarpoolItem.item_status == int(CarpoolItemStatus.CARRIED_OUT)]
+        if since is not None:
+            carried.append(CarpoolItem.item_date >= since)
+        if kind == "a":
+            return (
+                select(
+                    literal(0).label("sid"),
+                    CarpoolItem.item_date.label("day"),
+                    func.sum(CarpoolItem.distance).label("value"),
+                )
+                .where(*carried)
+                .group_by(CarpoolItem.item_date)
+            )
+        pairs = _user_pairs(kind).subquery()
+        # An item counts once per scope even when driver and passenger both belong: UNION.
+        sides = [
+            select(pairs.c.sid, CarpoolItem.id, CarpoolItem.item_date, CarpoolItem.distance)
+            .join(pairs, pairs.c.uid == side)
+            .where(*carried)
+            for side in (CarpoolItem.debtor_user_id, CarpoolItem.creditor_user_id)
+        ]
+        items = union(*sides).subquery()
+        return select(
+            items.c.sid, items.c.item_date.label("day"), func.sum(items.c.distance).label("value")
+        ).group_by(items.c.sid, items.c.item_date)
+
+    if measure in (Measure.USERS, Measure.SOLIDARITY):
+        if measure is Measure.USERS:
+            created: ColumnElement = User.created_date
+            base = select().select_from(User)
+        else:
+            created = func.coalesce(SolidaryUser.created_date, User.created_date)
+            base = (
+                select()
+                .select_from(User)
+                .join(SolidaryUser, SolidaryUser.id == User.solidary_user_id)
+            )
+        return _count(dialect, base, day_of(dialect, created), User.id, "uid", kind, since, [])
+
+    if measure in (Measure.ADS_FROM, Measure.ADS_TO):
+        key = ad_first_day(dialect) if measure is Measure.ADS_FROM else ad_last_day()
+        base = select().select_from(Proposal).join(Criteria, Criteria.id == Proposal.criteria_id)
+        return _count(dialect, base, key, Proposal.id, "pid", kind, since, published_ads(dialect))
+
+    if measure is Measure.COMMUNITIES:
+        base = select().select_from(Community)
+        return _count(
+            dialect, base, day_of(dialect, Community.created_date), Community.id, "cid", kind,
+            since, [],
+        )  # fmt: skip
+    raise ValueError(measure)
+
+
+def _count(
+    dialect: str,
+    base: Select,
+    day: ColumnElement,
+    thing: ColumnElement,
+    pair_column: str,
+    kind: str,
+    since: dt.date | None,
+    where: list[ColumnElement[bool]],
+) -> Select:
+    """COUNT(*) per (scope, day) of the rows of `base`, joined to their scope pairs."""
+    where = list(where)
+    if since is not None:
+        where.append(day >= since)
+    if kind == "a":
+        sid: ColumnElement = literal(0)
+    else:
+        pairs = {"uid": _user_pairs, "pid": _ad_pairs, "cid": _community_pairs}[pair_column](
+            kind
+        ).subquery()
+        base = base.join(pairs, pairs.c[pair_column] == thing)
+        sid = pairs.c.sid
+    inner = base.add_columns(sid.label("sid"), day.label("day")).where(*where).subquery()
+    return select(inner.c.sid, inner.c.day, func.count().label("value")).group_by(
+        inner.c.sid, inner.c.day
+    )
+
+
+# --------------------------------------------------------------------------- refresh
+
+
+def _as_date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _rows(session: Session, since: dt.date | None) -> Iterator[dict]:
+    dialect = session.get_bind().dialect.name
+    for measure in Measure:
+        for kind in ("a", "c", "t"):
+            grouped = session.execute(_grouped(dialect, measure, kind, since)).all()
+            for sid, day, value in grouped:
+                if not value:
+                    continue
+                yield {
+                    "scope": "a" if kind == "a" else f"{kind}{sid}",
+                    "measure": measure.value,
+                    "day": _as_date(day),
+                    "value": int(value),
+                }
+
+
+def _known_scopes(session: Session) -> list[str]:
+    communities = session.execute(select(Community.id)).scalars()
+    territories = session.execute(select(Territory.id)).scalars()
+    return ["a", *(f"c{c}" for c in communities), *(f"t{t}" for t in territories)]
+
+
+def refresh(
+    session: Session,
+    full: bool | None = None,
+    window_days: int = WINDOW_DAYS,
+    full_every: dt.timedelta = FULL_EVERY,
+) -> RefreshResult:
+    """Recompute the aggregate and commit: everything when `full` (or, when None, when the last
+    full build is older than `full_every` or there is none), else the last `window_days` days
+    and every later day (ads valid in the future)."""
+    now = clock.now()
+    state = session.execute(
+        select(IndicatorRefresh).where(IndicatorRefresh.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if full is None:
+        full = state is None or now - state.full_at >= full_every
+    since = None if full else now.date() - dt.timedelta(days=window_days)
+    if full:
+        session.execute(delete(IndicatorDay))
+    else:
+        session.execute(
+            delete(IndicatorDay).where(IndicatorDay.day >= since, IndicatorDay.measure != KNOWN)
+        )
+    count = 0
+    batch: list[dict] = []
+    rows = _rows(session, since)
+    if full:
+        marks = ({"scope": s, "measure": KNOWN, "day": KNOWN_DAY, "value": 1}
+                 for s in _known_scopes(session))  # fmt: skip
+        rows = _chain(marks, rows)
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            session.execute(IndicatorDay.__table__.insert(), batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        session.execute(IndicatorDay.__table__.insert(), batch)
+        count += len(batch)
+    if state is None:
+        state = IndicatorRefresh(id=1, refreshed_at=now, full_at=now)
+        session.add(state)
+    state.refreshed_at = now
+    if full:
+        state.full_at = now
+    session.commit()
+    return RefreshResult(full, since, count, now)
+
+
+def _chain(*parts: Iterator[dict]) -> Iterator[dict]:
+    for part in parts:
+        yield from part
