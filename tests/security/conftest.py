@@ -17,7 +17,9 @@ from handlers.linking import ChatAccount, issue_link_code, redeem_link_code
 from storage.bot_models import BotBase
 from storage.codes import Gender, PhoneDisplay, UserStatus
 from storage.models import PlatformBase, Territory, User
+from tests.slack.conftest import bot, fake, sqlite_engine  # noqa: F401  (fixtures)
 from tests.support.world import T0, World
+from tests.telegram.conftest import api, front  # noqa: F401  (fixtures)
 
 #: Applied to each property test here (not loaded globally: other tests keep their own).
 BOUNDED = settings(
