@@ -193,8 +193,8 @@ def test_an_operator_removed_from_the_configuration_loses_rights_at_once(ctx, wo
     gsk = str(world.communities["gsk"])
     link(ctx, ALICE, "operateur@hautsdefrance-mobilites.fr")
     assert chat.on_command(ctx, ALICE, PLACE, "attente", [gsk]).ok
-    former = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings,
-                                                                   operators=frozenset()))  # fmt: skip
+    settings = dataclasses.replace(ctx.settings, operators=frozenset())
+    former = dataclasses.replace(ctx, settings=settings)
     before = snapshot(former)
 
     reply = chat.on_command(former, ALICE, PLACE, "attente", [gsk])
