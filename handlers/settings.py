@@ -111,7 +111,7 @@ def set_domains(ctx: Context, actor: Actor, community_id: int, text: str) -> Rep
     parsed = parse_domains(text)
     if parsed.invalid:
         raise Refusal(
-            "validation.bad_domains", domains=", ".join(clip(d, 60) for d in parsed.invalid[:10])
+            "validation.bad_domains", domains=", ".join(clip(d, 100) for d in parsed.invalid[:10])
         )
     if not parsed.domains:
         raise Refusal("validation.no_domains")
