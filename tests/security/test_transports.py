@@ -68,7 +68,7 @@ def press_body(who: str, element: dict, message_ts: str, fake_url: str) -> str:
 
 
 async def post(url: str, body: str, headers: dict) -> int:
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}  # unless given
     async with aiohttp.ClientSession() as session, session.post(url, data=body,
                                                                  headers=headers) as r:  # fmt: skip
         return r.status
@@ -264,3 +264,63 @@ async def test_no_secret_in_any_log_line_of_a_full_scenario_at_debug(fake, sqlit
             for form in forms(secret):
                 leaked = [line[:300] for line in handler.lines if form in line]
                 assert not leaked, (what, form, leaked[:3])
+
+
+# --- Odd Slack payloads ------------------------------------------------------------------------
+
+
+async def test_odd_slack_payloads_are_acknowledged_and_change_nothing(bot, caplog):
+    caplog.set_level(logging.WARNING)
+    await bot.user.command("jeanmarc", "attente")
+    (listing,) = await bot.fake.wait_for("chat.postMessage")
+    approve = find(listing, "approve", "Pierre")
+    before = full_snapshot(bot.ctx)
+
+    for metadata in ("[1, 2]", "null", '"approve|1"', "{", '{"v": 5, "c": 7}', '{"v": "٣|١"}'):
+        view = {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": "rb_input",
+            "blocks": [],
+            "private_metadata": metadata,
+        }
+        assert (await bot.user.submit("jeanmarc", view, "motif")).status == 200
+    for value in ("", "|", "approve", "approve|", "approve|" + "9" * 5000, "\u0000|\u0000"):
+        sent = await bot.user.press("jeanmarc", approve, listing.result["ts"], value=value)
+        assert sent.status == 200
+    await asyncio.sleep(0.5)
+
+    assert full_snapshot(bot.ctx) == before and bot.fake.of("chat.update") == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    texts = bot.fake.texts("chat.postEphemeral")
+    assert texts and all(text.startswith("Ce bouton n'est pas valide") for text in texts), texts
+
+
+async def test_the_bot_token_goes_to_no_file_url_outside_slack(bot):
+    bot.fake.downloads["ids.csv"] = b"a;b\n"
+    before = full_snapshot(bot.ctx)
+    for url in (f"http://localhost:{bot.fake.port}/files/ids.csv",  # another host name
+                "https://files.slack.com.evil.example/files/ids.csv"):  # fmt: skip
+        event = {
+            "type": "event_callback", "token": "legacy", "team_id": TEAM,
+            "api_app_id": "A0PASSPASS", "event_id": f"Ev{len(url)}", "event_time": 1,
+            "event": {"type": "message", "subtype": "file_share", "channel": "D0JEANMARC",
+                      "channel_type": "im", "user": SLACK_IDS["jeanmarc"], "team": TEAM,
+                      "text": "", "ts": "1.000001",
+                      "files": [{"id": "F0", "name": "ids.csv", "size": 4, "url_private": url}]},
+        }  # fmt: skip
+        body = json.dumps(event)
+        headers = {"Content-Type": "application/json", **sign(body)}
+        assert await post(bot.user.endpoint, body, headers) == 200
+
+    await bot.fake.wait_for("chat.postEphemeral", 2)
+    assert bot.fake.of("download") == []  # the fake only records a download with the token
+    assert (
+        bot.fake.texts("chat.postEphemeral")
+        == [
+            "Impossible de récupérer le fichier auprès de Slack. Rien n'a été modifié ; "
+            "déposez-le à nouveau dans un instant."
+        ]
+        * 2
+    )
+    assert full_snapshot(bot.ctx) == before
