@@ -268,7 +268,7 @@ def file_target(
     actor = chat.who(ctx, account)
     if actor is None:
         fallback = normalize_language(language_hint or ctx.settings.default_language)
-        return FileTarget(reply=Reply(t(fallback, "error.not_linked"), ok=False))
+        return FileTarget(reply=chat.not_allowed(ctx, account, fallback))
     lang = actor.language
     limit = ctx.settings.max_identifiers_file_bytes
     if size is not None and size > limit:
