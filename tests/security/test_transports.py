@@ -324,3 +324,20 @@ async def test_the_bot_token_goes_to_no_file_url_outside_slack(bot):
         * 2
     )
     assert full_snapshot(bot.ctx) == before
+
+
+async def test_a_member_s_name_cannot_mention_the_channel_or_hide_a_link_on_slack(bot):
+    """Anyone can ask to join a community with any name: Slack must show it, not act on it."""
+    add_members(bot.ctx, bot.world, "arc", 1, MembershipStatus.PENDING, given="<!channel>",
+                family="<https://evil.example|Approuver>")  # fmt: skip
+    await bot.user.command("jeanmarc", "attente")
+    (listing,) = await bot.fake.wait_for("chat.postMessage")
+
+    # Slack reads mentions and links in `text` and in mrkdwn blocks (plain_text labels are
+    # shown as they are).
+    mrkdwn = [b["text"]["text"] for b in listing.args["blocks"]
+              if b.get("text", {}).get("type") == "mrkdwn"]  # fmt: skip
+    assert any("&lt;!channel&gt;00" in text for text in mrkdwn)
+    for text in [listing.args["text"], *mrkdwn]:
+        assert "<!channel>" not in text and "<https://evil.example" not in text
+    assert "&lt;!channel&gt;00 &lt;." in listing.args["text"]
