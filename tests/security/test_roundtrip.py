@@ -112,3 +112,37 @@ def test_nul_and_lone_surrogates_are_refused_with_a_message(ctx, world, bad):
     assert members.list_members(ctx, emilie, arc, "a", 0, bad).text == refused
     assert community_admin.find_member_to_add(ctx, emilie, arc, bad).text == refused
     assert snapshot(ctx) == before
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_community_name_cannot_inject_e_mail_headers(ctx, world, tmp_path):
+    """The name is stored as typed, line breaks included; the member's e-mail subject is one
+    line, with no header smuggled in, and the e-mail goes to the member only."""
+    import dataclasses
+
+    from bot.config import EmailConfig
+    from bot.email_sender import deliver_due
+    from tests.admin.smtp import SmtpServer
+
+    mail_settings = dataclasses.replace(ctx.settings, email_enabled=True)
+    mail_ctx = dataclasses.replace(ctx, settings=mail_settings)
+    arc = world.communities["arc"]
+    emilie = actor(mail_ctx, world, "emilie")
+    name = "Arc\r\nBcc: victime@exemple.org\r\nX-Injected: oui"
+    assert community_admin.edit_details(mail_ctx, emilie, arc, "name", name).ok
+    assert community(mail_ctx, arc).name == name
+    assert pending.approve(mail_ctx, emilie, world.membership("arc", "pierre")).ok
+    smtp = SmtpServer()
+    smtp.start()
+    try:
+        config = EmailConfig(host="127.0.0.1", port=smtp.port, security="none",
+                             sender="bot@exemple.fr", timeout_seconds=5)  # fmt: skip
+        assert deliver_due(mail_ctx.sessions, config, "w").sent == 1
+    finally:
+        smtp.stop()
+    (message,) = smtp.received
+    assert message["Subject"] == (
+        "Bienvenue dans la communauté Arc Bcc: victime@exemple.org X-Injected: oui"
+    )
+    assert message["Bcc"] is None and message["X-Injected"] is None
+    assert smtp.mailbox.envelopes[0][1] == ["pierre.lambert@arcfrance.fr"]
