@@ -25,6 +25,13 @@ def who(ctx: Context, account: ChatAccount) -> Actor | None:
     return actor_for_user(ctx, user_id, account.platform)
 
 
+def not_allowed(ctx: Context, account: ChatAccount, language: str) -> Reply:
+    """Why someone with no actor may do nothing: not linked, or their platform account is
+    disabled (linked, but the platform no longer lets them act)."""
+    linked = linked_user_id(ctx, account) is not None
+    return Reply(t(language, "error.account_disabled" if linked else "error.not_linked"), ok=False)
+
+
 def on_command(
     ctx: Context,
     account: ChatAccount,
@@ -41,7 +48,9 @@ def on_command(
         return redeem_link_code(ctx, account, args[0], fallback)
     actor = who(ctx, account)
     if actor is None:
-        return Reply(t(fallback, "error.not_linked"), ok=False)
+        if name in UNLINK_WORDS and linked_user_id(ctx, account) is not None:
+            return unlink(ctx, account, fallback)  # a disabled account may still unlink
+        return not_allowed(ctx, account, fallback)
     if name in UNLINK_WORDS:
         return unlink(ctx, account, actor.language)
     if name in BIND_WORDS:
@@ -63,7 +72,7 @@ def on_press(
     actor = who(ctx, account)
     if actor is None:
         fallback = normalize_language(language_hint or ctx.settings.default_language)
-        return Reply(t(fallback, "error.not_linked"), ok=False)
+        return not_allowed(ctx, account, fallback)
     if press.action == "bind":
         if not actions.is_id(press.ref):
             return Reply(t(actor.language, "error.bad_button"), ok=False)

@@ -22,6 +22,7 @@ from handlers import (
 from handlers.actions import is_id
 from handlers.context import Actor, Context
 from handlers.i18n import t
+from handlers.present import clip
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered
 from handlers.uow import transaction, use_case
@@ -140,7 +141,7 @@ def parse(text: str) -> tuple[str, list[str]]:
 def run_command(ctx: Context, actor: Actor, name: str, args: list[str]) -> Reply:
     command = ALIASES.get(name.lower())
     if command is None:
-        return Reply(t(actor.language, "error.unknown_command", command=name), ok=False)
+        return Reply(t(actor.language, "error.unknown_command", command=clip(name)), ok=False)
     if command.pick_action is None:
         return command.run(ctx, actor, None, args)
     if args and args[0].isascii() and args[0].isdigit():

@@ -20,7 +20,7 @@ from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import datetime, number, t
 from handlers.member_mail import queue_member_email
-from handlers.present import email_domain, short_name, status_key
+from handlers.present import clip, email_domain, short_name, status_key
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_community
 from handlers.uow import audit, transaction, use_case
@@ -62,17 +62,17 @@ def find_member_to_add(ctx: Context, actor: Actor, community_id: int, query: str
         if "@" in query:
             user = queries.user_by_email(session, query)
             if user is None:
-                raise Refusal("admin.unknown_email", email=query)
+                raise Refusal("admin.unknown_email", email=clip(query))
             return _role_choice(session, lang, community, user)
         found = users_matching_name(session, query, MAX_CHOICES + 1)
         if not found:
-            raise Refusal("admin.unknown_name", name=query)
+            raise Refusal("admin.unknown_name", name=clip(query))
         if len(found) > MAX_CHOICES:
-            raise Refusal("admin.too_many", count=MAX_CHOICES, name=query)
+            raise Refusal("admin.too_many", count=MAX_CHOICES, name=clip(query))
         if len(found) == 1:
             return _role_choice(session, lang, community, found[0])
     return Reply(
-        t(lang, "admin.several", count=len(found), name=query, community=community.name),
+        t(lang, "admin.several", count=len(found), name=clip(query), community=community.name),
         tuple(
             (Button(_person(lang, user), "add_pick", f"{community.id}:{user.id}"),)
             for user in found
@@ -330,7 +330,7 @@ def delete_community(ctx: Context, actor: Actor, community_id: int, typed_name: 
         community = _deletable(session, actor, community_id)
         typed = (typed_name or "").strip()
         if typed != community.name:
-            raise Refusal("admin.delete_mismatch", typed=typed, community=community.name)
+            raise Refusal("admin.delete_mismatch", typed=clip(typed), community=community.name)
         summary = deletion_summary(session, community.id)
         lines = _summary_lines(lang, community, session)[1:]
         before = community_row(session, community.id)

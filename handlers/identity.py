@@ -9,13 +9,16 @@ from handlers.i18n import normalize_language
 from handlers.present import short_name
 from storage import queries
 from storage.bot_models import Preference
+from storage.codes import UserStatus
 from storage.models import Language, User
 
 
 def actor_for_user(ctx: Context, user_id: int, front: str) -> Actor | None:
+    """None when the user is gone, or disabled or anonymized on the platform: such an account
+    loses every right at once, whatever chat it is linked from."""
     with ctx.sessions() as session:
         user = session.get(User, user_id)
-        if user is None:
+        if user is None or user.status != UserStatus.ACTIVE:
             return None
         return _actor(ctx, session, user, front)
 
@@ -23,7 +26,7 @@ def actor_for_user(ctx: Context, user_id: int, front: str) -> Actor | None:
 def actor_for_email(ctx: Context, email: str, front: str) -> Actor | None:
     with ctx.sessions() as session:
         user = queries.user_by_email(session, email)
-        if user is None:
+        if user is None or user.status != UserStatus.ACTIVE:
             return None
         return _actor(ctx, session, user, front)
 

@@ -89,6 +89,8 @@ def redeem_link_code(ctx: Context, account: ChatAccount, code: str, language: st
     try:
         with transaction(ctx, write=True) as session:
             _check_attempts(session, account, when)
+            if not looks_like_code(code):  # never hashed: it may not even be encodable
+                raise _BadCode()
             found = session.scalars(
                 select(LinkCode).where(LinkCode.code_hash == hash_code(code)).with_for_update()
             ).first()

@@ -35,6 +35,15 @@ def split_shared_reason(text: str | None) -> tuple[str | None, bool]:
     return reason or None, shared and bool(reason)
 
 
+def one_line(text: str) -> str:
+    """A header value: line breaks and other control characters (a community's name may hold
+    them, as typed) become single spaces, so no header can be smuggled into the e-mail."""
+    return " ".join(CONTROL.sub(" ", text).split())
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def member_language(session: Session, user: User, default: str) -> str:
     """The member's language on the platform (user.language_id), else the bot's default."""
     if user.language_id:
@@ -86,7 +95,7 @@ def queue_member_email(
         user_id=user.id,
         to_address=user.email.strip(),
         language=lang,
-        subject=t(lang, f"email.{kind}.subject", **params)[:255],
+        subject=one_line(t(lang, f"email.{kind}.subject", **params))[:255],
         body=body,
         state="pending",
         attempts=0,

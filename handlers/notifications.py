@@ -41,7 +41,7 @@ from storage.bot_models import (
     Preference,
 )
 from storage.clock import now
-from storage.codes import MembershipStatus
+from storage.codes import MembershipStatus, UserStatus
 from storage.models import Community, CommunityUser, Language, User
 
 PENDING_MEMBER = "pending_member"
@@ -167,6 +167,12 @@ def recipients(session: Session, community_id: int) -> list[Recipient]:
     )
     if community.user_id:
         deciders.add(community.user_id)
+    # A disabled or anonymized platform account decides nothing: it is not told either.
+    deciders = set(
+        session.scalars(
+            select(User.id).where(User.id.in_(deciders), User.status == UserStatus.ACTIVE)
+        )
+    )
     muted = set(
         session.scalars(
             select(Preference.user_id).where(

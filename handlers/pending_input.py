@@ -23,7 +23,7 @@ from handlers.i18n import normalize_language, number, t
 from handlers.linking import ChatAccount
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered
-from handlers.uow import transaction
+from handlers.uow import storable, transaction
 from storage.bot_models import PendingInput
 from storage.clock import now
 
@@ -192,7 +192,7 @@ def on_press(
     if actor is None:
         real = actions.Press(resolved[0], press.ref)
         return Answer(chat.on_press(ctx, account, place, real, language_hint))
-    if len(press.ref.encode()) > 64 or len(press.action) > 32:
+    if not storable(press.ref) or len(press.ref.encode()) > 64 or len(press.action) > 32:
         return Answer(Reply(t(actor.language, "error.bad_button"), ok=False))
     request = resolved[1]
     when = now()
@@ -268,7 +268,7 @@ def file_target(
     actor = chat.who(ctx, account)
     if actor is None:
         fallback = normalize_language(language_hint or ctx.settings.default_language)
-        return FileTarget(reply=Reply(t(fallback, "error.not_linked"), ok=False))
+        return FileTarget(reply=chat.not_allowed(ctx, account, fallback))
     lang = actor.language
     limit = ctx.settings.max_identifiers_file_bytes
     if size is not None and size > limit:

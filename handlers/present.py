@@ -36,3 +36,9 @@ def parse_domains_column(domain: str | None) -> list[str]:
     if not domain:
         return []
     return [d.strip().lstrip("@").strip().lower() for d in domain.split(";") if d.strip()]
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """What a person typed, quoted back in a message: at most `limit` characters, so that an
+    oversized input is never echoed whole."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

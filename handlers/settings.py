@@ -11,7 +11,7 @@ from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import number, t
 from handlers.pending import BULK, bulk_count
-from handlers.present import parse_domains_column, validation_key
+from handlers.present import clip, parse_domains_column, validation_key
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_community
 from handlers.uow import audit, transaction, use_case
@@ -110,7 +110,9 @@ def set_validation(ctx: Context, actor: Actor, community_id: int, validation_typ
 def set_domains(ctx: Context, actor: Actor, community_id: int, text: str) -> Reply:
     parsed = parse_domains(text)
     if parsed.invalid:
-        raise Refusal("validation.bad_domains", domains=", ".join(parsed.invalid[:10]))
+        raise Refusal(
+            "validation.bad_domains", domains=", ".join(clip(d, 100) for d in parsed.invalid[:10])
+        )
     if not parsed.domains:
         raise Refusal("validation.no_domains")
     if len(parsed.column) > DOMAIN_COLUMN_LENGTH:

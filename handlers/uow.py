@@ -72,6 +72,24 @@ def audit(
     )
 
 
+def storable(value: object) -> bool:
+    """Text every database stores as typed: no NUL (PostgreSQL refuses it in text) and no lone
+    surrogate (not encodable in UTF-8). Lists of words (command arguments) are checked too."""
+    if isinstance(value, str):
+        return "\x00" not in value and _encodable(value)
+    if isinstance(value, list | tuple):
+        return all(storable(item) for item in value)
+    return True
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def use_case(
     func: Callable[Concatenate[Context, Actor, P], Reply],
 ) -> Callable[Concatenate[Context, Actor, P], Reply]:
@@ -79,6 +97,8 @@ def use_case(
 
     @functools.wraps(func)
     def wrapper(ctx: Context, actor: Actor, *args: P.args, **kwargs: P.kwargs) -> Reply:
+        if not all(storable(value) for value in (*args, *kwargs.values())):
+            return Reply(t(actor.language, "error.bad_text"), ok=False)
         try:
             return func(ctx, actor, *args, **kwargs)
         except Refusal as refusal:

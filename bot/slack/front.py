@@ -18,6 +18,7 @@ import logging
 import re
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -377,6 +378,8 @@ class SlackFront:
             meta = json.loads(view.get("private_metadata") or "{}")
         except ValueError:
             meta = {}
+        if not isinstance(meta, dict):  # the bot only ever writes an object there
+            meta = {}
         press = parse_callback_data(str(meta.get("v") or ""))
         values = (view.get("state") or {}).get("values") or {}
         text = ((values.get("answer") or {}).get("text") or {}).get("value") or ""
@@ -454,9 +457,21 @@ class SlackFront:
             log.exception("Slack file upload handling failed")
             await self._failed(channel, user, language, None)
 
+    def _slack_file_url(self, url: str) -> bool:
+        """The bot token goes only to Slack's file host (or the configured API's host)."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        api_host = (urlsplit(self.config.api_base_url).hostname or "").lower()
+        if host == api_host and parts.scheme in ("http", "https"):
+            return True
+        if host != "files.slack.com" and not host.endswith(".slack.com"):
+            log.warning("file URL outside Slack refused: %s", host[:100])
+            return False
+        return parts.scheme == "https"
+
     async def _download(self, url: str, limit: int) -> bytes | None:
         """url_private needs the bot token; at most limit + 1 bytes (the use case says too big)."""
-        if not url:
+        if not url or not self._slack_file_url(url):
             return None
         headers = {"Authorization": f"Bearer {self.config.bot_token}"}
         try:

@@ -48,8 +48,9 @@ def plain(text: str, limit: int = LABEL_LIMIT) -> dict[str, Any]:
 
 
 def fallback_text(reply: Reply) -> str:
-    """The notification text (`text` beside `blocks`): bold markers removed."""
-    return BOLD.sub(r"\1", reply.text)[:SECTION_LIMIT]
+    """The notification text (`text` beside `blocks`): bold markers removed, user data escaped
+    (Slack reads mentions and links in it: a member named `<!channel>` must not ping anyone)."""
+    return escape(BOLD.sub(r"\1", reply.text))[:SECTION_LIMIT]
 
 
 def sections(text: str) -> list[dict[str, Any]]:

@@ -2,11 +2,13 @@
 
 The token is part of every Bot API URL: httpx logs each request URL at INFO, and
 python-telegram-bot logs its base URL at DEBUG. The HTTP client loggers are raised to WARNING,
-and a filter on the root handlers masks the secrets in whatever still gets through.
+and the secrets are masked in whatever still gets through: by a filter on the root handlers,
+and when each record is created (for handlers added after the front started).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Iterable
@@ -24,6 +26,8 @@ class SecretRedactor(logging.Filter):
         self.quiet_loggers = tuple(extra_loggers)
         self._levels: dict[str, int] = {}
         self._handlers: list[logging.Handler] = []
+        self._active = False
+        self._previous_factory = None
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -52,8 +56,28 @@ class SecretRedactor(logging.Filter):
             if self not in handler.filters:
                 handler.addFilter(self)
                 self._handlers.append(handler)
+        # Handlers added later (logging reconfigured, a library's own) have no filter: every
+        # record is also masked when it is created.
+        self._active = True
+        if self._previous_factory is None:
+            previous = self._previous_factory = logging.getLogRecordFactory()
+
+            def factory(*args, **kwargs) -> logging.LogRecord:
+                record = previous(*args, **kwargs)
+                if self._active:
+                    # A malformed record is left to logging's own error path.
+                    with contextlib.suppress(Exception):
+                        self.filter(record)
+                return record
+
+            self._factory = factory
+            logging.setLogRecordFactory(factory)
 
     def uninstall(self) -> None:
+        self._active = False
+        if self._previous_factory is not None and logging.getLogRecordFactory() is self._factory:
+            logging.setLogRecordFactory(self._previous_factory)
+            self._previous_factory = None
         for handler in self._handlers:
             handler.removeFilter(self)
         self._handlers.clear()

@@ -1,0 +1,123 @@
+"""Shared by the security tests: the seven roles, linked chat identities, a whole-database
+snapshot, and a bounded hypothesis profile (the suite must stay fast and deterministic)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, settings
+from sqlalchemy import select, text
+
+from handlers.bindings import ChatPlace
+from handlers.context import Context
+from handlers.i18n import t
+from handlers.linking import ChatAccount, issue_link_code, redeem_link_code
+from storage.bot_models import BotBase
+from storage.codes import Gender, PhoneDisplay, UserStatus
+from storage.models import PlatformBase, Territory, User
+from tests.slack.conftest import bot, fake, sqlite_engine  # noqa: F401  (fixtures)
+from tests.support.world import T0, World
+from tests.telegram.conftest import api, front  # noqa: F401  (fixtures)
+
+#: Applied to each property test here (not loaded globally: other tests keep their own).
+BOUNDED = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+WIDGET = "https://www.passpasscovoiturage.fr/widget/communaute/{id}"
+#: The seven roles of the authorization matrix, and who plays them in tests/support/world.py
+#: (Arc France is the community every case targets).
+ROLES = {
+    "unlinked": None,  # a chat identity never linked
+    "no_rights": "nobody",  # linked, no membership anywhere (added by `roles`)
+    "member": "marion",  # a plain member of Arc France
+    "other_moderator": "eddy",  # moderator (and creator) of LeNord covoiture only
+    "moderator": "emilie",  # moderator of Arc France, not its creator
+    "creator": "jeanmarc",  # Arc France's creator (community.user_id)
+    "operator": "operator",  # listed in the configuration
+}
+ADMINS = ("moderator", "creator", "operator")
+PLACE = ChatPlace("telegram", "1", is_group=False)
+GROUP = ChatPlace("telegram", "-100", is_group=True)
+
+
+def fr(key: str, **params) -> str:
+    return t("fr", key, **params)
+
+
+@dataclass
+class Roles:
+    ctx: Context
+    world: World
+    accounts: dict[str, ChatAccount]
+    territory_id: int
+
+    def account(self, role: str) -> ChatAccount:
+        return self.accounts[role]
+
+
+@pytest.fixture
+def sec_ctx(ctx) -> Context:
+    """The suite's context, with a widget URL configured (so that `widget` can succeed)."""
+    return dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, widget_url=WIDGET))
+
+
+def add_roles(ctx: Context, world: World) -> Roles:
+    """A user with no rights, a territory, and one linked Telegram identity per role."""
+    with ctx.sessions() as session, session.begin():
+        nobody = User(
+            given_name="Zoé", family_name="Sansdroit", email="zoe.sansdroit@exemple.fr",
+            gender=int(Gender.FEMALE), status=int(UserStatus.ACTIVE), created_date=T0,
+            phone_display=int(PhoneDisplay.RESTRICTED),
+        )  # fmt: skip
+        session.add(nobody)
+        session.flush()
+        world.users["nobody"] = nobody.id
+        if session.get_bind().dialect.name == "mysql":  # the platform's NOT NULL geometry
+            session.execute(text(
+                "INSERT INTO territory (id, name, geo_json_detail, admin_level) VALUES (4242, "
+                "'Hauts-de-France', ST_GeomFromText('MULTIPOLYGON(((0 0,0 1,1 1,1 0,0 0)))'), 4)"
+            ))  # fmt: skip
+        else:
+            session.add(Territory(id=4242, name="Hauts-de-France", admin_level=4))
+        territory_id = 4242
+    accounts = {}
+    for number, (role, person) in enumerate(ROLES.items(), start=1):
+        account = ChatAccount("telegram", str(5000 + number), display_name=role)
+        accounts[role] = account
+        if person is None:
+            continue
+        with ctx.sessions() as session:
+            email = session.get(User, world.users[person]).email
+        reply = redeem_link_code(ctx, account, issue_link_code(ctx, email).code, "fr")
+        assert reply.ok, reply.text
+    return Roles(ctx, world, accounts, territory_id)
+
+
+@pytest.fixture
+def roles(sec_ctx, world) -> Roles:
+    return add_roles(sec_ctx, world)
+
+
+def full_snapshot(ctx: Context, skip: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+    """Every row of every table the bot maps (platform and bot_*), ordered by primary key."""
+    tables = [*PlatformBase.metadata.sorted_tables, *BotBase.metadata.sorted_tables]
+    found: dict[str, list[tuple]] = {}
+    with ctx.sessions() as session:
+        for table in tables:
+            if table.name in skip:
+                continue
+            order = list(table.primary_key.columns) or list(table.columns)
+            rows = session.execute(select(table).order_by(*order)).all()
+            found[table.name] = [tuple(row) for row in rows]
+    return found
+
+
+def changed_tables(before: dict, after: dict) -> set[str]:
+    return {name for name in before if before[name] != after.get(name)}

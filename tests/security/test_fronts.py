@@ -1,0 +1,284 @@
+"""The matrix's refusals through each front's own translation: the console's typed commands and
+numbered buttons, Telegram's callback data (fake Bot API) and Slack's button values and modals
+(fake Slack API). Forged data pointing at another community's members, a moderator demoted on
+the web admin while their buttons are still on screen, people without rights: each refused with
+the exact message, and no table changed."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.console import Console
+from handlers.actions import callback_data
+from handlers.linking import issue_link_code
+from storage.bot_models import PendingInput
+from storage.codes import MembershipStatus
+from storage.models import CommunityUser
+from tests.security.conftest import fr, full_snapshot
+from tests.slack.conftest import link as slack_link
+from tests.slack.test_scenarios import find
+from tests.telegram.conftest import EDDY, EMILIE, STRANGER, reply_to
+from tests.telegram.conftest import link as telegram_link
+
+SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+
+NOT_ADMIN_ARC = fr("error.not_administrator", community="Arc France")
+NOT_ADMIN_GSK = fr("error.not_administrator", community="GSK Saint Amand les Eaux")
+NOT_ADMIN_LENORD = fr("error.not_administrator", community="LeNord covoiture")
+#: Tables a refused request may touch: none. (The bot's transient question, if one was asked,
+#: is gone again by the end of each exchange: checked separately.)
+NOTHING = set()
+
+
+def demote(ctx, membership_id: int) -> None:
+    """The web admin makes a moderator a plain member, behind the bot's back (plain SQL)."""
+    with ctx.sessions() as session, session.begin():
+        session.execute(
+            update(CommunityUser)
+            .where(CommunityUser.id == membership_id)
+            .values(status=int(MembershipStatus.MEMBER))
+        )
+
+
+def changed(before: dict, after: dict) -> set[str]:
+    return {name for name in before if before[name] != after[name]}
+
+
+# --- Console ---------------------------------------------------------------------------------
+
+
+class Script(io.StringIO):
+    """Console input: lines, and callables run when the console reads that far (the web admin
+    acting while the referent looks at the screen)."""
+
+    def __init__(self, *items) -> None:
+        super().__init__()
+        self.items = list(items)
+
+    def readline(self, *args) -> str:
+        while self.items and callable(self.items[0]):
+            self.items.pop(0)()
+        return self.items.pop(0) + "\n" if self.items else ""
+
+
+def console(ctx, user_id: int, *items) -> str:
+    out = io.StringIO()
+    Console(ctx, user_id, stdin=Script(*items), stdout=out).loop()
+    return out.getvalue()
+
+
+@SQLITE
+def test_console_a_member_and_a_moderator_of_another_community_are_refused(ctx, world):
+    arc = world.communities["arc"]
+    before = full_snapshot(ctx)
+
+    for person in ("marion", "eddy"):
+        out = console(ctx, world.users[person], f"attente {arc}", f"renommer {arc} Pirate",
+                      f"membres {arc}", "quitter")  # fmt: skip
+        assert out.count(NOT_ADMIN_ARC) == 3, out
+
+    assert changed(before, full_snapshot(ctx)) == NOTHING
+
+
+@SQLITE
+def test_console_a_demoted_moderator_presses_the_numbers_still_on_screen(ctx, world):
+    arc = world.communities["arc"]
+    # Emilie lists the pending requests: [1] approve Pierre, [2] refuse Pierre... then the web
+    # admin demotes her, then she types 1, then 2 and a reason, then "Tout accepter (3)".
+    snapshots = []
+
+    def demoted() -> None:
+        demote(ctx, world.membership("arc", "emilie"))
+        snapshots.append(full_snapshot(ctx))
+
+    out = console(ctx, world.users["emilie"], f"attente {arc}", demoted, "1", "2", "non", "7",
+                  "quitter")  # fmt: skip
+
+    assert "[1] ✅ Pierre L." in out and "[7] Tout accepter (3)" in out
+    assert out.count(NOT_ADMIN_ARC) == 3, out
+    assert changed(snapshots[0], full_snapshot(ctx)) == NOTHING
+
+
+@SQLITE
+def test_console_a_file_over_the_limit_is_refused_with_a_message(ctx, world, tmp_path):
+    small = dataclasses.replace(ctx, settings=dataclasses.replace(
+        ctx.settings, max_identifiers_file_bytes=2048))  # fmt: skip
+    path = tmp_path / "ids.csv"
+    path.write_bytes(b"12345;01/02/1980\n" * 200)  # 3 400 bytes
+    before = full_snapshot(small)
+
+    out = console(small, world.users["emilie"], f"parametres {world.communities['arc']}", "5",
+                  "4", str(path), "quitter")  # fmt: skip
+
+    assert fr("validation.file_too_big", limit="2") in out
+    assert changed(before, full_snapshot(small)) == NOTHING
+    assert not small.settings.security_folder.exists()
+
+
+# --- Telegram --------------------------------------------------------------------------------
+
+
+async def answered(api, query_id: str) -> str:
+    calls = await api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and c.params["callback_query_id"] == query_id
+    )
+    return calls[0].params.get("text")
+
+
+@SQLITE
+@pytest.mark.asyncio
+async def test_telegram_forged_callback_data_into_other_communities(api, front, ctx, world):
+    """Emilie moderates Arc France; data naming GSK's and LeNord's members is refused."""
+    await telegram_link(api, ctx, EMILIE)
+    aurelien = world.membership("gsk", "aurelien")
+    lila = world.membership("lenord", "lila")
+    before = full_snapshot(ctx)
+    message = {"message_id": 900}
+    forged = [
+        (callback_data("approve", str(aurelien)), NOT_ADMIN_GSK),
+        (callback_data("set_status", f"{aurelien}:2:0"), NOT_ADMIN_GSK),
+        (callback_data("remove_ok", f"{lila}:1"), NOT_ADMIN_LENORD),
+        (callback_data("member", str(lila)), NOT_ADMIN_LENORD),
+        (callback_data("add_as", f"{world.communities['gsk']}:{world.users['emilie']}:2"),
+         NOT_ADMIN_GSK),
+        (callback_data("members_hidden", f"{world.communities['lenord']}:1"), NOT_ADMIN_LENORD),
+        (callback_data("approve", "1;DROP TABLE community_user"), fr("error.bad_button")),
+    ]  # fmt: skip
+    for data, text in forged:
+        query = api.press(EMILIE, message, data)
+        assert await answered(api, query) == text.split("\n", 1)[0], data
+    # A forged input button: the bot asks for the reason, the answer is refused all the same.
+    query = api.press(EMILIE, message, callback_data("refuse", str(aurelien)))
+    await answered(api, query)
+    told = len([c for c in api.sent(EMILIE["id"]) if c.text == NOT_ADMIN_GSK])
+    api.send_text(EMILIE, "motif forgé")
+    await api.wait_for(lambda c: c.method == "sendMessage" and c.text == NOT_ADMIN_GSK,
+                       count=told + 1)  # fmt: skip
+    assert changed(before, full_snapshot(ctx)) == NOTHING
+
+
+@SQLITE
+@pytest.mark.asyncio
+async def test_telegram_a_moderator_demoted_on_the_web_admin_while_buttons_are_on_screen(
+    api,
+    front,
+    ctx,
+    world,
+):
+    await telegram_link(api, ctx, EMILIE)
+    api.send_text(EMILIE, f"/attente {world.communities['arc']}")
+    listing = await reply_to(api, EMILIE["id"], 2)
+    approve = listing.button("✅ Pierre")["callback_data"]
+    refuse = listing.button("❌ Hélène")["callback_data"]
+    approve_all = listing.button("Tout accepter")["callback_data"]
+    demote(ctx, world.membership("arc", "emilie"))
+    before = full_snapshot(ctx)
+
+    for data in (approve, approve_all):
+        assert await answered(api, api.press(EMILIE, listing, data)) == NOT_ADMIN_ARC
+    await answered(api, api.press(EMILIE, listing, refuse))  # asks for the reason first
+    told = len([c for c in api.sent(EMILIE["id"]) if c.text == NOT_ADMIN_ARC])
+    api.send_text(EMILIE, "trop tard")
+    await api.wait_for(lambda c: c.method == "sendMessage" and c.text == NOT_ADMIN_ARC,
+                       count=told + 1)  # fmt: skip
+
+    assert changed(before, full_snapshot(ctx)) == NOTHING
+    assert not api.sent(EMILIE["id"], "editMessageText")  # the listing was not replaced
+
+
+@SQLITE
+@pytest.mark.asyncio
+async def test_telegram_unlinked_and_no_rights(api, front, ctx, world):
+    arc = world.communities["arc"]
+    before = full_snapshot(ctx)
+    api.send_text(STRANGER, f"/attente {arc}")
+    assert (await reply_to(api, STRANGER["id"], 1)).text == fr("error.not_linked")
+    query = api.press(STRANGER, {"message_id": 5}, callback_data("approve", "1"))
+    assert await answered(api, query) == fr("error.not_linked")
+    assert changed(before, full_snapshot(ctx)) == NOTHING
+    await telegram_link(api, ctx, EDDY)  # LeNord's moderator, English client, French account
+    before = full_snapshot(ctx)
+    api.send_text(EDDY, f"/attente {arc}")
+    assert (await reply_to(api, EDDY["id"], 2)).text == NOT_ADMIN_ARC
+    assert changed(before, full_snapshot(ctx)) == NOTHING
+
+
+# --- Slack -----------------------------------------------------------------------------------
+
+
+def pending_inputs(ctx) -> list:
+    with ctx.sessions() as session:
+        return list(session.scalars(select(PendingInput)))
+
+
+@pytest.mark.asyncio
+async def test_slack_forged_values_into_other_communities(bot):
+    """Jean-Marc (Arc France's creator) forges button values naming other communities' rows."""
+    await bot.user.command("jeanmarc", "attente")
+    (listing,) = await bot.fake.wait_for("chat.postMessage")
+    approve = find(listing, "approve", "Pierre")
+    aurelien = bot.world.membership("gsk", "aurelien")
+    lila = bot.world.membership("lenord", "lila")
+    before = full_snapshot(bot.ctx)
+    forged = [
+        (f"approve|{aurelien}", NOT_ADMIN_GSK),
+        (f"set_status|{aurelien}:2:0", NOT_ADMIN_GSK),
+        (f"remove_ok|{lila}:1", NOT_ADMIN_LENORD),
+        (f"validation_set|{bot.world.communities['lenord']}:1", NOT_ADMIN_LENORD),
+        ("approve|١", fr("error.bad_button")),
+    ]
+    for number, (value, _) in enumerate(forged, start=1):
+        sent = await bot.user.press("jeanmarc", approve, listing.result["ts"], value=value)
+        assert sent.status == 200
+        await bot.fake.wait_for("chat.postEphemeral", number)
+    texts = bot.fake.texts("chat.postEphemeral")
+    for (value, text), shown in zip(forged, texts, strict=True):
+        assert shown == text.replace("**", "*"), value
+    assert bot.fake.of("chat.update") == []
+    assert changed(before, full_snapshot(bot.ctx)) == NOTHING
+
+
+@pytest.mark.asyncio
+async def test_slack_a_moderator_demoted_while_buttons_are_on_screen(bot):
+    slack_link(bot.ctx, "emilie", "emilie.fournier@arcfrance.fr")
+    await bot.user.command("emilie", "attente")
+    (listing,) = await bot.fake.wait_for("chat.postMessage")
+    demote(bot.ctx, bot.world.membership("arc", "emilie"))
+    before = full_snapshot(bot.ctx)
+
+    await bot.user.press("emilie", find(listing, "approve", "Pierre"), listing.result["ts"])
+    await bot.fake.wait_for("chat.postEphemeral")
+    # The refusal button opens its modal (the trigger lives 3 s); the submission is refused.
+    await bot.user.press("emilie", find(listing, "refuse", "Hélène"), listing.result["ts"])
+    (opened,) = await bot.fake.wait_for("views.open")
+    await bot.user.submit("emilie", opened.args["view"], "trop tard")
+    await bot.fake.wait_for("chat.postEphemeral", 2)
+    await asyncio.sleep(0.1)
+
+    assert bot.fake.texts("chat.postEphemeral") == [NOT_ADMIN_ARC.replace("**", "*")] * 2
+    assert bot.fake.of("chat.update") == []
+    assert changed(before, full_snapshot(bot.ctx)) == NOTHING
+    assert pending_inputs(bot.ctx) == []
+
+
+@pytest.mark.asyncio
+async def test_slack_unlinked_and_member(bot):
+    arc = bot.world.communities["arc"]
+    before = full_snapshot(bot.ctx)
+    await bot.user.command("stranger", f"attente {arc}")
+    code = issue_link_code(bot.ctx, "lila.aubert@free.fr").code  # a LeNord member
+    await bot.fake.wait_for("chat.postEphemeral")
+    assert bot.fake.texts("chat.postEphemeral")[0] == fr("error.not_linked")
+    await bot.user.command("eddy", f"link {code}")  # Slack user "eddy" linked to Lila
+    await bot.fake.wait_for("chat.postEphemeral", 2)
+    linked = full_snapshot(bot.ctx)
+    assert changed(before, linked) == {"bot_chat_identity", "bot_link_code"}
+    await bot.user.command("eddy", f"parametres {bot.world.communities['lenord']}")
+    await bot.fake.wait_for("chat.postEphemeral", 3)
+    assert bot.fake.texts("chat.postEphemeral")[2] == NOT_ADMIN_LENORD
+    assert changed(linked, full_snapshot(bot.ctx)) == NOTHING
