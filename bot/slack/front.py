@@ -181,10 +181,14 @@ class SlackFront:
         await self._uploads(channel, reply, None)
 
     async def _uploads(self, channel: str, reply: Reply, thread_ts: str | None) -> None:
-        """Charts and CSV files with files_upload_v2 (getUploadURLExternal, upload, complete)."""
+        """Charts and CSV files with files_upload_v2 (getUploadURLExternal, upload, complete).
+
+        A file that fails is logged and skipped, not retried (the upload's last step shares
+        it: a retry could show it twice); the message above it, whose caption states the key
+        numbers in words, is already there, and the others follow."""
         for image in reply.images:
             await self.limiter.wait(channel)
-            await self.client.files_upload_v2(
+            await self._upload(
                 channel=channel,
                 file_uploads=[
                     {
@@ -200,11 +204,19 @@ class SlackFront:
             )
         for name, content in reply.files:
             await self.limiter.wait(channel)
-            await self.client.files_upload_v2(
+            await self._upload(
                 channel=channel,
                 file_uploads=[{"content": content, "filename": name, "title": name}],
                 thread_ts=thread_ts,
             )
+
+    async def _upload(self, **arguments: Any) -> None:
+        try:
+            await self.client.files_upload_v2(**arguments)
+        except SlackApiError as error:
+            log.warning("a file upload to Slack failed: %s", error.response.get("error"))
+        except (TimeoutError, aiohttp.ClientError) as error:
+            log.warning("a file upload to Slack failed on the network: %s", type(error).__name__)
 
     async def _deliver(
         self,
