@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import socket
 import sqlite3
+import time
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from handlers import pending, settings
 from handlers.context import Context
+from storage import engine as storage_engine
 from storage.codes import MembershipStatus
 from storage.engine import make_engine, make_sessionmaker
 from tests.faults.conftest import decision_rows
@@ -156,6 +160,34 @@ def test_a_settings_change_whose_commit_is_unknown_is_not_repeated(proxied, worl
     assert not reply.ok and "Vérifiez avec la commande historique" in reply.text, reply.text
     assert community(proxied.direct, arc).members_hidden
     assert [e.action for e in audit_entries(proxied.direct)] == ["members_hidden"]
+
+
+@pytest.mark.parametrize("engine", ["mariadb"], indirect=True)
+def test_a_server_lost_in_the_network_fails_the_press_within_seconds(
+    proxied, world, engine, monkeypatch
+):
+    """Packets lost on the way (no refusal, no answer: a listener whose queue is full drops
+    the SYN): the connect timeout ends each attempt, so the person is told within seconds,
+    not after the system's TCP timeout (minutes)."""
+    monkeypatch.setattr(storage_engine, "CONNECT_TIMEOUT", 1)
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(0)
+    filler = socket.create_connection(hole.getsockname())  # the queue is now full
+    url = make_url(proxied.proxy.url_for(engine)).set(port=hole.getsockname()[1])
+    lost = make_engine(url.render_as_string(hide_password=False))
+    ctx = Context(sessions=make_sessionmaker(lost), settings=proxied.ctx.settings)
+    emilie = actor(proxied.ctx, world, "emilie", "telegram")
+    started = time.monotonic()
+    try:
+        reply = pending.approve(ctx, emilie, world.memberships[("arc", "pierre")])
+    finally:
+        filler.close()
+        hole.close()
+        lost.dispose()
+    assert time.monotonic() - started < 3 * 1 + 2  # three attempts of a second, and the waits
+    assert not reply.ok and reply.text.startswith(UNAVAILABLE), reply.text
+    assert decision_rows(proxied.direct, world.memberships[("arc", "pierre")]) == UNTOUCHED
 
 
 # --- SQLite ----------------------------------------------------------------------------------
