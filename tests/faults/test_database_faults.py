@@ -69,9 +69,9 @@ def test_database_gone_mid_decision_changes_nothing_and_pressing_again_works(pro
 
 @SERVERS
 def test_english_speaker_reads_it_in_english(proxied, world):
-    eddy = dataclasses.replace(actor(proxied.ctx, world, "operator", "telegram"), language="en")
+    staff = dataclasses.replace(actor(proxied.ctx, world, "operator", "telegram"), language="en")
     proxied.proxy.down()
-    reply = pending.approve(proxied.ctx, eddy, world.memberships[("arc", "pierre")])
+    reply = pending.approve(proxied.ctx, staff, world.memberships[("arc", "pierre")])
     assert reply.text == (
         "The database is unavailable for a moment: nothing was changed. Please try again shortly."
     )

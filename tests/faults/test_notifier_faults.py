@@ -63,6 +63,11 @@ async def test_a_storm_of_5xx_delays_but_loses_and_duplicates_nothing(api, front
     for status in (500, 502, 500, 502, 500, 502, 500):
         api.fail_next("sendMessage", status)
     notifier = notifier_for(front)
+    await notifier.run_once()
+    assert states(ctx) == Counter({"sent": 1, "pending": 7})  # refused: not marked sent
+    with ctx.sessions() as session:
+        waits = session.scalars(select(Delivery.next_attempt_at).where(Delivery.state == "pending"))
+        assert all(when > clock.now() for when in waits)  # each waits out its backoff
     await rounds(notifier, 8)
     sent = pushes(api)
     assert len(sent) == 8 and set(sent.values()) == {1}, sent
