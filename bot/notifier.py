@@ -2,8 +2,15 @@
 
 The outbox logic is platform-neutral (handlers.notifications); this module only schedules it,
 paces the sends to each platform's limits, and maps each platform's errors to the outbox's
-three outcomes: sent, retry later, unreachable. Each chat front registers a Transport in
-`App.transports` when it starts.
+outcomes: sent, retry later, unreachable, and maybe sent. Each chat front registers a Transport
+in `App.transports` when it starts.
+
+A new message is sent at most once. Neither Telegram nor Slack has an idempotency key: a send
+that failed after the request may have reached the API (a read timeout, a connection dropped
+before the answer) may have been delivered, and is recorded as `unknown`, never sent again.
+A second copy of a request with decision buttons would be worse than a missing one, which the
+daily reminder and the pending list still show. Errors the API answered (429, 5xx) and
+failures to connect are retried with backoff. Edits are repeatable and always retried.
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ class Unreachable(Exception):
     """The recipient cannot be reached (blocked the bot, chat not found, kicked)."""
 
 
+class MaybeSent(Exception):
+    """A send failed after the API may have carried it out (timeout, connection dropped)."""
+
+
 class Transport(Protocol):
     async def send(self, chat_id: str, team_id: str, reply: Reply) -> str:
         """Send the reply; return a reference to the message, for a later edit."""
@@ -43,6 +54,10 @@ class Transport(Protocol):
     async def edit(self, chat_id: str, team_id: str, message_ref: str, reply: Reply) -> None: ...
 
 
+#: How long the notifier keeps trying to record a sent message while the database is away,
+#: and how often (well within the delivery lease).
+RECORD_PATIENCE = 30.0
+RECORD_RETRY = 1.0
 #: Below this a wait is rounding noise (a float clock may not move by so little).
 EPSILON = 1e-6
 
@@ -115,6 +130,7 @@ class Notifier:
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
+        self._next_recovery = 0.0
 
     async def start(self) -> None:
         await self.app.call(notifications.recover_interrupted, self.app.ctx)
@@ -144,6 +160,9 @@ class Notifier:
         """One round: find new requests and outcomes, then deliver what is due. Returns the
         number of messages sent or edited."""
         ctx = self.app.ctx
+        if time.monotonic() >= self._next_recovery:  # a replica that died since we started
+            await self.app.call(notifications.recover_interrupted, ctx)
+            self._next_recovery = time.monotonic() + notifications.LEASE.total_seconds()
         await self.app.call(notifications.scan_new_pending, ctx)
         await self.app.call(notifications.scan_outcomes, ctx)
         await self.app.call(
@@ -209,6 +228,11 @@ class Notifier:
                 error.retry_after,
             )
             return 0
+        except MaybeSent as error:
+            log.warning("delivery %s: may have been delivered (%s); not sent again",
+                        task.delivery_id, error)  # fmt: skip
+            await self._record(notifications.mark_unknown, task, str(error))
+            return 0
         except Unreachable as error:
             log.info("delivery %s: recipient unreachable (%s)", task.delivery_id, error)
             await self.app.call(
@@ -229,10 +253,25 @@ class Notifier:
                 type(error).__name__,
             )
             return 0
-        await self.app.call(
-            notifications.mark_sent, self.app.ctx, task.delivery_id, self.worker, ref
-        )
+        await self._record(notifications.mark_sent, task, ref)
         return 1
+
+    async def _record(self, mark, task: notifications.DeliveryTask, value: str | None) -> None:
+        """Record what became of a message that went out (or may have): the database may be
+        away for a moment, and forgetting it would leave the delivery `sending` until its
+        lease runs out (then `unknown`, never resent, never edited). Bounded by the lease."""
+        waited = 0.0
+        while True:
+            try:
+                await self.app.call(mark, self.app.ctx, task.delivery_id, self.worker, value)
+                return
+            except Exception as error:
+                if waited >= RECORD_PATIENCE or self._stop.is_set():
+                    raise
+                log.warning("delivery %s: could not record it yet (%s), retrying",
+                            task.delivery_id, type(error).__name__)  # fmt: skip
+                await asyncio.sleep(RECORD_RETRY)
+                waited += RECORD_RETRY
 
 
 def build_front(app) -> Notifier:

@@ -12,6 +12,7 @@ from handlers.i18n import normalize_language, t
 from handlers.identity import actor_for_user
 from handlers.linking import ChatAccount, linked_user_id, looks_like_code, redeem_link_code, unlink
 from handlers.reply import Reply
+from handlers.uow import is_database_outage, outage_reply
 
 LINK_WORDS = {"start", "link", "relier"}
 UNLINK_WORDS = {"delier", "délier", "unlink"}
@@ -78,3 +79,13 @@ def on_press(
             return Reply(t(actor.language, "error.bad_button"), ok=False)
         return bindings.bind(ctx, actor, place, int(press.ref))
     return actions.press(ctx, actor, press)
+
+
+def failure_reply(error: BaseException, language_hint: str | None, ctx: Context) -> Reply:
+    """What a front shows when a call into the handlers raised instead of replying (the
+    database went away before a use case could say so itself): a clear message in the chat
+    client's language, since the person's own cannot be read."""
+    language = normalize_language(language_hint or ctx.settings.default_language)
+    if is_database_outage(error):
+        return outage_reply(language)
+    return Reply(t(language, "faults.failed"), ok=False)

@@ -9,8 +9,9 @@ anywhere, each delivered message is queued for an edit showing the outcome.
 
 Delivery states: pending -> sending -> sent -> edit -> edited; pending -> cancelled (decided
 before it was sent); -> inactive (the recipient cannot be reached); -> failed (gave up).
-A delivery found in `sending` after its lease expired was interrupted mid-call: it may or may
-not have arrived, and it is not sent again (never twice), but recorded as `unknown`.
+A delivery found in `sending` after its lease expired was interrupted mid-call, and one whose
+send timed out after the API had the request may have arrived too: neither is sent again
+(never twice), both are recorded as `unknown`.
 """
 
 from __future__ import annotations
@@ -394,6 +395,20 @@ def mark_retry(
             delivery.state = "failed"
         backoff = min(2**delivery.attempts, 600)
         delivery.next_attempt_at = now() + dt.timedelta(seconds=max(backoff, retry_after or 0))
+        _release(delivery)
+        return True
+
+
+def mark_unknown(ctx: Context, delivery_id: int, worker: str, error: str | None) -> bool:
+    """The send failed after the API may have carried it out: it may have arrived, so it is
+    never sent again (at most once), as after an interruption (`recover_interrupted`)."""
+    with transaction(ctx, write=True) as session:
+        delivery = _claimed(session, delivery_id, worker)
+        if delivery is None:
+            return False
+        delivery.state = "unknown"
+        delivery.attempts += 1
+        delivery.last_error = f"may have been delivered; not sent again: {error or ''}"[:500]
         _release(delivery)
         return True
 

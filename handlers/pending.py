@@ -111,12 +111,12 @@ def decision_buttons(lang: str, request: PendingRequest) -> tuple[Button, ...]:
     )
 
 
-@use_case
+@use_case(repeatable=True)  # guarded writes: a re-run after a lost COMMIT is the check
 def approve(ctx: Context, actor: Actor, membership_id: int) -> Reply:
     return _decide(ctx, actor, membership_id, MembershipStatus.MEMBER, None)
 
 
-@use_case
+@use_case(repeatable=True)  # guarded writes: a re-run after a lost COMMIT is the check
 def refuse(ctx: Context, actor: Actor, membership_id: int, reason: str | None = None) -> Reply:
     reason, shared = split_shared_reason(reason)  # "! reason": shared with the member
     if reason and len(reason) > MAX_REASON:
@@ -248,7 +248,7 @@ def confirmation(lang: str, kind: str, community: Community, count: int) -> Repl
     )
 
 
-@use_case
+@use_case(repeatable=True)  # guarded writes: a re-run after a lost COMMIT is the check
 def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expected: int) -> Reply:
     """Decide every target at once, in one transaction, if the count is still the one shown."""
     lang = actor.language

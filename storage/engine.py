@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+#: Seconds to establish a connection to PostgreSQL or MariaDB.
+CONNECT_TIMEOUT = 5
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -31,9 +35,17 @@ def make_engine(url: str, **kwargs) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
+    # A connection the server dropped (restart, failover, idle timeout) is found and replaced
+    # when taken from the pool, before a use case runs on it.
     kwargs.setdefault("pool_pre_ping", True)
     if url.startswith("mysql"):
         kwargs.setdefault("pool_recycle", 3600)
+    if "connect_timeout" not in make_url(url).query:
+        # An unreachable server fails a press within seconds instead of the system's TCP
+        # timeout (minutes): the person is told and the use case's retry gets its chance.
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        kwargs["connect_args"] = connect_args
     return create_engine(url, **kwargs)
 
 

@@ -37,6 +37,7 @@ from handlers.bindings import ChatPlace
 from handlers.i18n import normalize_language, t
 from handlers.linking import ChatAccount
 from handlers.reply import Reply
+from handlers.uow import is_database_outage, outage_reply
 
 log = logging.getLogger(__name__)
 #: The logger given to slack-bolt and slack_sdk (records are redacted, see limits.py).
@@ -181,10 +182,14 @@ class SlackFront:
         await self._uploads(channel, reply, None)
 
     async def _uploads(self, channel: str, reply: Reply, thread_ts: str | None) -> None:
-        """Charts and CSV files with files_upload_v2 (getUploadURLExternal, upload, complete)."""
+        """Charts and CSV files with files_upload_v2 (getUploadURLExternal, upload, complete).
+
+        A file that fails is logged and skipped, not retried (the upload's last step shares
+        it: a retry could show it twice); the message above it, whose caption states the key
+        numbers in words, is already there, and the others follow."""
         for image in reply.images:
             await self.limiter.wait(channel)
-            await self.client.files_upload_v2(
+            await self._upload(
                 channel=channel,
                 file_uploads=[
                     {
@@ -200,11 +205,19 @@ class SlackFront:
             )
         for name, content in reply.files:
             await self.limiter.wait(channel)
-            await self.client.files_upload_v2(
+            await self._upload(
                 channel=channel,
                 file_uploads=[{"content": content, "filename": name, "title": name}],
                 thread_ts=thread_ts,
             )
+
+    async def _upload(self, **arguments: Any) -> None:
+        try:
+            await self.client.files_upload_v2(**arguments)
+        except SlackApiError as error:
+            log.warning("a file upload to Slack failed: %s", error.response.get("error"))
+        except (TimeoutError, aiohttp.ClientError) as error:
+            log.warning("a file upload to Slack failed on the network: %s", type(error).__name__)
 
     async def _deliver(
         self,
@@ -237,6 +250,25 @@ class SlackFront:
                     await self._ephemeral_or_respond(channel, user, reply, language, response_url)
         except SlackApiError as error:
             log.warning("Slack refused a reply: %s", error.response.get("error"))
+            if error.response.status_code >= 500:
+                await self._second_way(response_url, reply, language, maybe_done=False)
+        except (TimeoutError, aiohttp.ClientError) as error:
+            log.warning("a reply to Slack failed on the network: %s", type(error).__name__)
+            maybe_done = not isinstance(error, aiohttp.ClientConnectorError)
+            await self._second_way(response_url, reply, language, maybe_done)
+
+    async def _second_way(
+        self, response_url: str | None, reply: Reply, language: str, maybe_done: bool
+    ) -> None:
+        """The Web API failed: answer through the response_url instead, when that cannot
+        show the reply twice (an outcome replaces the message; anything else only if the
+        failed call certainly did nothing: Slack has no idempotency key)."""
+        if not response_url or (maybe_done and not reply.replaces_message):
+            return
+        try:
+            await self._respond(response_url, reply, language, replace=reply.replaces_message)
+        except (TimeoutError, aiohttp.ClientError) as error:
+            log.warning("the response_url failed too: %s", type(error).__name__)
 
     async def _ephemeral_or_respond(
         self, channel: str, user: str, reply: Reply, language: str, response_url: str | None
@@ -260,8 +292,17 @@ class SlackFront:
             if r.status >= 400:
                 log.warning("response_url answered %s", r.status)
 
-    async def _failed(self, channel: str, user: str, language: str, response_url: str | None):
+    async def _failed(
+        self,
+        channel: str,
+        user: str,
+        language: str,
+        response_url: str | None,
+        error: BaseException | None = None,
+    ):
         reply = Reply(t(language, "slack.error.failed"), ok=False)
+        if error is not None and is_database_outage(error):  # before a use case could say so
+            reply = outage_reply(language)
         try:
             await self._ephemeral_or_respond(channel, user, reply, language, response_url)
         except Exception:  # the person cannot even be told: logged below by the caller
@@ -291,9 +332,9 @@ class SlackFront:
             language = await self.app.call(_language, self.app.ctx, account, hint)
             await self._deliver(reply, language, channel, user, response_url=response_url,
                                 private=name in PRIVATE_COMMANDS)  # fmt: skip
-        except Exception:
+        except Exception as error:
             log.exception("Slack command %r failed", name)
-            await self._failed(channel, user, language, response_url)
+            await self._failed(channel, user, language, response_url, error)
 
     # --- buttons and selects -----------------------------------------------------------------
 
@@ -311,7 +352,10 @@ class SlackFront:
         account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
         request = pending_input.INPUTS.get(press.action)
-        language, linked = await self.app.call(_language_linked, self.app.ctx, account, hint)
+        try:
+            language, linked = await self.app.call(_language_linked, self.app.ctx, account, hint)
+        except Exception:  # the database is away: the press below tells the person
+            language, linked = normalize_language(hint), False
         if request is not None and linked and request(language).kind == "text":
             # The trigger_id lives 3 seconds: open the modal now, before anything slow.
             await self._open_modal(body, press, language, channel, origin_ts)
@@ -366,9 +410,9 @@ class SlackFront:
             await self._deliver(reply, language, channel, account.external_id,
                                 origin_ts=target_ts, response_url=response_url,
                                 pressed=True)  # fmt: skip
-        except Exception:
+        except Exception as error:
             log.exception("Slack button %r failed", press.action)
-            await self._failed(channel, account.external_id, language, response_url)
+            await self._failed(channel, account.external_id, language, response_url, error)
 
     # --- modal submissions -------------------------------------------------------------------
 

@@ -2,16 +2,18 @@
 
 A person is addressed by their Slack user id (the linked identity's external id): the bot
 opens its direct message with them (conversations.open). Slack's errors are mapped to the
-outbox's outcomes: 429 and server errors are retried later, a channel or person that cannot
-be reached is marked unreachable.
+outbox's outcomes: 429, server errors and failures to connect are retried later, a channel or
+person that cannot be reached is marked unreachable, and a post that timed out or lost its
+connection after Slack had it may have been delivered (MaybeSent: never posted again).
 """
 
 from __future__ import annotations
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.notifier import RetryLater, Unreachable
+from bot.notifier import MaybeSent, RetryLater, Unreachable
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter
 from handlers.reply import Reply
@@ -43,7 +45,12 @@ class SlackTransport:
     async def send(self, chat_id: str, team_id: str, reply: Reply) -> str:
         try:
             channel = await self._channel(chat_id)
-            await self.limiter.wait(channel)
+        except SlackApiError as error:
+            raise _outcome(error) from None
+        except (TimeoutError, aiohttp.ClientError) as error:  # opening a DM: harmless to redo
+            raise RetryLater(type(error).__name__) from None
+        await self.limiter.wait(channel)
+        try:
             response = await self.client.chat_postMessage(
                 channel=channel,
                 text=render.fallback_text(reply),
@@ -52,6 +59,8 @@ class SlackTransport:
             )
         except SlackApiError as error:
             raise _outcome(error) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise _network_outcome(error) from None
         return f"{channel}:{response['ts']}"
 
     async def edit(self, chat_id: str, team_id: str, message_ref: str, reply: Reply) -> None:
@@ -65,6 +74,16 @@ class SlackTransport:
             )
         except SlackApiError as error:
             raise _outcome(error) from None
+        except (TimeoutError, aiohttp.ClientError) as error:  # an edit can be done again
+            raise RetryLater(type(error).__name__) from None
+
+
+def _network_outcome(error: Exception) -> Exception:
+    """A post that failed on the network: never sent if the connection could not be made;
+    otherwise Slack may have posted it (timeout, connection dropped before the answer)."""
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return RetryLater(type(error).__name__)
+    return MaybeSent(type(error).__name__)
 
 
 def _outcome(error: SlackApiError) -> Exception:

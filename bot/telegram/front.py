@@ -6,6 +6,9 @@ becomes Bot API calls. Which buttons need input, who may act and every other rul
 handlers/. Telegram's limits and errors are handled here: flood control (RetryAfter) waited
 out, a blocked bot (403) marks the identity unreachable, a group migrated to a supergroup
 (ChatMigrated) has its bindings moved, long texts are split below 4096 characters.
+Network errors and 5xx are retried, except a send that may have arrived (see `maybe_delivered`):
+Telegram has no idempotency key, and a second copy of a message with decision buttons is worse
+than a reply that is lost (the person can ask again).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeDefault,
@@ -56,6 +60,7 @@ from bot.runtime import App
 from bot.telegram.logs import SecretRedactor
 from handlers import actions, bindings, commands, linking, pending_input
 from handlers.bindings import ChatPlace
+from handlers.chat import failure_reply
 from handlers.i18n import LANGUAGES, normalize_language, t
 from handlers.linking import ChatAccount
 from handlers.reply import Button, Reply
@@ -163,6 +168,20 @@ def _seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
+#: Transport errors raised before the request left: Telegram never saw it.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def maybe_delivered(error: NetworkError) -> bool:
+    """Whether Telegram may have carried out a call that failed with this error: after a read
+    timeout or a connection dropped mid-answer it may have (it had the request); after a
+    connect failure it cannot have; an HTTP error status (5xx) is its answer that it did not."""
+    cause = error.__cause__
+    if isinstance(cause, httpx.HTTPError):
+        return not isinstance(cause, NOT_SENT)
+    return False
+
+
 def file_url(api_base_url: str) -> str:
     """https://api.telegram.org/bot -> https://api.telegram.org/file/bot (any server)."""
     base = api_base_url.rstrip("/")
@@ -180,10 +199,14 @@ class TelegramFront:
 
     name = "telegram"
 
-    def __init__(self, app: App, *, poll_timeout: float = 10.0) -> None:
+    def __init__(
+        self, app: App, *, poll_timeout: float = 10.0, request_timeout: float | None = None
+    ) -> None:
         self.app = app
         self.config = app.config.telegram
         self.poll_timeout = poll_timeout
+        #: The Bot API calls' connect/read/write timeout (PTB's defaults when None).
+        self.request_timeout = request_timeout
         self.redactor = SecretRedactor(
             [self.config.token, self.config.webhook_secret], extra_loggers=("httpx", "httpcore")
         )
@@ -197,14 +220,17 @@ class TelegramFront:
 
     def _build(self) -> Application:
         """Built once the log redactor is in place: the Bot logs its URL (token) when built."""
-        application = (
+        builder = (
             ApplicationBuilder()
             .token(self.config.token)
             .base_url(self.config.api_base_url)
             .base_file_url(file_url(self.config.api_base_url))
             .concurrent_updates(16)
-            .build()
         )
+        if self.request_timeout is not None:
+            timeout = self.request_timeout
+            builder = builder.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
+        application = builder.build()
         application.add_handler(CallbackQueryHandler(self.on_callback))
         application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
@@ -307,7 +333,8 @@ class TelegramFront:
             if addressed != (self.application.bot.username or "").lower():
                 return  # a command for another bot in the group
         name, args = commands.parse(message.text)
-        reply = await self.app.call(
+        reply = await self.use(
+            message.chat_id, user,
             pending_input.on_command, self.ctx, account_of(user), place_of(message.chat),
             name, args, user.language_code,
         )  # fmt: skip
@@ -319,14 +346,16 @@ class TelegramFront:
         if message is None or user is None or message.text is None:
             return
         account, place = account_of(user), place_of(message.chat)
-        answer = await self.app.call(
-            pending_input.on_text, self.ctx, account, place, message.text, user.language_code
-        )
+        answer = await self.use(
+            message.chat_id, user,
+            pending_input.on_text, self.ctx, account, place, message.text, user.language_code,
+        )  # fmt: skip
         if answer is None:
             if place.is_group:
                 return  # group chatter is not for the bot
             name, args = commands.parse(message.text)
-            reply = await self.app.call(
+            reply = await self.use(
+                message.chat_id, user,
                 pending_input.on_command, self.ctx, account, place, name, args,
                 user.language_code,
             )  # fmt: skip
@@ -354,11 +383,12 @@ class TelegramFront:
                 pending_input.on_press, self.ctx, account, place, press, user.language_code,
                 origin, pressed_label(message, query.data or ""),
             )  # fmt: skip
-        except Exception:
+        except Exception as error:
             # Still answer the query (the client shows a spinner until then), and say so.
-            language = normalize_language(user.language_code)
-            failed = Reply(t(language, "error.database_unavailable"), ok=False)
+            failed = failure_reply(error, user.language_code, self.ctx)
             await self.answer_query(query, failed)
+            with contextlib.suppress(TelegramError):
+                await self.show(message.chat_id, failed, account=account)
             raise
         await self.answer_query(query, answer.reply)
         if (
@@ -378,7 +408,8 @@ class TelegramFront:
             return
         account, place = account_of(user), place_of(message.chat)
         document = message.document
-        target = await self.app.call(
+        target = await self.use(
+            message.chat_id, user,
             pending_input.file_target, self.ctx, account, place, document.file_size,
             user.language_code,
         )  # fmt: skip
@@ -399,7 +430,8 @@ class TelegramFront:
                 account=account,
             )
             return
-        reply = await self.app.call(
+        reply = await self.use(
+            message.chat_id, user,
             pending_input.on_file, self.ctx, account, place, target.press,
             document.file_name or "", content, user.language_code,
         )  # fmt: skip
@@ -431,6 +463,17 @@ class TelegramFront:
         else:
             return
         await self.app.call(bindings.migrate_chat, self.ctx, PLATFORM, str(old), str(new))
+
+    async def use(self, chat_id: int, user: User, func: Callable[..., T], *args: Any) -> T:
+        """Call into the handlers; if that raises (the database went away before a use case
+        could say so), the person is told, and the error goes on to be logged."""
+        try:
+            return await self.app.call(func, *args)
+        except Exception as error:
+            failed = failure_reply(error, user.language_code, self.ctx)
+            with contextlib.suppress(TelegramError):
+                await self.show(chat_id, failed, account=account_of(user))
+            raise
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
@@ -493,7 +536,7 @@ class TelegramFront:
                 chat_id, mention + to_html(reply.text), parse_mode=ParseMode.HTML,
                 reply_markup=ForceReply(selective=True),
             ),
-            account,
+            account, once=True,
         )  # fmt: skip
         await self.show(chat_id, Reply("⬆", reply.buttons), account=account)
 
@@ -534,11 +577,13 @@ class TelegramFront:
                     caption=i.caption[:CAPTION_LIMIT],
                 ),
                 account,
+                once=True,
             )
         for name, content in reply.files:
             await self.call(
                 lambda n=name, c=content: bot.send_document(chat_id, InputFile(c, filename=n)),
                 account,
+                once=True,
             )
 
     async def send_text(
@@ -552,7 +597,7 @@ class TelegramFront:
                 target["chat_id"], to_html(text), parse_mode=ParseMode.HTML, reply_markup=markup
             )
 
-        await self.call(send, account, chat=target)
+        await self.call(send, account, chat=target, once=True)
         return target["chat_id"]
 
     async def call(
@@ -560,10 +605,13 @@ class TelegramFront:
         make: Callable[[], Awaitable[T]],
         account: ChatAccount | None = None,
         chat: dict[str, int] | None = None,
+        once: bool = False,
     ) -> T:
         """One Bot API call, with Telegram's errors handled: flood control waited out (bounded),
         a migrated group followed (when `chat` holds the chat id the call reads), a blocked bot
-        recorded (the identity is marked unreachable, then the error is raised)."""
+        recorded (the identity is marked unreachable, then the error is raised), network errors
+        and 5xx retried (bounded), except, for a call made `once` (a new message), an error
+        after which it may have been delivered."""
         attempt = 0
         while True:
             try:
@@ -587,7 +635,7 @@ class TelegramFront:
                     await self.app.call(linking.mark_unreachable, self.ctx, account)
                 raise
             except NetworkError as error:
-                if isinstance(error, BadRequest):
+                if isinstance(error, BadRequest) or (once and maybe_delivered(error)):
                     raise
                 attempt += 1
                 if attempt > MAX_RETRIES:

@@ -1,9 +1,11 @@
 """What the notifier needs from Telegram: send a Reply to a chat, edit it later.
 
-Telegram's errors are mapped to the outbox's outcomes: flood control (429) and server or
-network errors are retried later by the notifier, honouring retry_after; a user who blocked the
-bot (403) or a chat that does not exist is unreachable. A group that became a supergroup is
-followed: its bindings move and the message goes to the new chat id, kept in the reference.
+Telegram's errors are mapped to the outbox's outcomes: flood control (429), server errors (5xx)
+and failures to connect are retried later by the notifier, honouring retry_after; a user who
+blocked the bot (403) or a chat that does not exist is unreachable; a send that timed out or
+lost its connection after Telegram had it may have been delivered (MaybeSent: never resent).
+A group that became a supergroup is followed: its bindings move and the message goes to the
+new chat id, kept in the reference.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import datetime as dt
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.notifier import RetryLater, Unreachable
-from bot.telegram.front import PLATFORM, keyboard, split_text, to_html
+from bot.notifier import MaybeSent, RetryLater, Unreachable
+from bot.telegram.front import PLATFORM, keyboard, maybe_delivered, split_text, to_html
 from handlers import bindings
 from handlers.reply import Reply
 
@@ -58,7 +60,7 @@ class TelegramTransport:
                 )
                 target = error.new_chat_id
             except Exception as error:
-                raise _outcome(error) from error
+                raise _outcome(error, sending=True) from error
         raise RetryLater("group migrated twice")
 
     async def edit(self, chat_id: str, team_id: str, message_ref: str, reply: Reply) -> None:
@@ -80,7 +82,7 @@ class TelegramTransport:
             raise _outcome(error) from error
 
 
-def _outcome(error: Exception) -> Exception:
+def _outcome(error: Exception, sending: bool = False) -> Exception:
     if isinstance(error, RetryAfter):
         return RetryLater("429 flood control", _retry_after(error))
     if isinstance(error, Forbidden):
@@ -89,6 +91,8 @@ def _outcome(error: Exception) -> Exception:
         if any(text in error.message.lower() for text in GONE):
             return Unreachable(f"400 {error.message[:120]}")
         return RetryLater(f"400 {error.message[:120]}")
-    if isinstance(error, NetworkError):  # timeouts and 5xx
+    if isinstance(error, NetworkError) and sending and maybe_delivered(error):
+        return MaybeSent(f"{type(error).__name__}: {str(error)[:120]}")
+    if isinstance(error, NetworkError):  # 5xx, failures to connect; an edit can be done again
         return RetryLater(f"{type(error).__name__}: {str(error)[:120]}")
     return error

@@ -3,7 +3,9 @@
 It serves the methods the bot uses, the upload URL of files_upload_v2, url_private downloads,
 response_url posts, and a Socket Mode websocket (apps.connections.open) on which a test pushes
 envelopes and reads the bot's acknowledgements. `rate_limit(method, seconds)` makes the next
-call of a method answer 429 with Retry-After.
+call of a method answer 429 with Retry-After; `server_error`, `delay` and `reset` inject the
+other faults of a network API (5xx, an answer later than the client waits, a dropped
+connection), the call carried out or not.
 """
 
 from __future__ import annotations
@@ -32,6 +34,17 @@ class Call:
     result: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Fault:
+    """One faulty answer: a 5xx `status`, or `delay` seconds before answering, or no answer
+    at all (`reset`); `deliver`: the call is carried out all the same (for delay and reset)."""
+
+    status: int = 0
+    delay: float = 0.0
+    reset: bool = False
+    deliver: bool = True
+
+
 @dataclass
 class FakeSlack:
     calls: list[Call] = field(default_factory=list)
@@ -40,6 +53,7 @@ class FakeSlack:
     locales: dict[str, str] = field(default_factory=dict)
     _limits: dict[str, int] = field(default_factory=dict)
     _errors: dict[str, str] = field(default_factory=dict)
+    _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _ts = itertools.count(1)
     runner: web.AppRunner | None = None
     port: int = 0
@@ -87,6 +101,18 @@ class FakeSlack:
     def fail(self, method: str, error: str) -> None:
         """The next call of `method` answers ok=false with this error (e.g. channel_not_found)."""
         self._errors[method] = error
+
+    def server_error(self, method: str, status: int = 500, times: int = 1) -> None:
+        """The next `times` calls of `method` answer `status` (ok=false, nothing done)."""
+        self._faults.setdefault(method, []).extend([Fault(status=status)] * times)
+
+    def delay(self, method: str, seconds: float, deliver: bool = True) -> None:
+        """The next call of `method` is answered after `seconds`; done anyway with `deliver`."""
+        self._faults.setdefault(method, []).append(Fault(delay=seconds, deliver=deliver))
+
+    def reset(self, method: str, deliver: bool = True) -> None:
+        """The next call of `method` loses its connection before the answer."""
+        self._faults.setdefault(method, []).append(Fault(reset=True, deliver=deliver))
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -142,9 +168,30 @@ class FakeSlack:
         if method in self._errors:
             self._record(method + "#error", args, token)
             return web.json_response({"ok": False, "error": self._errors.pop(method)})
+        if self._faults.get(method):
+            return await self._faulty(request, method, args, token, self._faults[method].pop(0))
         result = self.answer(method, args)
         self._record(method, args, token)
         self.calls[-1].result = result
+        return web.json_response(result)
+
+    async def _faulty(self, request, method: str, args: dict, token, fault: Fault) -> web.Response:
+        """A call recorded as `method` when carried out, `method#<fault>` when not."""
+        if fault.status:
+            self._record(f"{method}#{fault.status}", args, token)
+            return web.json_response({"ok": False, "error": "internal_error"}, status=fault.status)
+        result: dict[str, Any] = {"ok": False, "error": "request_timeout"}
+        if fault.deliver:
+            result = self.answer(method, args)
+            self._record(method, args, token)
+            self.calls[-1].result = result
+        else:
+            self._record(f"{method}#{'reset' if fault.reset else 'timeout'}", args, token)
+        if fault.reset:
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response()
+        await asyncio.sleep(fault.delay)
         return web.json_response(result)
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

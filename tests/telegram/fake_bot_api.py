@@ -3,7 +3,8 @@
 It long-polls getUpdates from a queue the test fills, answers the methods the front uses like
 Telegram does, records every call (method, parameters, uploaded files), serves getFile
 downloads, and can be told to fail the next call of a method (429 with retry_after, 403,
-a migrated chat, 5xx).
+a migrated chat, 5xx), to answer it too late (`delay_next`: after the client gave up, the
+message delivered or not) or to drop the connection without an answer (`reset_next`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ BOT_USERNAME = "PassPassReferentBot"
 JSON_PARAMS = {"reply_markup", "commands", "scope", "allowed_updates", "entities"}
 #: The server never holds a getUpdates longer than this, so the front stops quickly.
 MAX_POLL_SECONDS = 0.3
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A network fault on one call: `delay` seconds before answering (past the client's
+    timeout), or no answer at all (`reset`); `deliver`: the call is carried out all the same."""
+
+    delay: float = 0.0
+    reset: bool = False
+    deliver: bool = True
 
 
 @dataclass
@@ -70,6 +81,7 @@ class FakeBotApi:
         self._file_ids = itertools.count(1)
         self.files: dict[str, tuple[str, bytes]] = {}
         self.failures: dict[str, list[tuple[int, dict]]] = {}
+        self.faults: dict[str, list[Fault]] = {}
         self.chat_types: dict[str, str] = {}
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -105,6 +117,9 @@ class FakeBotApi:
         call = Call(method, params, files)
         if method != "getUpdates":
             self.calls.append(call)
+        faults = self.faults.get(method)
+        if faults:
+            return await self._faulty(request, call, faults.pop(0))
         queued = self.failures.get(method)
         if queued:
             status, payload = queued.pop(0)
@@ -117,6 +132,21 @@ class FakeBotApi:
             result = await result
         call.result = result
         return web.json_response({"ok": True, "result": result})
+
+    async def _faulty(self, request: web.Request, call: Call, fault: Fault) -> web.Response:
+        if fault.deliver:
+            handler = getattr(self, f"_m_{call.method}", None)
+            call.result = handler(call.params, call.files) if handler else True
+        if fault.reset:
+            assert request.transport is not None
+            request.transport.abort()  # no status line, no body: the connection just drops
+            return web.Response()
+        await asyncio.sleep(fault.delay)
+        if fault.deliver:
+            return web.json_response({"ok": True, "result": call.result})
+        return web.json_response(
+            {"ok": False, "error_code": 504, "description": "Gateway Timeout"}, status=504
+        )
 
     async def _read(self, request: web.Request) -> tuple[dict[str, Any], dict]:
         params: dict[str, Any] = {}
@@ -229,6 +259,7 @@ class FakeBotApi:
             403: "Forbidden: bot was blocked by the user",
             400: "Bad Request: group chat was upgraded to a supergroup chat",
             500: "Internal Server Error",
+            502: "Bad Gateway",
         }
         payload: dict[str, Any] = {
             "ok": False,
@@ -238,6 +269,21 @@ class FakeBotApi:
         if parameters:
             payload["parameters"] = parameters
         self.failures.setdefault(method, []).append((status, payload))
+
+    def delay_next(self, method: str, seconds: float, deliver: bool = True) -> None:
+        """Answer the next call of `method` after `seconds` (longer than the client waits);
+        with `deliver` the message is sent all the same, as Telegram does when only its
+        answer is late."""
+        self.faults.setdefault(method, []).append(Fault(delay=seconds, deliver=deliver))
+
+    def reset_next(self, method: str, deliver: bool = True) -> None:
+        """Drop the connection of the next call of `method` without answering (after carrying
+        it out, with `deliver`)."""
+        self.faults.setdefault(method, []).append(Fault(reset=True, deliver=deliver))
+
+    def delivered(self, chat_id: int | str | None = None) -> list[Call]:
+        """Messages that reached the chat (sent, whatever the bot was told)."""
+        return [c for c in self.sent(chat_id) if c.result is not None]
 
     def add_file(self, name: str, content: bytes) -> str:
         number = next(self._file_ids)
