@@ -197,14 +197,23 @@ class TelegramFront:
 
     def _build(self) -> Application:
         """Built once the log redactor is in place: the Bot logs its URL (token) when built."""
-        application = (
+        builder = (
             ApplicationBuilder()
             .token(self.config.token)
             .base_url(self.config.api_base_url)
             .base_file_url(file_url(self.config.api_base_url))
             .concurrent_updates(16)
-            .build()
         )
+        metrics = getattr(self.app, "metrics", None)
+        if metrics is not None:  # update ids in the logs, metrics, waited for at shutdown
+            from bot.telegram.observed import MeteredRequest, ObservedApplication
+
+            builder = (
+                builder.application_class(ObservedApplication, {"bot_app": self.app})
+                .request(MeteredRequest(metrics, connection_pool_size=256))
+                .get_updates_request(MeteredRequest(metrics, connection_pool_size=1))
+            )
+        application = builder.build()
         application.add_handler(CallbackQueryHandler(self.on_callback))
         application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
@@ -259,6 +268,17 @@ class TelegramFront:
             await updater.start_polling(
                 timeout=self.poll_timeout, allowed_updates=["message", "callback_query"]
             )
+
+    async def drain(self) -> None:
+        """Shutdown: no new update (polling stops, the webhook listener closes), then the
+        updates already received are handled to the end (runtime.shutdown bounds the wait)."""
+        if self._application is None:
+            return
+        updater = self._application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self._application.running:
+            await self._application.update_queue.join()
 
     async def stop(self) -> None:
         if self._application is None:
