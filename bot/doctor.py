@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,8 +245,10 @@ def check_platform_tables(engine: Engine) -> list[Check]:
     inspector = inspect(engine)
     problems = []
     for table in PlatformBase.metadata.sorted_tables:
-        real = {column["name"] for column in inspector.get_columns(table.name)}
-        lacking = [name for name in table.columns if name not in real]
+        with warnings.catch_warnings():  # the platform's geometry types are not SQLAlchemy's
+            warnings.simplefilter("ignore")
+            real = {column["name"] for column in inspector.get_columns(table.name)}
+        lacking = [c.name for c in table.columns if c.name not in real]
         if lacking:
             problems.append(f"{table.name} lacks {', '.join(lacking)}")
     if problems:
@@ -307,7 +310,7 @@ def check_bot_tables(engine: Engine) -> list[Check]:
             problems.append(f"{table.name} is missing")
             continue
         real = {column["name"] for column in inspector.get_columns(table.name)}
-        lacking = [name for name in table.columns if name not in real]
+        lacking = [c.name for c in table.columns if c.name not in real]
         if lacking:
             problems.append(f"{table.name} lacks {', '.join(lacking)}")
     if problems:
