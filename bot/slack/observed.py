@@ -25,15 +25,14 @@ def kind_of(body: dict) -> str:
 
 
 async def scope(body: dict, next) -> None:  # noqa: A002 (slack-bolt names it `next`)
-    """slack-bolt middleware: the request's trigger or event id on every line it logs."""
+    """slack-bolt middleware: the request's trigger or event id on every line it logs.
+
+    slack-bolt runs the listener after the middleware returns, in the same task (an HTTP
+    request's, or a Socket Mode message's own), so the values are set and left set."""
     label = body.get("trigger_id") or body.get("event_id") or body.get("envelope_id")
-    id_token = request_id.set(f"slack {label}" if label else "slack")
-    kind_token = request_kind.set(kind_of(body))
-    try:
-        return await next()
-    finally:
-        request_kind.reset(kind_token)
-        request_id.reset(id_token)
+    request_id.set(f"slack {label}" if label else "slack")
+    request_kind.set(kind_of(body))
+    await next()
 
 
 class MeteredWebClient(AsyncWebClient):
