@@ -16,7 +16,7 @@ from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
 from handlers.actions import callback_data
 from handlers.linking import issue_link_code
-from tests.telegram.conftest import EMILIE, EMAILS, JEANMARC, telegram_config
+from tests.telegram.conftest import EMAILS, EMILIE, JEANMARC, telegram_config
 from tests.telegram.fake_bot_api import TOKEN
 
 pytestmark = pytest.mark.asyncio
@@ -57,8 +57,13 @@ async def test_every_line_of_an_update_carries_its_id(api, engine, ctx, world, j
     # python-telegram-bot logs each Bot API call at DEBUG with its parameters: every call made
     # while an update was handled names that update, and goes to that update's chat.
     calls = [e for e in entries if e["message"].startswith("Calling Bot API endpoint")]
-    answering = [e for e in calls if "getUpdates" not in e["message"]
-                 and "setMyCommands" not in e["message"] and "getMe" not in e["message"]]  # fmt: skip
+    answering = [
+        e
+        for e in calls
+        if "getUpdates" not in e["message"]
+        and "setMyCommands" not in e["message"]
+        and "getMe" not in e["message"]
+    ]
     by_update = {}
     for entry in answering:
         if entry.get("request_id", "").startswith("upd "):
