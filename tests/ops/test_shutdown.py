@@ -49,8 +49,9 @@ def add_pending_members(engine: Engine, community_id: int, count: int) -> None:
                         phone_display=int(PhoneDisplay.RESTRICTED))  # fmt: skip
             session.add(user)
             session.flush()
+            pending = int(MembershipStatus.PENDING)
             session.add(CommunityUser(community_id=community_id, user_id=user.id,
-                                      status=int(MembershipStatus.PENDING), created_date=when))  # fmt: skip
+                                      status=pending, created_date=when))  # fmt: skip
 
 
 def waiting_for_a_lock(engine: Engine) -> bool:
