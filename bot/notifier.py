@@ -116,8 +116,9 @@ class Notifier:
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
-        #: On stop, how long the message in flight may take before it is abandoned.
-        self.stop_seconds = 5.0
+        #: On stop, how long the message in flight may take before it is abandoned (below
+        #: runtime.STOP_GRACE, so that the release still happens).
+        self.stop_seconds = 2.0
 
     async def start(self) -> None:
         await self.app.call(notifications.recover_interrupted, self.app.ctx)

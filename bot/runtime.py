@@ -34,6 +34,8 @@ from handlers.chart_render import make_render_pool
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Seconds each front may still take to stop once the shutdown budget is spent.
+STOP_GRACE = 3.0
 
 
 class Front(Protocol):
@@ -211,9 +213,13 @@ async def shutdown(app: App, fronts: list[Front], seconds: float) -> bool:
         log.error("%d update(s) still under way after %s s: stopping anyway", app.in_flight,
                   seconds)  # fmt: skip
     for front in reversed(fronts):
+        # a front gets what is left of the budget, and at least a few seconds to release
+        grace = max(STOP_GRACE, deadline - time.monotonic())
         try:
-            # a front gets what is left of the budget, and at least a few seconds to release
-            await asyncio.wait_for(front.stop(), max(3.0, deadline - time.monotonic()))
+            await asyncio.wait_for(front.stop(), grace)
+        except TimeoutError:
+            clean = False
+            log.error("%s front did not stop within %.0f s: abandoned", front.name, grace)
         except Exception:  # one front failing to stop must not keep the others running
             clean = False
             log.exception("%s front did not stop cleanly", front.name)
