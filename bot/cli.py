@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from bot.config import Config, ConfigError, load_config
+from bot.logs import setup_logging
 from bot.wiring import NotReady, Runtime, open_runtime
 from handlers.errors import Refusal
 from handlers.i18n import t
@@ -30,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help="run the enabled fronts (Telegram, Slack) and the notifier")
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the configuration, the database, Telegram, Slack and e-mail, and say what "
+        "to fix (exit code 1 on any error)",
+    )
+    doctor.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="for each network check (default 10)")  # fmt: skip
 
     console = sub.add_parser("console", help="use the bot in this terminal")
     console.add_argument("--as", dest="email", metavar="EMAIL", help="act as this platform user")
@@ -101,15 +111,16 @@ def _years(text: str) -> tuple[int, ...]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor(args.config, timeout=args.timeout)
     try:
         config = load_config(args.config)
     except ConfigError as error:
         print(f"referent-bot: configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=(args.log_level or config.bot.log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(config.logging.format, args.log_level or config.log_level)
     if not args.log_level or args.log_level.upper() != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
     handler = COMMANDS[args.command]
@@ -237,7 +248,10 @@ def cmd_run(config: Config, args) -> int:
                     file=sys.stderr,
                 )
                 return 2
-    asyncio.run(serve(config))
+    clean = asyncio.run(serve(config))
+    if not clean:  # work was abandoned: say so, and do not wait for stuck threads
+        logging.shutdown()
+        os._exit(1)
     return 0
 
 

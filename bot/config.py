@@ -13,6 +13,7 @@ from handlers.context import Settings
 from handlers.i18n import LANGUAGES
 
 ENV_CONFIG = "REFERENT_BOT_CONFIG"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: Secrets (and the database URL, which may hold a password) may come from these variables.
 ENV_OVERRIDES = {
     ("database", "url"): "REFERENT_BOT_DATABASE_URL",
@@ -52,6 +53,8 @@ class BotConfig:
     log_level: str = "INFO"
     #: The community widget's URL; `{id}` is replaced by the community's id.
     widget_url: str = ""
+    #: On SIGTERM, how long the work under way may take to finish before the bot gives up.
+    shutdown_seconds: int = 20
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,23 @@ class NotificationsConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    #: "text" (readable lines) or "json" (one object a line, for a log collector).
+    format: str = "text"
+    #: DEBUG, INFO, WARNING, ERROR; empty: [bot] log_level.
+    level: str = ""
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The HTTP endpoint of /healthz, /readyz and /metrics (Prometheus), started by `run`."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     bot: BotConfig = field(default_factory=BotConfig)
@@ -139,6 +159,8 @@ class Config:
     slack: SlackConfig = field(default_factory=SlackConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     #: The file it was read from; None for the embedded default.
     source: Path | None = None
     #: Where data goes when [bot] data_dir is empty ($XDG_DATA_HOME/referent-bot).
@@ -149,6 +171,10 @@ class Config:
         if self.bot.data_dir:
             return Path(self.bot.data_dir).expanduser()
         return self.default_data_dir
+
+    @property
+    def log_level(self) -> str:
+        return (self.logging.level or self.bot.log_level or "INFO").upper()
 
     @property
     def embedded(self) -> bool:
@@ -184,7 +210,8 @@ class Config:
 
 SECTIONS = {"database": DatabaseConfig, "bot": BotConfig, "telegram": TelegramConfig,
             "slack": SlackConfig, "email": EmailConfig,
-            "notifications": NotificationsConfig}  # fmt: skip
+            "notifications": NotificationsConfig, "logging": LoggingConfig,
+            "metrics": MetricsConfig}  # fmt: skip
 
 
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
@@ -286,5 +313,17 @@ def _validate(config: Config) -> None:
         raise ConfigError("[email] security must be starttls, tls or none")
     if config.email.enabled and not config.email.sender:
         raise ConfigError("[email] host is set but sender is empty: set the From address")
+    if config.logging.format not in ("text", "json"):
+        raise ConfigError("[logging] format must be text or json")
+    for key, level in (
+        ("[logging] level", config.logging.level),
+        ("[bot] log_level", config.bot.log_level),
+    ):
+        if level and level.upper() not in LOG_LEVELS:
+            raise ConfigError(f"{key} must be one of {', '.join(LOG_LEVELS)}")
+    if not 0 <= config.metrics.port <= 65535:
+        raise ConfigError("[metrics] port must be between 0 and 65535")
+    if config.bot.shutdown_seconds <= 0:
+        raise ConfigError("[bot] shutdown_seconds must be positive")
     if config.email.port <= 0 or config.email.retry_seconds <= 0 or config.email.poll_seconds <= 0:
         raise ConfigError("[email] port, retry_seconds and poll_seconds must be positive")

@@ -24,6 +24,7 @@ import time
 from collections import defaultdict, deque
 from typing import Protocol
 
+from bot.logs import request_scope
 from handlers import feed, notifications
 from handlers.reply import Reply
 
@@ -131,16 +132,30 @@ class Notifier:
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._next_recovery = 0.0
+        #: On stop, how long the message in flight may take before it is abandoned (below
+        #: runtime.STOP_GRACE, so that the release still happens).
+        self.stop_seconds = 2.0
 
     async def start(self) -> None:
         await self.app.call(notifications.recover_interrupted, self.app.ctx)
         self._task = asyncio.create_task(self._loop(), name="notifier")
 
     async def stop(self) -> None:
+        """Finish the message in flight (a few seconds at most), then hand back the claimed
+        deliveries not yet started, so that another replica sends them at once."""
         self._stop.set()
         self._wake.set()
         if self._task is not None:
-            await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=self.stop_seconds)
+            if not done:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            self._task = None
+        released = await self.app.call(notifications.release_claims, self.app.ctx, self.worker)
+        if released:
+            log.info("released %d claimed deliveries for another replica or the next start",
+                     released)  # fmt: skip
 
     def wake(self) -> None:
         """Run a round now (after a decision, so other copies are edited at once)."""
@@ -190,9 +205,17 @@ class Notifier:
     async def _chat(self, gate: asyncio.Semaphore, queue: list[notifications.DeliveryTask]) -> int:
         done = 0
         for task in queue:
+            if self._stop.is_set():
+                break  # the rest of this chat's queue is released by stop()
             async with gate:
-                done += await self._deliver(task)
+                with request_scope(f"dlv {task.delivery_id}"):
+                    done += await self._deliver(task)
         return done
+
+    def _count(self, task: notifications.DeliveryTask, result: str) -> None:
+        metrics = getattr(self.app, "metrics", None)
+        if metrics is not None:
+            metrics.deliveries.labels(task.platform, result).inc()
 
     async def _deliver(self, task: notifications.DeliveryTask) -> int:
         transport = self.app.transports.get(task.platform)
@@ -218,6 +241,7 @@ class Notifier:
             else:
                 ref = await transport.send(task.chat_id, task.team_id, task.reply)
         except RetryLater as error:
+            self._count(task, "retry")
             log.info("delivery %s: retry later (%s)", task.delivery_id, error)
             await self.app.call(
                 notifications.mark_retry,
@@ -231,9 +255,11 @@ class Notifier:
         except MaybeSent as error:
             log.warning("delivery %s: may have been delivered (%s); not sent again",
                         task.delivery_id, error)  # fmt: skip
+            self._count(task, "unknown")
             await self._record(notifications.mark_unknown, task, str(error))
             return 0
         except Unreachable as error:
+            self._count(task, "unreachable")
             log.info("delivery %s: recipient unreachable (%s)", task.delivery_id, error)
             await self.app.call(
                 notifications.mark_unreachable,
@@ -244,6 +270,7 @@ class Notifier:
             )
             return 0
         except Exception as error:  # unknown failure: keep the message, try again later
+            self._count(task, "error")
             log.warning("delivery %s failed: %s", task.delivery_id, type(error).__name__)
             await self.app.call(
                 notifications.mark_retry,
@@ -253,6 +280,7 @@ class Notifier:
                 type(error).__name__,
             )
             return 0
+        self._count(task, "edited" if task.is_edit else "sent")
         await self._record(notifications.mark_sent, task, ref)
         return 1
 

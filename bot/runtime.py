@@ -3,28 +3,39 @@
 Blocking work never runs on the event loop: use cases (synchronous SQLAlchemy) go through
 `App.call`, a thread pool. Each front is a small object with `start()` and `stop()`, built by a
 factory registered in FRONTS, so that adding a front touches one line here.
+
+On SIGTERM (or SIGINT) the bot drains: readiness turns 503, each front stops taking updates
+(its optional `drain()`, which also waits for the updates it already received), the updates
+under way finish (at most [bot] shutdown_seconds in all), then the fronts stop in reverse order
+(the notifier releases the deliveries it claimed but did not start).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import importlib
 import logging
 import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from bot import metrics as metrics_module
 from bot.config import Config
+from bot.metrics import Metrics
 from bot.wiring import Runtime, open_runtime
 from handlers.chart_render import make_render_pool
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Seconds each front may still take to stop once the shutdown budget is spent.
+STOP_GRACE = 3.0
 
 
 class Front(Protocol):
@@ -47,6 +58,15 @@ class App:
     transports: dict[str, Any] = field(default_factory=dict)
     #: Chart rendering (matplotlib) runs in these processes, never on the event loop.
     charts: ProcessPoolExecutor | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    #: Every front started (readiness); cleared again when the bot drains.
+    ready: bool = False
+    #: Set on SIGTERM: fronts refuse new updates (Slack HTTP answers 503).
+    draining: bool = False
+    _in_flight: int = 0
+
+    def __post_init__(self) -> None:
+        metrics_module.install_session_hooks()
 
     @property
     def config(self) -> Config:
@@ -57,12 +77,59 @@ class App:
         return self.runtime.ctx
 
     async def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking use case in the thread pool and await its result."""
+        """Run a blocking use case in the thread pool and await its result (in a copy of the
+        caller's context: the request id of its log lines, the metrics it counts in)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, functools.partial(func, *args, **kwargs))
+        context = contextvars.copy_context()
+        context.run(metrics_module.active.set, self.metrics)
+        timed = functools.partial(self._timed, func, *args, **kwargs)
+        return await loop.run_in_executor(self.executor, context.run, timed)
 
-    def close(self) -> None:
-        self.executor.shutdown(wait=True)
+    def _timed(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        started = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            name = f"{func.__module__.rpartition('.')[2]}.{getattr(func, '__name__', 'call')}"
+            self.metrics.usecase_seconds.labels(name).observe(time.perf_counter() - started)
+
+    def track(self, front: str, kind: str) -> Callable[[], None]:
+        """Count an update as under way from now (shutdown waits for it); call what this
+        returns when it is handled."""
+        self._in_flight += 1
+        self.metrics.in_progress.inc()
+        started = time.perf_counter()
+        done = False
+
+        def finished() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            self._in_flight -= 1
+            self.metrics.in_progress.dec()
+            self.metrics.updates.labels(front, kind).inc()
+            self.metrics.update_seconds.labels(front, kind).observe(time.perf_counter() - started)
+
+        return finished
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until no update is under way (seen twice in a row); False on timeout."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while quiet < 2:
+            quiet = quiet + 1 if self._in_flight == 0 else 0
+            if time.monotonic() >= deadline:
+                return self._in_flight == 0
+            await asyncio.sleep(0.05)
+        return True
+
+    def close(self, wait: bool = True) -> None:
+        self.executor.shutdown(wait=wait, cancel_futures=not wait)
         if self.charts is not None:
             self.charts.shutdown(wait=True, cancel_futures=True)
 
@@ -90,8 +157,11 @@ def enabled_fronts(config: Config) -> list[str]:
     return [name for name, enabled, _ in FRONTS if enabled(config)]
 
 
-async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
-    """Start every enabled front, run until `stop` is set (SIGTERM, SIGINT), then stop them."""
+async def serve(config: Config, stop: asyncio.Event | None = None) -> bool:
+    """Start every enabled front, run until `stop` is set (SIGTERM, SIGINT), then drain and
+    stop them. Returns False when the work under way did not finish in time."""
+    from bot.health import HealthServer
+
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -104,18 +174,54 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
     )
     app = App(runtime, charts=charts)
     fronts: list[Front] = []
+    health = HealthServer(app, config.metrics) if config.metrics.enabled else None
+    clean = True
     try:
+        if health is not None:
+            await health.start()
         for name, enabled, factory in FRONTS:
             if enabled(config):
                 front = load_factory(factory)(app)
                 await front.start()
                 fronts.append(front)
                 log.info("%s front started", name)
+        app.ready = True
         await stop.wait()
     finally:
-        for front in reversed(fronts):
-            try:
-                await front.stop()
-            except Exception:  # one front failing to stop must not keep the others running
-                log.exception("%s front did not stop cleanly", front.name)
-        app.close()
+        clean = await shutdown(app, fronts, config.bot.shutdown_seconds)
+        if health is not None:
+            await health.stop()
+        app.close(wait=clean)
+    return clean
+
+
+async def shutdown(app: App, fronts: list[Front], seconds: float) -> bool:
+    """Drain: no new updates, the ones under way finish, then every front stops (bounded)."""
+    deadline = time.monotonic() + seconds
+    app.ready, app.draining = False, True
+    log.info("shutting down: taking no new updates; waiting at most %s s for the work under way",
+             seconds)  # fmt: skip
+    drains = [front.drain() for front in fronts if hasattr(front, "drain")]
+    try:  # all at once: each stops taking updates, then waits for its own
+        await asyncio.wait_for(asyncio.gather(*drains), max(0.1, deadline - time.monotonic()))
+    except TimeoutError:
+        log.error("the fronts did not finish their updates within %s s", seconds)
+    except Exception:
+        log.exception("a front did not stop taking updates cleanly")
+    clean = await app.wait_idle(max(0.0, deadline - time.monotonic()))
+    if not clean:
+        log.error("%d update(s) still under way after %s s: stopping anyway", app.in_flight,
+                  seconds)  # fmt: skip
+    for front in reversed(fronts):
+        # a front gets what is left of the budget, and at least a few seconds to release
+        grace = max(STOP_GRACE, deadline - time.monotonic())
+        try:
+            await asyncio.wait_for(front.stop(), grace)
+        except TimeoutError:
+            clean = False
+            log.error("%s front did not stop within %.0f s: abandoned", front.name, grace)
+        except Exception:  # one front failing to stop must not keep the others running
+            clean = False
+            log.exception("%s front did not stop cleanly", front.name)
+    log.info("stopped" if clean else "stopped, with work left unfinished")
+    return clean

@@ -553,3 +553,23 @@ def delivery_states(ctx: Context, notification_ids: Iterable[int] | None = None)
         if notification_ids is not None:
             query = query.where(and_(Delivery.notification_id.in_(list(notification_ids))))
         return [tuple(row) for row in session.execute(query)]
+
+
+def count_by_state(ctx: Context) -> dict[str, int]:
+    """Deliveries by state, for the metrics (the due index covers the state column)."""
+    with ctx.sessions() as session:
+        rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
+        return {state: count for state, count in rows}
+
+
+def release_claims(ctx: Context, worker: str) -> int:
+    """On shutdown: hand back the deliveries `worker` claimed but did not start, so another
+    replica (or the next start) takes them at once instead of after the lease. A message in
+    `sending` may have arrived: it is left to recover_interrupted (never sent twice)."""
+    with transaction(ctx, write=True) as session:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.claimed_by == worker, Delivery.state.in_(OPEN_STATES))
+            .values(claimed_by=None, claimed_until=None, updated_at=now())
+        )
+        return result.rowcount

@@ -26,11 +26,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import App
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
+from bot.slack.observed import MeteredWebClient, request_kind, scope
 from handlers import chat, commands, pending_input
 from handlers.actions import Press, parse_callback_data
 from handlers.bindings import ChatPlace
@@ -57,7 +57,8 @@ class SlackFront:
     def __init__(self, app: App, min_interval: float = 1.0) -> None:
         self.app = app
         self.config = app.config.slack
-        self.client = AsyncWebClient(
+        self.client = MeteredWebClient(
+            metrics=getattr(app, "metrics", None),
             token=self.config.bot_token,
             base_url=self.config.api_base_url,
             logger=LIB_LOG,
@@ -75,6 +76,7 @@ class SlackFront:
         self.port: int | None = None
         self._tasks: set[asyncio.Task] = set()
         self._locales: dict[tuple[str, str], tuple[float, str | None, str | None]] = {}
+        self.bolt.use(scope)  # request id on every log line, kind for the metrics
         self.bolt.command(self.config.command)(self.on_command)
         self.bolt.action(ACTION_IDS)(self.on_action)
         self.bolt.view("rb_input")(self.on_view)
@@ -120,8 +122,19 @@ class SlackFront:
             await asyncio.wait(self._tasks, timeout=10)
         remove_redaction()
 
+    async def drain(self) -> None:
+        """Shutdown: no new request (HTTP answers 503, Slack retries elsewhere; Socket Mode
+        disconnects), then the work of the requests already acknowledged finishes."""
+        if self.socket is not None:
+            await self.socket.close_async()
+            self.socket = None
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     async def handle_http(self, request: web.Request) -> web.Response:
         """slack-bolt's dispatch: signature check, then the listener (which acks first)."""
+        if getattr(self.app, "draining", False):
+            return web.Response(status=503, text="shutting down")
         bolt_request = await to_bolt_request(request)
         response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
@@ -133,6 +146,10 @@ class SlackFront:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        track = getattr(self.app, "track", None)
+        if track is not None:  # counted, timed, and waited for at shutdown
+            finished = track("slack", request_kind.get())
+            task.add_done_callback(lambda _: finished())
 
     async def _hint(self, team_id: str, user_id: str) -> tuple[str | None, str | None]:
         """(language hint, display name) from users.info, cached; only used before linking."""

@@ -227,9 +227,22 @@ class TelegramFront:
             .base_file_url(file_url(self.config.api_base_url))
             .concurrent_updates(16)
         )
+        timeouts: dict[str, float] = {}
         if self.request_timeout is not None:
-            timeout = self.request_timeout
-            builder = builder.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
+            names = ("connect_timeout", "read_timeout", "write_timeout")
+            timeouts = dict.fromkeys(names, self.request_timeout)
+        metrics = getattr(self.app, "metrics", None)
+        if metrics is not None:  # update ids in the logs, metrics, waited for at shutdown
+            from bot.telegram.observed import MeteredRequest, ObservedApplication
+
+            builder = (
+                builder.application_class(ObservedApplication, {"bot_app": self.app})
+                .request(MeteredRequest(metrics, connection_pool_size=256, **timeouts))
+                .get_updates_request(MeteredRequest(metrics, connection_pool_size=1))
+            )
+        elif timeouts:
+            for name, value in timeouts.items():
+                builder = getattr(builder, name)(value)
         application = builder.build()
         application.add_handler(CallbackQueryHandler(self.on_callback))
         application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
@@ -285,6 +298,17 @@ class TelegramFront:
             await updater.start_polling(
                 timeout=self.poll_timeout, allowed_updates=["message", "callback_query"]
             )
+
+    async def drain(self) -> None:
+        """Shutdown: no new update (polling stops, the webhook listener closes), then the
+        updates already received are handled to the end (runtime.shutdown bounds the wait)."""
+        if self._application is None:
+            return
+        updater = self._application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self._application.running:
+            await self._application.update_queue.join()
 
     async def stop(self) -> None:
         if self._application is None:

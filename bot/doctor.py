@@ -1,0 +1,490 @@
+"""`referent-bot doctor`: is this installation ready to run, and if not, what to fix.
+
+Each check prints one line: ok, warning or error, in plain words, with the fix. The exit code
+is 1 when any check is an error. No secret is ever printed: every line is masked against the
+configured tokens, secrets and passwords before it is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from bot.config import Config, ConfigError, load_config
+
+OK, WARNING, ERROR = "ok", "warning", "error"
+MASK = "[secret]"
+DIALECTS = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL"}
+
+
+@dataclass(frozen=True)
+class Check:
+    level: str
+    subject: str
+    text: str
+
+    def line(self) -> str:
+        return f"{self.level:<8} {self.subject}: {self.text}"
+
+
+def run_doctor(
+    path: str | None,
+    timeout: float = 10.0,
+    environ: dict[str, str] | None = None,
+    out: Callable[[str], None] = print,
+) -> int:
+    try:
+        config = load_config(path, environ)
+    except ConfigError as error:
+        out(Check(ERROR, "configuration", f"{error}").line())
+        out("doctor: 1 error: fix the configuration, then run `referent-bot doctor` again")
+        return 1
+    checks = diagnose(config, timeout)
+    secrets = config_secrets(config)
+    for check in checks:
+        out(mask(check.line(), secrets))
+    errors = sum(c.level == ERROR for c in checks)
+    warnings = sum(c.level == WARNING for c in checks)
+    if errors:
+        out(
+            f"doctor: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}: fix the errors "
+            "above, then run `referent-bot doctor` again"
+        )
+        return 1
+    out(f"doctor: ready to run ({_plural(warnings, 'warning')})")
+    return 0
+
+
+def diagnose(config: Config, timeout: float = 10.0) -> list[Check]:
+    checks = check_config(config)
+    checks += check_database(config, timeout)
+    if config.telegram.enabled:
+        checks += check_telegram(config, timeout)
+    if config.slack.enabled:
+        checks += check_slack(config, timeout)
+    checks += check_email(config, timeout)
+    return checks
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def config_secrets(config: Config) -> list[str]:
+    found = [
+        config.telegram.token,
+        config.telegram.webhook_secret,
+        config.slack.bot_token,
+        config.slack.signing_secret,
+        config.slack.app_token,
+        config.email.password,
+    ]
+    if config.database.url:
+        found.append(make_url(config.database.url).password or "")
+    return sorted({s for s in found if s and len(s) >= 4}, key=len, reverse=True)
+
+
+def mask(line: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        line = line.replace(secret, MASK)
+    return line
+
+
+# --- Configuration ---------------------------------------------------------------------------
+
+
+def check_config(config: Config) -> list[Check]:
+    where = (
+        f"read from {config.source}"
+        if config.source
+        else f"no file: the embedded default (SQLite in {config.data_dir})"
+    )
+    checks = [Check(OK, "configuration", where)]
+    if not (config.telegram.enabled or config.slack.enabled):
+        checks.append(
+            Check(
+                WARNING,
+                "configuration",
+                "no chat front enabled: `referent-bot run` "
+                "has nothing to start; set enabled = true in [telegram] or [slack]",
+            )
+        )
+    if not config.bot.operators:
+        checks.append(
+            Check(
+                WARNING,
+                "configuration",
+                "[bot] operators is empty: nobody "
+                "administers every community or sees the platform's dashboard",
+            )
+        )
+    telegram, slack = config.telegram, config.slack
+    if (
+        telegram.enabled
+        and telegram.mode == "webhook"
+        and not telegram.webhook_url.startswith("https://")
+    ):
+        checks.append(
+            Check(
+                ERROR,
+                "configuration",
+                "[telegram] webhook_url must be an https:// "
+                "address: Telegram posts to nothing else",
+            )
+        )
+    if slack.enabled and not slack.bot_token.startswith("xoxb-"):
+        checks.append(
+            Check(
+                WARNING,
+                "configuration",
+                "[slack] bot_token does not look like a bot "
+                "token (xoxb-...): check REFERENT_BOT_SLACK_BOT_TOKEN",
+            )
+        )
+    if slack.enabled and slack.socket_mode and not slack.app_token.startswith("xapp-"):
+        checks.append(
+            Check(
+                ERROR,
+                "configuration",
+                "[slack] app_token is not an app-level token "
+                "(xapp-...): Socket Mode needs one with connections:write",
+            )
+        )
+    metrics = config.metrics
+    if metrics.enabled:
+        checks.append(
+            Check(
+                OK,
+                "metrics",
+                f"/healthz, /readyz and /metrics on http://{metrics.host}:{metrics.port}",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                OK,
+                "metrics",
+                "off (set [metrics] enabled = true for /healthz, /readyz and /metrics)",
+            )
+        )
+    return checks
+
+
+# --- Database --------------------------------------------------------------------------------
+
+
+def check_database(config: Config, timeout: float = 10.0) -> list[Check]:
+    from storage.engine import make_engine
+
+    url = make_url(config.database_url)
+    shown = url.render_as_string(hide_password=True)
+    if config.embedded and not Path(url.database or "").exists():
+        return [
+            Check(
+                WARNING,
+                "database",
+                f"the embedded database {url.database} does not exist "
+                "yet: `referent-bot db upgrade` (or `run`, `console`) creates it",
+            )
+        ]
+    kwargs = {}
+    if url.get_backend_name() in ("postgresql", "mysql"):
+        kwargs["connect_args"] = {"connect_timeout": max(1, int(timeout))}
+    engine = make_engine(config.database_url, **kwargs)
+    try:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:
+            first = str(getattr(error, "orig", None) or error).strip().splitlines()
+            reason = first[0][:200] if first else type(error).__name__
+            return [
+                Check(
+                    ERROR,
+                    "database",
+                    f"cannot connect to {shown} ({reason}): check "
+                    "[database] url (or REFERENT_BOT_DATABASE_URL) and that the server "
+                    "runs and accepts this user",
+                )
+            ]
+        version = ".".join(str(p) for p in (engine.dialect.server_version_info or ())[:3])
+        kind = DIALECTS.get(engine.dialect.name, engine.dialect.name)
+        checks = [Check(OK, "database", f"reachable: {kind} {version} at {shown}".strip())]
+        checks += check_platform_tables(engine)
+        checks += check_bot_tables(engine)
+        return checks
+    finally:
+        engine.dispose()
+
+
+def check_platform_tables(engine: Engine) -> list[Check]:
+    """Every platform table and column the bot maps must exist (on MariaDB: in the platform's
+    own schema, which the bot never changes)."""
+    from storage import schema
+    from storage.models import PlatformBase
+
+    missing = schema.missing_platform_tables(engine)
+    on_platform = engine.dialect.name not in schema.CREATES_PLATFORM_TABLES
+    if missing:
+        if on_platform:
+            fix = (
+                "is [database] url the platform's database? The bot never creates platform "
+                "tables on MariaDB/MySQL"
+            )
+        else:
+            fix = "run `referent-bot db upgrade` (it creates them on an empty database)"
+        return [Check(ERROR, "platform tables", f"missing {', '.join(missing)}: {fix}")]
+    inspector = inspect(engine)
+    problems = []
+    for table in PlatformBase.metadata.sorted_tables:
+        with warnings.catch_warnings():  # the platform's geometry types are not SQLAlchemy's
+            warnings.simplefilter("ignore")
+            real = {column["name"] for column in inspector.get_columns(table.name)}
+        lacking = [c.name for c in table.columns if c.name not in real]
+        if lacking:
+            problems.append(f"{table.name} lacks {', '.join(lacking)}")
+    if problems:
+        return [
+            Check(
+                ERROR,
+                "platform tables",
+                "; ".join(problems) + ": this schema is not the "
+                "Mobicoop schema the bot was written for (see "
+                "shared/reference/mobicoop); the bot cannot work on it",
+            )
+        ]
+    count = len(PlatformBase.metadata.tables)
+    return [
+        Check(
+            OK,
+            "platform tables",
+            f"the {count} tables the bot uses are there, with every column it reads or writes",
+        )
+    ]
+
+
+def check_bot_tables(engine: Engine) -> list[Check]:
+    from alembic.script import ScriptDirectory
+
+    from storage import schema
+    from storage.bot_models import BotBase
+
+    current, head = schema.current_revision(engine), schema.head_revision()
+    known = {
+        r.revision for r in ScriptDirectory.from_config(schema.alembic_config()).walk_revisions()
+    }
+    if current is None:
+        return [Check(ERROR, "bot tables", "not created yet: run `referent-bot db upgrade`")]
+    if current not in known:
+        return [
+            Check(
+                ERROR,
+                "bot tables",
+                f"at revision {current}, which this version of the "
+                f"bot does not know (latest {head}): a newer bot migrated this database; "
+                "run that version, or upgrade this one",
+            )
+        ]
+    if current != head:
+        return [
+            Check(
+                ERROR,
+                "bot tables",
+                f"migrations are behind (revision {current}, latest "
+                f"{head}): run `referent-bot db upgrade`",
+            )
+        ]
+    inspector = inspect(engine)
+    present = set(inspector.get_table_names())
+    problems = []
+    for table in BotBase.metadata.sorted_tables:
+        if table.name not in present:
+            problems.append(f"{table.name} is missing")
+            continue
+        real = {column["name"] for column in inspector.get_columns(table.name)}
+        lacking = [c.name for c in table.columns if c.name not in real]
+        if lacking:
+            problems.append(f"{table.name} lacks {', '.join(lacking)}")
+    if problems:
+        return [
+            Check(
+                ERROR,
+                "bot tables",
+                "; ".join(problems) + f" although the revision is "
+                f"{current}: they were changed by hand; restore them from a backup or "
+                "drop the bot_ tables and run `referent-bot db upgrade` (the bot's "
+                "links and history would be lost)",
+            )
+        ]
+    return [Check(OK, "bot tables", f"up to date (revision {current})")]
+
+
+# --- Chat platforms --------------------------------------------------------------------------
+
+
+def check_telegram(config: Config, timeout: float = 10.0) -> list[Check]:
+    telegram = config.telegram
+    base = telegram.api_base_url
+    try:
+        response = httpx.get(f"{base}{telegram.token}/getMe", timeout=timeout)
+    except httpx.HTTPError as error:
+        return [
+            Check(
+                ERROR,
+                "telegram",
+                f"cannot reach the Bot API at {base} "
+                f"({type(error).__name__}): check the network, a proxy, or [telegram] "
+                "api_base_url",
+            )
+        ]
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = {}
+    if response.status_code in (401, 404):
+        return [
+            Check(
+                ERROR,
+                "telegram",
+                f"token refused by getMe ({response.status_code}): "
+                "check REFERENT_BOT_TELEGRAM_TOKEN (or [telegram] token); @BotFather "
+                "gives it",
+            )
+        ]
+    if response.status_code != 200 or not answer.get("ok"):
+        description = str(answer.get("description") or "no description")[:200]
+        return [
+            Check(
+                ERROR,
+                "telegram",
+                f"getMe answered HTTP {response.status_code} "
+                f"({description}): check [telegram] api_base_url",
+            )
+        ]
+    username = str((answer.get("result") or {}).get("username") or "")
+    checks = [
+        Check(OK, "telegram", f"token accepted by getMe: the bot is @{username} ({telegram.mode})")
+    ]
+    if username and telegram.bot_username.lower() != username.lower():
+        checks.append(
+            Check(
+                WARNING,
+                "telegram",
+                f'set [telegram] bot_username = "{username}": '
+                "`referent-bot link` prints deep links with it",
+            )
+        )
+    return checks
+
+
+def check_slack(config: Config, timeout: float = 10.0) -> list[Check]:
+    slack = config.slack
+    checks = [
+        _slack_call(
+            slack.api_base_url,
+            "auth.test",
+            slack.bot_token,
+            timeout,
+            "bot token",
+            "REFERENT_BOT_SLACK_BOT_TOKEN (or [slack] bot_token)",
+        )
+    ]
+    if slack.socket_mode and slack.app_token:
+        checks.append(
+            _slack_call(
+                slack.api_base_url,
+                "apps.connections.open",
+                slack.app_token,
+                timeout,
+                "app token",
+                "REFERENT_BOT_SLACK_APP_TOKEN (or [slack] app_token)",
+            )
+        )
+    return checks
+
+
+def _slack_call(base: str, method: str, token: str, timeout: float, what: str, fix: str) -> Check:
+    try:
+        response = httpx.post(
+            f"{base}{method}", headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+        )
+        answer = response.json()
+    except httpx.HTTPError as error:
+        return Check(
+            ERROR,
+            "slack",
+            f"cannot reach the Web API at {base} "
+            f"({type(error).__name__}): check the network, a proxy, or [slack] "
+            "api_base_url",
+        )
+    except ValueError:
+        return Check(
+            ERROR,
+            "slack",
+            f"{method} answered HTTP {response.status_code} with no "
+            "JSON: check [slack] api_base_url",
+        )
+    if not answer.get("ok"):
+        code = str(answer.get("error") or f"HTTP {response.status_code}")[:100]
+        return Check(ERROR, "slack", f"{what} refused by {method} ({code}): check {fix}")
+    if method == "auth.test":
+        return Check(
+            OK,
+            "slack",
+            f"{what} accepted by auth.test: bot user "
+            f"{answer.get('user', '?')} in team {answer.get('team', '?')} "
+            f"({answer.get('team_id', '?')})",
+        )
+    return Check(OK, "slack", f"{what} accepted by {method} (Socket Mode can connect)")
+
+
+# --- E-mail ----------------------------------------------------------------------------------
+
+
+def check_email(config: Config, timeout: float = 10.0) -> list[Check]:
+    from dataclasses import replace
+
+    from bot.email_sender import _describe, email_status, open_smtp
+
+    status = email_status(config.email).removeprefix("e-mail: ")
+    if not config.email.enabled:
+        return [Check(OK, "e-mail", status)]
+    email = replace(config.email, timeout_seconds=max(1, int(timeout)))
+    try:
+        client = open_smtp(email)
+    except smtplib.SMTPAuthenticationError as error:
+        return [
+            Check(
+                ERROR,
+                "e-mail",
+                f"{status}; login refused ({error.smtp_code}): check "
+                "[email] user and REFERENT_BOT_SMTP_PASSWORD",
+            )
+        ]
+    except (smtplib.SMTPException, OSError) as error:
+        description, _ = _describe(error)
+        return [
+            Check(
+                ERROR,
+                "e-mail",
+                f"{status}; cannot connect ({description}): check [email] host, port and security",
+            )
+        ]
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        client.quit()
+    return [
+        Check(
+            OK,
+            "e-mail",
+            f"{status}; the server accepted the connection"
+            + (" and the login" if email.user else ""),
+        )
+    ]

@@ -1,0 +1,34 @@
+"""Fixtures of the operations tests: the fake Bot API, a bot App with its Telegram front and
+health server, and the bot's logging set up as `run` sets it, writing to a buffer."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+
+from bot.logs import setup_logging
+from tests.telegram.fake_bot_api import FakeBotApi
+
+
+@pytest_asyncio.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    server = FakeBotApi()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """`[logging] format = "json"` at DEBUG, as `referent-bot run` installs it."""
+    root = logging.getLogger()
+    level = root.level
+    stream = io.StringIO()
+    handler = setup_logging("json", "DEBUG", stream=stream)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
