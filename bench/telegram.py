@@ -21,6 +21,7 @@ Goals: throughput >= 70% of the echo's; p99 <= 50 ms at 50 updates a second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import tempfile
 import time
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import psutil
 
 from bench import world as bench_world
 from bench.common import Figure, free_port, median, parser, percentile, ratio, report
@@ -142,8 +144,15 @@ class Feeder:
             "text": "Demandes en attente",
             "reply_markup": {"inline_keyboard": [[{"text": "✅ Accepter", "callback_data": data}]]},
         }  # fmt: skip
-        update = {"callback_query": {"id": query_id, "from": person(referent.telegram_id),
-                                     "chat_instance": "ci", "data": data, "message": message}}
+        update = {
+            "callback_query": {
+                "id": query_id,
+                "from": person(referent.telegram_id),
+                "chat_instance": "ci",
+                "data": data,
+                "message": message,
+            }
+        }
         self.presses[query_id] = (time.monotonic(), str(referent.telegram_id), message_id)
         self.pressed_memberships.append(membership)
         self._deliver(update)
@@ -157,6 +166,8 @@ class Phase:
     #: updates a second: count / (last done - first sent)
     throughput: float
     missing: int
+    #: CPU time of the bot's process tree per update (ms), whatever the machine's load.
+    cpu_ms: float = float("nan")
 
 
 def command_results(feeder: Feeder, sent: list[tuple[str, int]]) -> Phase:
@@ -267,13 +278,17 @@ async def measure(
         results["approve"] = press_results(feeder, queries)
 
         before = {c: len(v) for c, v in feeder.commands.items()}
+        cpu = tree_cpu(child.pid)
         chats = [feeder.command() for _ in range(burst)]
         await settle(feeder, total_commands(feeder), len(feeder.presses), 60)
         results["attente burst"] = command_results(feeder, indexed(chats, before))
+        results["attente burst"].cpu_ms = (tree_cpu(child.pid) - cpu) / burst * 1000
 
+        cpu = tree_cpu(child.pid)
         queries = [feeder.approve() for _ in range(burst)]
         await settle(feeder, total_commands(feeder), len(feeder.presses), 60)
         results["approve burst"] = press_results(feeder, queries)
+        results["approve burst"].cpu_ms = (tree_cpu(child.pid) - cpu) / burst * 1000
         if target == "bot":
             approved = bench_world.count_status(
                 world.url, feeder.pressed_memberships, MembershipStatus.MEMBER
@@ -288,6 +303,17 @@ async def measure(
 
 def total_commands(feeder: Feeder) -> int:
     return sum(len(v) for v in feeder.commands.values())
+
+
+def tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (the chart pool)."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def indexed(chats: list[str], before: dict[str, int]) -> list[tuple[str, int]]:
@@ -319,6 +345,9 @@ def figures_for(mode: str, bot: dict[str, Phase], echo: dict[str, Phase],
             f"{mode}: {label} throughput", burst, "updates/s", base, share,
             f">= {GOAL_THROUGHPUT:.0%} of echo", share is not None and share >= GOAL_THROUGHPUT,
         ))  # fmt: skip
+        cpu, base = bot[f"{kind} burst"].cpu_ms, echo[f"{kind} burst"].cpu_ms
+        figures.append(Figure(f"{mode}: {label} CPU per update", cpu, "ms", base,
+                              ratio(cpu, base)))  # fmt: skip
     return figures
 
 
@@ -370,9 +399,7 @@ def main(argv: list[str] | None = None) -> None:
         referents = 100
         per_mode = 10 + round(options.rate * seconds) + burst
         pending_each = -(-per_mode * len(modes) // referents) + 1
-    figures, notes = asyncio.run(
-        run(modes, options.rate, seconds, burst, referents, pending_each)
-    )
+    figures, notes = asyncio.run(run(modes, options.rate, seconds, burst, referents, pending_each))
     report("Telegram round trip", figures, notes, options.json)
 
 
