@@ -134,7 +134,11 @@ class Feeder:
             raise RuntimeError("not enough pending requests in the bench world")
         self._next_pending[referent.index] += 1
         membership = referent.pending[taken]
-        data = f"approve|{membership}"
+        self.pressed_memberships.append(membership)
+        return self.press(referent, f"approve|{membership}")
+
+    def press(self, referent: bench_world.Referent, data: str) -> str:
+        """A press on a button of a message the bot sent this referent."""
         message_id = next(self._ids)
         query_id = f"q{message_id}"
         message = {
@@ -154,7 +158,6 @@ class Feeder:
             }
         }
         self.presses[query_id] = (time.monotonic(), str(referent.telegram_id), message_id)
-        self.pressed_memberships.append(membership)
         self._deliver(update)
         return query_id
 

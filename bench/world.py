@@ -49,6 +49,9 @@ class Referent:
 class BenchWorld:
     url: str
     referents: tuple[Referent, ...]
+    #: A referent of the demo's largest community (whose carpools, ads and members make real
+    #: charts), linked on Telegram as TELEGRAM_BASE - 1.
+    demo_referent: Referent | None = None
 
 
 def build(path: Path, referents: int = 100, pending_each: int = 20) -> BenchWorld:
@@ -58,6 +61,20 @@ def build(path: Path, referents: int = 100, pending_each: int = 20) -> BenchWorl
     fill_demo(engine)
     created = now() - dt.timedelta(days=3)
     with engine.begin() as connection:
+        demo_community, demo_user = connection.execute(
+            select(CommunityUser.community_id, func.min(CommunityUser.user_id))
+            .where(CommunityUser.status == int(MembershipStatus.MODERATOR))
+            .group_by(CommunityUser.community_id)
+            .order_by(
+                select(func.count())
+                .where(CommunityUser.community_id == Community.id)
+                .correlate(Community)
+                .scalar_subquery()
+                .desc()
+            )
+            .join(Community, Community.id == CommunityUser.community_id)
+            .limit(1)
+        ).one()
         first_user = connection.scalar(select(func.max(User.id))) + 1
         first_community = connection.scalar(select(func.max(Community.id))) + 1
         first_membership = connection.scalar(select(func.max(CommunityUser.id))) + 1
@@ -113,6 +130,9 @@ def build(path: Path, referents: int = 100, pending_each: int = 20) -> BenchWorl
                 {"platform": "slack", "team_id": SLACK_TEAM, "external_id": slack_id(i),
                  "user_id": first_user + i, "active": True, "linked_at": created}
                 for i in range(referents)
+            ] + [
+                {"platform": "telegram", "team_id": "", "external_id": str(TELEGRAM_BASE - 1),
+                 "user_id": demo_user, "active": True, "linked_at": created},
             ],
         )  # fmt: skip
     ctx = Context(make_sessionmaker(engine))
@@ -129,6 +149,7 @@ def build(path: Path, referents: int = 100, pending_each: int = 20) -> BenchWorl
                      tuple(pending[i]))
             for i in range(referents)
         ),
+        Referent(-1, demo_user, demo_community, TELEGRAM_BASE - 1, "", ()),
     )  # fmt: skip
 
 
