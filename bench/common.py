@@ -42,7 +42,8 @@ def median(values: list[float]) -> float:
 def fmt(value: float | None, unit: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    text = f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+    whole = float(value).is_integer() or abs(value) >= 1000
+    text = f"{value:,.0f}" if whole else f"{value:,.1f}"
     return f"{text} {unit}".strip()
 
 

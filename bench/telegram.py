@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> None:
     options = args.parse_args(argv)
     modes = [m for m in options.modes.split(",") if m]
     if options.quick:
-        seconds, burst, referents, pending_each = 1.0, 30, 20, 6
+        seconds, burst, referents, pending_each = 0.6, 20, 15, 5
         modes = modes if options.modes != "polling,webhook" else ["polling"]
     else:
         seconds, burst = options.seconds, options.burst
