@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import tempfile
 import time
 from collections import defaultdict
@@ -354,17 +355,26 @@ def figures_for(mode: str, bot: dict[str, Phase], echo: dict[str, Phase],
     return figures
 
 
-async def run(modes: list[str], rate: float, seconds: float, burst: int, referents: int,
-              pending_each: int) -> tuple[list[Figure], list[str]]:  # fmt: skip
+async def run(
+    modes: list[str], rate: float, seconds: float, burst: int, referents: int,
+    pending_each: int, server: str | None = None,
+) -> tuple[list[Figure], list[str]]:  # fmt: skip
     figures: list[Figure] = []
     notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="bench-telegram-") as name:
-        folder = Path(name)
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-telegram-")))
         started = time.monotonic()
-        world = bench_world.build(folder / "bench.sqlite3", referents, pending_each)
+        if server:
+            url = stack.enter_context(
+                bench_world.server_database(server, f"bench_telegram_{os.getpid()}")
+            )
+        else:
+            url = f"sqlite:///{folder / 'bench.sqlite3'}"
+        world = bench_world.build_at(url, referents, pending_each)
         built = time.monotonic() - started
+        dialect = url.split(":", 1)[0].split("+", 1)[0]
         notes.append(f"World: scale-0 demo + {referents} referents x {pending_each} pending "
-                     f"requests, SQLite (built in {built:.1f} s).")  # fmt: skip
+                     f"requests, {dialect} (built in {built:.1f} s).")  # fmt: skip
         for mode in modes:
             bot = await measure("bot", mode, world, folder, rate=rate, seconds=seconds,
                                 burst=burst)  # fmt: skip
@@ -392,6 +402,12 @@ def main(argv: list[str] | None = None) -> None:
     args.add_argument("--rate", type=float, default=50.0)
     args.add_argument("--seconds", type=float, default=8.0)
     args.add_argument("--burst", type=int, default=250)
+    args.add_argument(
+        "--server",
+        metavar="URL",
+        help="a PostgreSQL or MariaDB server URL (as REFERENT_BOT_TEST_POSTGRES): the bench "
+        "creates its database there, drops it after; default SQLite",
+    )
     options = args.parse_args(argv)
     modes = [m for m in options.modes.split(",") if m]
     if options.quick:
@@ -402,7 +418,9 @@ def main(argv: list[str] | None = None) -> None:
         referents = 100
         per_mode = 10 + round(options.rate * seconds) + burst
         pending_each = -(-per_mode * len(modes) // referents) + 1
-    figures, notes = asyncio.run(run(modes, options.rate, seconds, burst, referents, pending_each))
+    figures, notes = asyncio.run(
+        run(modes, options.rate, seconds, burst, referents, pending_each, options.server)
+    )
     report("Telegram round trip", figures, notes, options.json)
 
 

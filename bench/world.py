@@ -8,7 +8,9 @@ backlog of 1,000 notifications; the notifier still runs and scans as it does in 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,26 +57,31 @@ class BenchWorld:
 
 
 def build(path: Path, referents: int = 100, pending_each: int = 20) -> BenchWorld:
-    url = f"sqlite:///{path}"
+    return build_at(f"sqlite:///{path}", referents, pending_each)
+
+
+def build_at(url: str, referents: int = 100, pending_each: int = 20) -> BenchWorld:
+    """The bench world in an empty database (SQLite file, or a server database whose platform
+    tables exist: see server_database)."""
     engine = make_engine(url)
     schema.prepare(engine)
     fill_demo(engine)
     created = now() - dt.timedelta(days=3)
     with engine.begin() as connection:
-        demo_community, demo_user = connection.execute(
-            select(CommunityUser.community_id, func.min(CommunityUser.user_id))
-            .where(CommunityUser.status == int(MembershipStatus.MODERATOR))
+        by_size = connection.scalars(
+            select(CommunityUser.community_id)
             .group_by(CommunityUser.community_id)
-            .order_by(
-                select(func.count())
-                .where(CommunityUser.community_id == Community.id)
-                .correlate(Community)
-                .scalar_subquery()
-                .desc()
+            .order_by(func.count().desc(), CommunityUser.community_id)
+        ).all()
+        for demo_community in by_size:
+            demo_user = connection.scalar(
+                select(func.min(CommunityUser.user_id)).where(
+                    CommunityUser.community_id == demo_community,
+                    CommunityUser.status == int(MembershipStatus.MODERATOR),
+                )
             )
-            .join(Community, Community.id == CommunityUser.community_id)
-            .limit(1)
-        ).one()
+            if demo_user is not None:
+                break
         first_user = connection.scalar(select(func.max(User.id))) + 1
         first_community = connection.scalar(select(func.max(Community.id))) + 1
         first_membership = connection.scalar(select(func.max(CommunityUser.id))) + 1
@@ -168,3 +175,16 @@ def count_status(url: str, membership_ids: list[int], status: MembershipStatus) 
             return found
     finally:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def server_database(server_url: str, name: str) -> Iterator[str]:
+    """A throwaway database on a PostgreSQL or MariaDB server (MariaDB: the platform's real
+    schema loaded, as in production), dropped afterwards."""
+    from tests.support.databases import create_server_database, drop_server_database
+
+    url = create_server_database(server_url, name, platform_schema=server_url.startswith("mysql"))
+    try:
+        yield url
+    finally:
+        drop_server_database(server_url, name)
