@@ -1,6 +1,6 @@
 """Notifications bench: 1,000 pending requests across 200 deciders, delivered on Telegram.
 
-    python -m bench.notifications [--requests 1000] [--deciders 200]
+    python -m bench.notifications [--requests 1000] [--deciders 200] [--quick]
 
 The real Telegram front and notifier run against the fake Bot API (tests/telegram), which here
 enforces Telegram's limits the way the real one does: more than one message a second to a chat,
@@ -11,7 +11,6 @@ everything beside the fastest time those limits allow, the latency from insert t
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import insert, select
 
+from bench.common import Figure, parser, ratio, report
 from bot.config import Config, TelegramConfig
 from bot.notifier import Notifier
 from bot.runtime import App
@@ -188,29 +188,33 @@ async def run(requests: int, deciders: int, folder: Path) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--deciders", type=int, default=200)
-    args = parser.parse_args(argv)
+    args = parser(__doc__.splitlines()[0])
+    args.add_argument("--requests", type=int, default=1000)
+    args.add_argument("--deciders", type=int, default=200)
+    options = args.parse_args(argv)
+    requests, deciders = (100, 20) if options.quick else (options.requests, options.deciders)
     with tempfile.TemporaryDirectory() as folder:
-        result = asyncio.run(run(args.requests, args.deciders, Path(folder)))
-    print(f"{args.requests} requests, {args.deciders} deciders, Telegram limits enforced")
-    print(f"{'figure':<38}{'value':>12}")
-    rows = [
-        ("messages delivered", f"{result['delivered']:.0f}"),
-        ("deliveries marked sent", f"{result['sent_state']:.0f}"),
-        ("time to deliver all (s)", f"{result['seconds']:.1f}"),
-        ("fastest the limits allow (s)", f"{result['fastest']:.1f}"),
-        ("ratio to the fastest", f"{result['seconds'] / result['fastest']:.2f}"),
-        ("insert to delivery p50 (s)", f"{result['p50']:.1f}"),
-        ("insert to delivery p95 (s)", f"{result['p95']:.1f}"),
-        ("429 received (goal 0)", f"{result['429']:.0f}"),
-        ("duplicates (goal 0)", f"{result['duplicates']:.0f}"),
+        result = asyncio.run(run(requests, deciders, Path(folder)))
+    seconds, fastest = result["seconds"], result["fastest"]
+    figures = [
+        Figure("messages delivered", result["delivered"], "", requests, None, "all",
+               result["delivered"] == requests),
+        Figure("deliveries marked sent", result["sent_state"], "", requests, None, "all",
+               result["sent_state"] == requests),
+        Figure("time to deliver all", seconds, "s", fastest, ratio(seconds, fastest),
+               "baseline: the fastest Telegram's limits allow"),
+        Figure("insert to delivery p50", result["p50"], "s"),
+        Figure("insert to delivery p95", result["p95"], "s"),
+        Figure("429 received", result["429"], "", None, None, "0", result["429"] == 0),
+        Figure("duplicates", result["duplicates"], "", None, None, "0", result["duplicates"] == 0),
+    ]  # fmt: skip
+    notes = [
+        f"{requests} requests across {deciders} deciders, Telegram's limits enforced by the fake "
+        "Bot API (1 message a second per chat, 30 a second overall)."
     ]
     if result["429 reasons"]:
-        rows.append(("429 by limit", str(result["429 reasons"])))
-    for name, value in rows:
-        print(f"{name:<38}{value:>12}")
+        notes.append(f"429 by limit: {result['429 reasons']}")
+    report("Notifications", figures, notes, options.json)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,13 @@ import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from typing import TYPE_CHECKING, Literal
 
 from handlers.i18n import number
+
+if TYPE_CHECKING:  # matplotlib is imported where it draws: in the pool's workers, not the bot
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 #: Okabe & Ito (2008), "Color Universal Design": colour-blind-safe categorical palette.
 OKABE_ITO = (
@@ -72,11 +72,15 @@ class CardData:
 
 
 def _formatter(decimals: int) -> FuncFormatter:
+    from matplotlib.ticker import FuncFormatter
+
     return FuncFormatter(lambda value, _pos: number(value, decimals))
 
 
 def _locator(decimals: int) -> MaxNLocator:
     """Whole ticks for counts: '2,5 utilisateurs' would read as '2' once formatted."""
+    from matplotlib.ticker import MaxNLocator
+
     return MaxNLocator(5, integer=decimals == 0)
 
 
@@ -92,6 +96,8 @@ def _tick_positions(count: int) -> list[int]:
 
 
 def _to_png(figure: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     canvas = FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     # zlib level 1: a tenth of the render time saved for a file ~15 % larger (still < 100 kB)
@@ -101,6 +107,8 @@ def _to_png(figure: Figure) -> bytes:
 
 def _new_figure() -> Figure:
     """Fixed margins rather than a layout engine: constrained layout doubles the render time."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     figure.subplots_adjust(left=0.1, right=0.9, bottom=0.17, top=0.84)
     return figure

@@ -69,8 +69,10 @@ def on_press(
     place: bindings.ChatPlace,
     press: actions.Press,
     language_hint: str | None = None,
+    actor: Actor | None = None,
 ) -> Reply:
-    actor = who(ctx, account)
+    """A button press; `actor`: who(ctx, account), when the caller has just resolved it."""
+    actor = actor or who(ctx, account)
     if actor is None:
         fallback = normalize_language(language_hint or ctx.settings.default_language)
         return not_allowed(ctx, account, fallback)

@@ -188,7 +188,8 @@ def on_press(
         if resolved is not None:
             press = actions.Press(resolved[0], press.ref, press.text, press.file_name,
                                   press.file_content)  # fmt: skip
-        return Answer(chat.on_press(ctx, account, place, press, language_hint), origin=origin)
+        return Answer(chat.on_press(ctx, account, place, press, language_hint, actor),
+                      origin=origin)  # fmt: skip
     if actor is None:
         real = actions.Press(resolved[0], press.ref)
         return Answer(chat.on_press(ctx, account, place, real, language_hint))

@@ -48,31 +48,38 @@ def administered_communities(
 ) -> list[CommunityCounts]:
     """Communities the user administers (all of them for an operator), with member and
     pending counts, by name."""
-    counts = (
-        select(
-            CommunityUser.community_id.label("community_id"),
-            func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)).label(
-                "members"
-            ),
-            func.sum(case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)).label(
-                "pending"
-            ),
-        )
-        .group_by(CommunityUser.community_id)
-        .subquery()
+    counts = select(
+        CommunityUser.community_id.label("community_id"),
+        func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)).label("members"),
+        func.sum(case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)).label(
+            "pending"
+        ),
     )
-    query = select(
-        Community,
-        func.coalesce(counts.c.members, 0),
-        func.coalesce(counts.c.pending, 0),
-    ).outerjoin(counts, counts.c.community_id == Community.id)
+    query = select(Community)
     if not everything:
+        # The referent's communities first: counting the members of every community of the
+        # platform (740,000 memberships) took 0.1-0.3 s on each /attente without an id.
         moderated = select(CommunityUser.community_id).where(
             CommunityUser.user_id == user_id,
             CommunityUser.status == MembershipStatus.MODERATOR,
         )
-        query = query.where(or_(Community.user_id == user_id, Community.id.in_(moderated)))
-    query = query.order_by(Community.name, Community.id)
+        mine = list(
+            session.scalars(
+                select(Community.id).where(
+                    or_(Community.user_id == user_id, Community.id.in_(moderated))
+                )
+            )
+        )
+        if not mine:
+            return []
+        counts = counts.where(CommunityUser.community_id.in_(mine))
+        query = query.where(Community.id.in_(mine))
+    counts = counts.group_by(CommunityUser.community_id).subquery()
+    query = (
+        query.add_columns(func.coalesce(counts.c.members, 0), func.coalesce(counts.c.pending, 0))
+        .outerjoin(counts, counts.c.community_id == Community.id)
+        .order_by(Community.name, Community.id)
+    )
     return [
         CommunityCounts(community, int(members), int(pending))
         for community, members, pending in session.execute(query)
