@@ -9,21 +9,26 @@ either platform retries (Slack: 3 retries within 5 minutes).
 
 An update whose replica dies after the claim is not handled elsewhere: at most once, like the
 notifier's message in flight. Telegram does not redeliver it anyway once the replica answered.
+When the database cannot be reached the update goes on (its use case then tells the person
+that the database is unavailable) rather than vanishing unanswered.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from handlers.context import Context
 from handlers.uow import transaction
 from storage.bot_models import SeenUpdate
 from storage.clock import now
 
+log = logging.getLogger(__name__)
 KEEP = dt.timedelta(days=1)
 PRUNE_EVERY = dt.timedelta(hours=1)
 KEY_LENGTH = 128
@@ -42,6 +47,10 @@ def first_seen(ctx: Context, platform: str, key: str) -> bool:
             session.add(SeenUpdate(platform=platform, update_key=key, seen_at=when))
     except IntegrityError:
         return False
+    except (OperationalError, InterfaceError, PoolTimeout) as error:
+        log.warning("could not record a %s update (%s): handled anyway", platform,
+                    type(error).__name__)  # fmt: skip
+        return True
     _prune_now_and_then(ctx, when)
     return True
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import sessionmaker
 
 from handlers import seen_updates
 from storage import clock
@@ -56,4 +58,14 @@ def test_keys_are_forgotten_after_a_day(ctx, monkeypatch):
     assert seen_updates.first_seen(ctx, "telegram", "new")
     assert keys(ctx) == [("telegram", "new"), ("telegram", "recent")]
     assert seen_updates.prune(ctx, clock.now() + dt.timedelta(seconds=1)) == 2
+    assert keys(ctx) == []
+
+
+def test_an_update_goes_on_when_the_database_cannot_record_it(ctx, caplog):
+    """Its use case will tell the person the database is unavailable; nothing is recorded."""
+    broken = dataclasses.replace(
+        ctx, sessions=sessionmaker(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    )
+    assert seen_updates.first_seen(broken, "telegram", "1:1")
+    assert "could not record a telegram update (OperationalError)" in caplog.text
     assert keys(ctx) == []
