@@ -280,9 +280,16 @@ def scan_outcomes(ctx: Context) -> int:
 def recover_interrupted(ctx: Context) -> int:
     """Deliveries left in `sending` by a notifier that died: never resent (never twice)."""
     with transaction(ctx, write=True) as session:
+        # Found by a plain read, then updated by id: an UPDATE scanning the state index would
+        # lock the rows another replica is marking sent at that moment, and MariaDB would break
+        # the deadlock by failing that replica's mark_sent.
+        expired = (Delivery.state == "sending", Delivery.claimed_until < now())
+        stale = session.scalars(select(Delivery.id).where(*expired)).all()
+        if not stale:
+            return 0
         result = session.execute(
             update(Delivery)
-            .where(Delivery.state == "sending", Delivery.claimed_until < now())
+            .where(Delivery.id.in_(stale), *expired)
             .values(
                 state="unknown",
                 claimed_by=None,

@@ -281,4 +281,16 @@ class IndicatorRefresh(BotBase):
     full_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class SeenUpdate(BotBase):
+    """An incoming update a replica has taken (a Telegram update, a Slack event or interaction):
+    the primary key lets one insert win, so a redelivered copy is dropped, whichever replica
+    receives it. Kept a day (handlers.seen_updates)."""
+
+    __tablename__ = "bot_seen_update"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
 BOT_TABLES = tuple(t.name for t in BotBase.metadata.sorted_tables)

@@ -24,6 +24,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
@@ -31,7 +32,7 @@ from bot.runtime import App
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
 from bot.slack.observed import MeteredWebClient, request_kind, scope
-from handlers import chat, commands, pending_input
+from handlers import chat, commands, pending_input, seen_updates
 from handlers.actions import Press, parse_callback_data
 from handlers.bindings import ChatPlace
 from handlers.i18n import normalize_language, t
@@ -77,6 +78,7 @@ class SlackFront:
         self._tasks: set[asyncio.Task] = set()
         self._locales: dict[tuple[str, str], tuple[float, str | None, str | None]] = {}
         self.bolt.use(scope)  # request id on every log line, kind for the metrics
+        self.bolt.use(self.once)  # after bolt's own checks (signature), before any listener
         self.bolt.command(self.config.command)(self.on_command)
         self.bolt.action(ACTION_IDS)(self.on_action)
         self.bolt.view("rb_input")(self.on_view)
@@ -138,6 +140,15 @@ class SlackFront:
         bolt_request = await to_bolt_request(request)
         response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
+
+    async def once(self, body: dict, next) -> BoltResponse | None:
+        """A copy of a request already taken, by this replica or another, is acknowledged and
+        dropped: Slack retries an event (X-Slack-Retry-Num) it thinks was lost."""
+        key = delivery_key(body)
+        if key and not await self.app.call(seen_updates.first_seen, self.app.ctx, "slack", key):
+            log.info("Slack delivery %s already handled, ignored", key.split(":", 1)[0])
+            return BoltResponse(status=200, body="")
+        return await next()
 
     # --- translation helpers -----------------------------------------------------------------
 
@@ -549,6 +560,16 @@ class SlackFront:
         except aiohttp.ClientError as error:
             log.warning("file download failed: %s", type(error).__name__)
             return None
+
+
+def delivery_key(body: dict) -> str | None:
+    """What identifies a delivery across its copies: an event's event_id (the same in Slack's
+    retries), else the trigger_id Slack gives each command, button press and modal submission."""
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("trigger_id"):
+        return f"trigger:{body['trigger_id']}"
+    return None
 
 
 def _is_direct(body: dict) -> bool:

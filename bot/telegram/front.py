@@ -50,15 +50,17 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.runtime import App
 from bot.telegram.logs import SecretRedactor
-from handlers import actions, bindings, commands, linking, pending_input
+from handlers import actions, bindings, commands, linking, pending_input, seen_updates
 from handlers.bindings import ChatPlace
 from handlers.chat import failure_reply
 from handlers.i18n import LANGUAGES, normalize_language, t
@@ -244,6 +246,7 @@ class TelegramFront:
             for name, value in timeouts.items():
                 builder = getattr(builder, name)(value)
         application = builder.build()
+        application.add_handler(TypeHandler(Update, self.once), group=-1)  # before all others
         application.add_handler(CallbackQueryHandler(self.on_callback))
         application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
@@ -345,6 +348,14 @@ class TelegramFront:
             )
 
     # --- updates ---------------------------------------------------------------------------
+
+    async def once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A copy of an update already taken (Telegram redelivers a webhook post, perhaps to
+        another replica) stops here: answered 200 by the webhook, handled nowhere."""
+        key = f"{self.application.bot.id}:{update.update_id}"
+        if not await self.app.call(seen_updates.first_seen, self.ctx, PLATFORM, key):
+            log.info("telegram: update %s already handled, ignored", update.update_id)
+            raise ApplicationHandlerStop
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

@@ -117,7 +117,7 @@ class SlackUser:
         payload = {
             "type": "view_submission", "api_app_id": "A0PASSPASS", "token": "legacy",
             "team": {"id": TEAM}, "user": {"id": SLACK_IDS[who], "team_id": TEAM},
-            "trigger_id": "t",
+            "trigger_id": f"trigger-{time.time_ns()}",  # new for each interaction
             "view": {**view, "state": {"values": {"answer": {"text": {
                 "type": "plain_text_input", "value": text}}}}},
         }  # fmt: skip
