@@ -424,6 +424,18 @@ def mark_unreachable(ctx: Context, delivery_id: int, worker: str, error: str) ->
     """403 or an unknown chat: this recipient is inactive, the others still receive it.
     When nobody at all can be reached for a request, the operators are told."""
     with transaction(ctx, write=True) as session:
+        # The request's row first (the order scan_outcomes takes too): two recipients found
+        # unreachable at once are decided one after the other, so the second one counts the
+        # first as inactive and the operators are told (without it, each saw the other still
+        # reachable and nobody told them).
+        notification_id = session.scalar(
+            select(Delivery.notification_id).where(Delivery.id == delivery_id)
+        )
+        if notification_id is None:
+            return False
+        session.scalars(
+            select(Notification.id).where(Notification.id == notification_id).with_for_update()
+        ).first()
         delivery = _claimed(session, delivery_id, worker)
         if delivery is None:
             return False
@@ -440,12 +452,15 @@ def mark_unreachable(ctx: Context, delivery_id: int, worker: str, error: str) ->
             binding = session.get(ChatBinding, delivery.binding_id)
             if binding is not None:
                 binding.active = False
-        reachable = session.scalar(
-            select(func.count()).where(
-                Delivery.notification_id == delivery.notification_id,
-                Delivery.state.not_in(("inactive", "failed")),
-            )
-        )
+        session.flush()
+        # A locking read: it sees the latest committed states, also under MariaDB's
+        # REPEATABLE READ, whose plain reads would stay on the transaction's first snapshot.
+        states = session.scalars(
+            select(Delivery.state)
+            .where(Delivery.notification_id == delivery.notification_id)
+            .with_for_update()
+        ).all()
+        reachable = [state for state in states if state not in ("inactive", "failed")]
         if not reachable:
             session.add(
                 Notification(

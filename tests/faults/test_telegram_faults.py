@@ -126,7 +126,8 @@ async def test_commit_answer_lost_the_press_shows_it_was_done_once(
     api, front_through, proxied, world
 ):
     listing = await pending_listing(api, proxied.direct)
-    proxied.proxy.cut_when(b"COMMIT", after=True)
+    # The decision's COMMIT, not the one recording the update's key before it
+    proxied.proxy.cut_when(b"COMMIT", after=True, once_seen=b"UPDATE community_user")
     api.press(EMILIE, listing, listing.button("✅ Pierre L.")["callback_data"])
     edited = await reply_to(api, EMILIE["id"], 1, "editMessageText")
     assert edited.text == (

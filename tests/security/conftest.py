@@ -105,8 +105,15 @@ def roles(sec_ctx, world) -> Roles:
     return add_roles(sec_ctx, world)
 
 
+#: Bookkeeping of the transport, not a change: the key of each update received, kept so that a
+#: replica drops a redelivered copy (handlers/seen_updates.py).
+RECEIVED_UPDATES = "bot_seen_update"
+
+
 def full_snapshot(ctx: Context, skip: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
-    """Every row of every table the bot maps (platform and bot_*), ordered by primary key."""
+    """Every row of every table the bot maps (platform and bot_*), ordered by primary key,
+    except the keys of the updates received."""
+    skip = (*skip, RECEIVED_UPDATES)
     tables = [*PlatformBase.metadata.sorted_tables, *BotBase.metadata.sorted_tables]
     found: dict[str, list[tuple]] = {}
     with ctx.sessions() as session:

@@ -97,10 +97,10 @@ async def test_a_signature_is_bound_to_its_body_and_a_replay_decides_nothing_twi
     await bot.fake.wait_for("chat.update")
     decided = full_snapshot(bot.ctx)
     assert await post(bot.user.endpoint, body, headers) == 200
-    updates = await bot.fake.wait_for("chat.update", 2)
-
-    stale = "Déjà traité : Pierre L. a été accepté(e) par Jean-Marc M. le 17/01/2024 à 10:02."
-    assert updates[1].args["text"].startswith(stale)
+    # The copy carries the same trigger id: acknowledged and dropped before any use case
+    # (handlers/seen_updates.py), so the message is not touched again.
+    await asyncio.sleep(0.5)
+    assert len(bot.fake.of("chat.update")) == 1
     assert full_snapshot(bot.ctx) == decided  # one decision, one audit entry, one e-mail
     with bot.ctx.sessions() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == 1

@@ -59,6 +59,7 @@ class DbProxy:
     _pattern: bytes | None = None
     _after: bool = False
     _then_down: bool = False
+    _prerequisite: bytes | None = None
     _links: list[_Link] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _listener: socket.socket | None = None
@@ -97,11 +98,21 @@ class DbProxy:
     def up(self) -> None:
         self.accepting = True
 
-    def cut_when(self, pattern: bytes, *, after: bool = False, then_down: bool = False) -> None:
-        """Arm a one-shot cut on the next client message containing `pattern`; with
-        `then_down` the server stays unreachable from that moment until `up()`."""
+    def cut_when(
+        self,
+        pattern: bytes,
+        *,
+        after: bool = False,
+        then_down: bool = False,
+        once_seen: bytes | None = None,
+    ) -> None:
+        """Arm a one-shot cut on the next client message containing `pattern` (with
+        `once_seen`, only after a message containing that has gone by: the COMMIT of a decision,
+        not of the bookkeeping before it); with `then_down` the server stays unreachable from
+        that moment until `up()`."""
         with self._lock:
             self._pattern, self._after, self._then_down = pattern, after, then_down
+            self._prerequisite = once_seen
             self.fired = None
             self._fired_event.clear()
 
@@ -156,7 +167,13 @@ class DbProxy:
             if not data:
                 break
             with self._lock:
-                armed = self._pattern is not None and self._pattern in data
+                watched = data
+                if self._pattern is not None and self._prerequisite is not None:
+                    at = data.find(self._prerequisite)
+                    watched = b"" if at < 0 else data[at + len(self._prerequisite) :]
+                    if at >= 0:
+                        self._prerequisite = None
+                armed = self._pattern is not None and self._pattern in watched
                 after = self._after
                 if armed:
                     self._pattern = None
