@@ -52,14 +52,14 @@ def run_doctor(
     for check in checks:
         out(mask(check.line(), secrets))
     errors = sum(c.level == ERROR for c in checks)
-    warnings = sum(c.level == WARNING for c in checks)
+    warned = sum(c.level == WARNING for c in checks)
     if errors:
         out(
-            f"doctor: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}: fix the errors "
+            f"doctor: {_plural(errors, 'error')}, {_plural(warned, 'warning')}: fix the errors "
             "above, then run `referent-bot doctor` again"
         )
         return 1
-    out(f"doctor: ready to run ({_plural(warnings, 'warning')})")
+    out(f"doctor: ready to run ({_plural(warned, 'warning')})")
     return 0
 
 

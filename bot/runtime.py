@@ -63,7 +63,7 @@ class App:
     ready: bool = False
     #: Set on SIGTERM: fronts refuse new updates (Slack HTTP answers 503).
     draining: bool = False
-    _in_flight: int = 0
+    _in_flight: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         metrics_module.install_session_hooks()

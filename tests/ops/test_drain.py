@@ -40,9 +40,7 @@ async def test_slack_finishes_what_it_acknowledged_then_answers_503(engine, sett
     assert len(answered) == 1 and "Arc France" in answered[0]
 
 
-async def test_a_stuck_decision_does_not_hold_the_shutdown_past_its_budget(
-    api, engine, ctx, world
-):
+async def test_a_stuck_decision_does_not_hold_the_shutdown_past_its_budget(api, engine, ctx, world):
     app = App(Runtime(telegram_config(api), engine, ctx))
     telegram = TelegramFront(app, poll_timeout=0.2)
     await telegram.start()
