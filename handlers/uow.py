@@ -72,7 +72,7 @@ def transaction(ctx: Context, write: bool = False) -> Iterator[Session]:
             session.commit()
         except DBAPIError as error:
             _rollback(session)
-            if _lost_connection(error):
+            if wrote and _lost_connection(error):  # a read-only one lost nothing
                 raise CommitUnknown(error) from error
             raise
         if wrote:
