@@ -184,7 +184,7 @@ def member_detail(ctx: Context, actor: Actor, membership_id: int) -> Reply:
     )
 
 
-@use_case
+@use_case(repeatable=True)  # "still as seen": a re-run after a lost COMMIT is the check
 def set_member_status(
     ctx: Context, actor: Actor, membership_id: int, new_status: int, expected_status: int
 ) -> Reply:
@@ -256,7 +256,7 @@ def ask_remove(ctx: Context, actor: Actor, membership_id: int, expected_status: 
     )
 
 
-@use_case
+@use_case(repeatable=True)  # "still as seen": a re-run after a lost COMMIT is the check
 def remove_member(ctx: Context, actor: Actor, membership_id: int, expected_status: int) -> Reply:
     lang = actor.language
     when = now()

@@ -90,7 +90,7 @@ def transaction(ctx: Context, write: bool = False) -> Iterator[Session]:
             session.commit()
         except DBAPIError as error:
             _rollback(session)
-            if _lost_connection(error):
+            if wrote and _lost_connection(error):  # a read-only one lost nothing
                 raise CommitUnknown(error) from error
             raise
         if wrote:
@@ -213,13 +213,14 @@ def use_case(
         start = _commits.count
         while True:
             try:
-                reply = func(ctx, actor, *args, **kwargs)
-                if unknown and not reply.ok:  # found it done: say why we looked
+                try:
+                    reply = func(ctx, actor, *args, **kwargs)
+                except Refusal as refusal:
+                    reply = Reply(t(actor.language, refusal.key, **refusal.params), ok=False)
+                if unknown and not reply.ok:  # found it done (or changed): say why we looked
                     return replace(reply, text=t(actor.language, "faults.rechecked") + "\n"
                                    + reply.text)  # fmt: skip
                 return reply
-            except Refusal as refusal:
-                return Reply(t(actor.language, refusal.key, **refusal.params), ok=False)
             except CommitUnknown:
                 log.warning("database connection lost during the COMMIT of %s", func.__name__)
                 if not repeatable or _commits.count != start:

@@ -18,7 +18,7 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
-from handlers import pending, settings
+from handlers import members, pending, settings
 from handlers.context import Context
 from storage import engine as storage_engine
 from storage.codes import MembershipStatus
@@ -146,6 +146,28 @@ def test_bulk_decision_with_its_commit_lost_decides_each_request_once(proxied, w
     assert "le bot a vérifié" in reply.text and "3" in reply.text, reply.text
     for membership_id in ids:
         assert decision_rows(proxied.direct, membership_id) == accepted_by(world, "emilie")
+
+
+@SERVERS
+def test_a_status_change_and_a_removal_with_their_commit_lost_are_checked(proxied, world):
+    """Guarded by the status the referent saw: the re-run finds it changed (by them) and
+    says what it is now; the change is written once."""
+    emilie = actor(proxied.ctx, world, "emilie", "telegram")
+    marion = world.memberships[("arc", "marion")]
+    member, moderator = int(MembershipStatus.MEMBER), int(MembershipStatus.MODERATOR)
+    proxied.proxy.cut_when(b"COMMIT", after=True)
+    reply = members.set_member_status(proxied.ctx, emilie, marion, moderator, member)
+    assert proxied.proxy.fired == "swallowed"
+    assert reply.text == (
+        "La connexion à la base de données a été coupée pendant l'enregistrement ; le bot a "
+        "vérifié :\nLe statut de Marion H. a changé entre-temps (maintenant : modérateur). "
+        "Rien n'a été modifié."
+    )
+    proxied.proxy.cut_when(b"COMMIT", after=True)
+    reply = members.remove_member(proxied.ctx, emilie, marion, moderator)
+    assert proxied.proxy.fired == "swallowed"
+    assert reply.text.endswith("Ce membre n'est plus dans la communauté. Rien n'a été modifié.")
+    assert [e.action for e in audit_entries(proxied.direct)] == ["set_status", "remove"]
 
 
 @SERVERS

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -129,7 +130,13 @@ async def test_database_gone_while_recording_a_sent_push(
     await link(api, proxied.direct, EMILIE)
     notifier = notifier_for(front_through)
     proxied.proxy.cut_when(b"message_ref=", then_down=True)
-    back = threading.Timer(0.6, proxied.proxy.up)
+
+    def back_after_a_while() -> None:  # the server restarts half a second after the cut
+        proxied.proxy.wait_fired()
+        time.sleep(0.5)
+        proxied.proxy.up()
+
+    back = threading.Thread(target=back_after_a_while)
     back.start()
     await rounds(notifier, 3)
     back.join()
