@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.codes import ACCEPTED_STATUSES, MembershipStatus
@@ -43,46 +43,70 @@ def is_administrator(session: Session, user_id: int, community_id: int) -> bool:
     return session.execute(select(creator.exists() | moderator.exists())).scalar_one()
 
 
+def _administered_statements():
+    """The two queries of administered_communities, built once (building them took as long as
+    running them): the communities a user administers, then those with their counts."""
+    user = bindparam("user_id")
+    mine = select(Community.id).where(
+        or_(
+            Community.user_id == user,
+            Community.id.in_(
+                select(CommunityUser.community_id).where(
+                    CommunityUser.user_id == user,
+                    CommunityUser.status == MembershipStatus.MODERATOR,
+                )
+            ),
+        )
+    )
+
+    def with_counts(ids: bool):
+        counts = select(
+            CommunityUser.community_id.label("community_id"),
+            func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)).label(
+                "members"
+            ),
+            func.sum(case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)).label(
+                "pending"
+            ),
+        )
+        query = select(Community)
+        if ids:
+            counts = counts.where(
+                CommunityUser.community_id.in_(bindparam("counted", expanding=True))
+            )
+            query = query.where(Community.id.in_(bindparam("shown", expanding=True)))
+        counts = counts.group_by(CommunityUser.community_id).subquery()
+        return (
+            query.add_columns(
+                func.coalesce(counts.c.members, 0), func.coalesce(counts.c.pending, 0)
+            )
+            .outerjoin(counts, counts.c.community_id == Community.id)
+            .order_by(Community.name, Community.id)
+        )
+
+    return mine, with_counts(True), with_counts(False)
+
+
+_MINE, _MINE_WITH_COUNTS, _ALL_WITH_COUNTS = _administered_statements()
+
+
 def administered_communities(
     session: Session, user_id: int, everything: bool = False
 ) -> list[CommunityCounts]:
     """Communities the user administers (all of them for an operator), with member and
     pending counts, by name."""
-    counts = select(
-        CommunityUser.community_id.label("community_id"),
-        func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)).label("members"),
-        func.sum(case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)).label(
-            "pending"
-        ),
-    )
-    query = select(Community)
-    if not everything:
+    if everything:
+        rows = session.execute(_ALL_WITH_COUNTS)
+    else:
         # The referent's communities first: counting the members of every community of the
         # platform (740,000 memberships) took 0.1-0.3 s on each /attente without an id.
-        moderated = select(CommunityUser.community_id).where(
-            CommunityUser.user_id == user_id,
-            CommunityUser.status == MembershipStatus.MODERATOR,
-        )
-        mine = list(
-            session.scalars(
-                select(Community.id).where(
-                    or_(Community.user_id == user_id, Community.id.in_(moderated))
-                )
-            )
-        )
+        mine = list(session.scalars(_MINE, {"user_id": user_id}))
         if not mine:
             return []
-        counts = counts.where(CommunityUser.community_id.in_(mine))
-        query = query.where(Community.id.in_(mine))
-    counts = counts.group_by(CommunityUser.community_id).subquery()
-    query = (
-        query.add_columns(func.coalesce(counts.c.members, 0), func.coalesce(counts.c.pending, 0))
-        .outerjoin(counts, counts.c.community_id == Community.id)
-        .order_by(Community.name, Community.id)
-    )
+        rows = session.execute(_MINE_WITH_COUNTS, {"counted": mine, "shown": mine})
     return [
         CommunityCounts(community, int(members), int(pending))
-        for community, members, pending in session.execute(query)
+        for community, members, pending in rows
     ]
 
 
