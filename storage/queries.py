@@ -187,16 +187,20 @@ def memberships_page(
     return [(m, u) for m, u in rows], int(total)
 
 
+#: Built once (every /attente runs it): building a statement costs about as much as running it.
+_PENDING_WITH_USERS = (
+    select(CommunityUser, User)
+    .join(User, User.id == CommunityUser.user_id)
+    .where(
+        CommunityUser.community_id == bindparam("community_id"),
+        CommunityUser.status == MembershipStatus.PENDING,
+    )
+    .order_by(CommunityUser.created_date, CommunityUser.id)
+)
+
+
 def pending_with_users(session: Session, community_id: int) -> list[tuple[CommunityUser, User]]:
-    rows = session.execute(
-        select(CommunityUser, User)
-        .join(User, User.id == CommunityUser.user_id)
-        .where(
-            CommunityUser.community_id == community_id,
-            CommunityUser.status == MembershipStatus.PENDING,
-        )
-        .order_by(CommunityUser.created_date, CommunityUser.id)
-    ).all()
+    rows = session.execute(_PENDING_WITH_USERS, {"community_id": community_id}).all()
     return [(m, u) for m, u in rows]
 
 
