@@ -149,7 +149,10 @@ def server_version(url: str) -> str:
 
 def describe(info: dict) -> str:
     packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
-    databases = ", ".join(f"{k} {v}" for k, v in info["databases"].items())
+    databases = ", ".join(
+        version if version.startswith(name) else f"{name} {version}"
+        for name, version in info["databases"].items()
+    )
     before, after = info["load_before"], info["load_after"]
     return (
         f"{info['date']}: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, "

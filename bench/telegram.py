@@ -34,7 +34,7 @@ import aiohttp
 import psutil
 
 from bench import world as bench_world
-from bench.common import Figure, free_port, median, parser, percentile, ratio, report
+from bench.common import Figure, free_port, parser, percentile, ratio, report
 from bench.process import WEBHOOK_SECRET, Child, bot_config, run_bot, spawn, wait_port
 from storage.codes import MembershipStatus
 from tests.telegram.fake_bot_api import BOT_ID, FakeBotApi
@@ -273,6 +273,7 @@ async def measure(
         count = max(1, round(rate * seconds))
 
         before = {c: len(v) for c, v in feeder.commands.items()}
+        machine, cpu, wall = psutil.cpu_times(), tree_cpu(child.pid), time.monotonic()
         chats = await at_rate(feeder.command, count, rate)
         await settle(feeder, total_commands(feeder), len(feeder.presses), 30)
         results["attente"] = command_results(feeder, indexed(chats, before))
@@ -280,6 +281,7 @@ async def measure(
         queries = await at_rate(feeder.approve, count, rate)
         await settle(feeder, total_commands(feeder), len(feeder.presses), 30)
         results["approve"] = press_results(feeder, queries)
+        results["usage"] = usage(machine, cpu, wall, child.pid)
 
         before = {c: len(v) for c, v in feeder.commands.items()}
         cpu = tree_cpu(child.pid)
@@ -307,6 +309,16 @@ async def measure(
 
 def total_commands(feeder: Feeder) -> int:
     return sum(len(v) for v in feeder.commands.values())
+
+
+def usage(machine_before, cpu_before: float, wall_before: float, pid: int) -> Phase:
+    """How busy the machine was during the fixed-rate phases (all its cores: idle share in
+    `throughput`) and how many cores the measured process tree used (in `cpu_ms`)."""
+    after = psutil.cpu_times()
+    total = sum(after) - sum(machine_before)
+    idle = (after.idle - machine_before.idle) / total if total > 0 else float("nan")
+    cores = (tree_cpu(pid) - cpu_before) / (time.monotonic() - wall_before)
+    return Phase([], [], idle * 100, 0, cores)
 
 
 def tree_cpu(pid: int) -> float:
@@ -381,7 +393,7 @@ async def run(
             echo = await measure("echo", mode, world, folder, rate=rate, seconds=seconds,
                                  burst=burst)  # fmt: skip
             figures += figures_for(mode, bot, echo, rate)
-            lost = sum(p.missing for k, p in bot.items() if k != "approved")
+            lost = sum(p.missing for k, p in bot.items() if k not in ("approved", "usage"))
             lost_echo = sum(p.missing for p in echo.values())
             approved = bot["approved"]
             notes.append(
@@ -390,8 +402,10 @@ async def run(
                 f"approve done (edit) p99 bot {percentile(bot['approve'].done_ms, 99):.1f} ms, "
                 f"echo {percentile(echo['approve'].done_ms, 99):.1f} ms; "
                 f"{len(bot['attente'].latencies_ms)} updates per fixed-rate phase, "
-                f"burst of {burst}; /attente p50 at rate "
-                f"{median(bot['attente'].latencies_ms):.1f} ms."
+                f"burst of {burst}. During the fixed-rate phases the machine's CPUs were "
+                f"{bot['usage'].throughput:.0f}% idle (echo's run: "
+                f"{echo['usage'].throughput:.0f}%) and the bot's processes used "
+                f"{bot['usage'].cpu_ms:.2f} cores (echo: {echo['usage'].cpu_ms:.2f})."
             )
     return figures, notes
 

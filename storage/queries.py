@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.codes import ACCEPTED_STATUSES, MembershipStatus
@@ -32,15 +32,73 @@ def user_ids_by_emails(session: Session, emails: Sequence[str]) -> set[int]:
     return set(session.scalars(select(User.id).where(func.lower(User.email).in_(lowered))))
 
 
-def is_administrator(session: Session, user_id: int, community_id: int) -> bool:
-    """The creator, or a moderator (status 2) of the community: read now, never cached."""
-    creator = select(Community.id).where(Community.id == community_id, Community.user_id == user_id)
+def _is_administrator_statement():
+    """Built once, with parameters: building it cost as much CPU as running it."""
+    community, user = bindparam("community_id"), bindparam("user_id")
+    creator = select(Community.id).where(Community.id == community, Community.user_id == user)
     moderator = select(CommunityUser.id).where(
-        CommunityUser.community_id == community_id,
-        CommunityUser.user_id == user_id,
+        CommunityUser.community_id == community,
+        CommunityUser.user_id == user,
         CommunityUser.status == MembershipStatus.MODERATOR,
     )
-    return session.execute(select(creator.exists() | moderator.exists())).scalar_one()
+    return select(creator.exists() | moderator.exists())
+
+
+_IS_ADMINISTRATOR = _is_administrator_statement()
+
+
+def is_administrator(session: Session, user_id: int, community_id: int) -> bool:
+    """The creator, or a moderator (status 2) of the community: read now, never cached."""
+    return session.execute(
+        _IS_ADMINISTRATOR, {"community_id": community_id, "user_id": user_id}
+    ).scalar_one()
+
+
+def _administered_statements():
+    """The two queries of administered_communities, built once (building them took as long as
+    running them): the communities a user administers, then those with their counts."""
+    user = bindparam("user_id")
+    mine = select(Community.id).where(
+        or_(
+            Community.user_id == user,
+            Community.id.in_(
+                select(CommunityUser.community_id).where(
+                    CommunityUser.user_id == user,
+                    CommunityUser.status == MembershipStatus.MODERATOR,
+                )
+            ),
+        )
+    )
+
+    def with_counts(ids: bool):
+        counts = select(
+            CommunityUser.community_id.label("community_id"),
+            func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)).label(
+                "members"
+            ),
+            func.sum(case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)).label(
+                "pending"
+            ),
+        )
+        query = select(Community)
+        if ids:
+            counts = counts.where(
+                CommunityUser.community_id.in_(bindparam("counted", expanding=True))
+            )
+            query = query.where(Community.id.in_(bindparam("shown", expanding=True)))
+        counts = counts.group_by(CommunityUser.community_id).subquery()
+        return (
+            query.add_columns(
+                func.coalesce(counts.c.members, 0), func.coalesce(counts.c.pending, 0)
+            )
+            .outerjoin(counts, counts.c.community_id == Community.id)
+            .order_by(Community.name, Community.id)
+        )
+
+    return mine, with_counts(True), with_counts(False)
+
+
+_MINE, _MINE_WITH_COUNTS, _ALL_WITH_COUNTS = _administered_statements()
 
 
 def administered_communities(
@@ -48,41 +106,18 @@ def administered_communities(
 ) -> list[CommunityCounts]:
     """Communities the user administers (all of them for an operator), with member and
     pending counts, by name."""
-    counts = select(
-        CommunityUser.community_id.label("community_id"),
-        func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)).label("members"),
-        func.sum(case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)).label(
-            "pending"
-        ),
-    )
-    query = select(Community)
-    if not everything:
+    if everything:
+        rows = session.execute(_ALL_WITH_COUNTS)
+    else:
         # The referent's communities first: counting the members of every community of the
         # platform (740,000 memberships) took 0.1-0.3 s on each /attente without an id.
-        moderated = select(CommunityUser.community_id).where(
-            CommunityUser.user_id == user_id,
-            CommunityUser.status == MembershipStatus.MODERATOR,
-        )
-        mine = list(
-            session.scalars(
-                select(Community.id).where(
-                    or_(Community.user_id == user_id, Community.id.in_(moderated))
-                )
-            )
-        )
+        mine = list(session.scalars(_MINE, {"user_id": user_id}))
         if not mine:
             return []
-        counts = counts.where(CommunityUser.community_id.in_(mine))
-        query = query.where(Community.id.in_(mine))
-    counts = counts.group_by(CommunityUser.community_id).subquery()
-    query = (
-        query.add_columns(func.coalesce(counts.c.members, 0), func.coalesce(counts.c.pending, 0))
-        .outerjoin(counts, counts.c.community_id == Community.id)
-        .order_by(Community.name, Community.id)
-    )
+        rows = session.execute(_MINE_WITH_COUNTS, {"counted": mine, "shown": mine})
     return [
         CommunityCounts(community, int(members), int(pending))
-        for community, members, pending in session.execute(query)
+        for community, members, pending in rows
     ]
 
 
@@ -152,16 +187,20 @@ def memberships_page(
     return [(m, u) for m, u in rows], int(total)
 
 
+#: Built once (every /attente runs it): building a statement costs about as much as running it.
+_PENDING_WITH_USERS = (
+    select(CommunityUser, User)
+    .join(User, User.id == CommunityUser.user_id)
+    .where(
+        CommunityUser.community_id == bindparam("community_id"),
+        CommunityUser.status == MembershipStatus.PENDING,
+    )
+    .order_by(CommunityUser.created_date, CommunityUser.id)
+)
+
+
 def pending_with_users(session: Session, community_id: int) -> list[tuple[CommunityUser, User]]:
-    rows = session.execute(
-        select(CommunityUser, User)
-        .join(User, User.id == CommunityUser.user_id)
-        .where(
-            CommunityUser.community_id == community_id,
-            CommunityUser.status == MembershipStatus.PENDING,
-        )
-        .order_by(CommunityUser.created_date, CommunityUser.id)
-    ).all()
+    rows = session.execute(_PENDING_WITH_USERS, {"community_id": community_id}).all()
     return [(m, u) for m, u in rows]
 
 
