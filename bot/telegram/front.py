@@ -246,7 +246,11 @@ class TelegramFront:
             for name, value in timeouts.items():
                 builder = getattr(builder, name)(value)
         application = builder.build()
-        application.add_handler(TypeHandler(Update, self.once), group=-1)  # before all others
+        if self.config.mode == "webhook":
+            # Telegram posts a webhook update again when the answer was late, perhaps to another
+            # replica: the first copy wins (before all other handlers). Polling needs no such
+            # write per update: one process polls, and it confirms each update's offset itself.
+            application.add_handler(TypeHandler(Update, self.once), group=-1)
         application.add_handler(CallbackQueryHandler(self.on_callback))
         application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         application.add_handler(MessageHandler(filters.COMMAND, self.on_command))
