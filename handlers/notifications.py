@@ -402,6 +402,15 @@ def mark_unreachable(ctx: Context, delivery_id: int, worker: str, error: str) ->
     """403 or an unknown chat: this recipient is inactive, the others still receive it.
     When nobody at all can be reached for a request, the operators are told."""
     with transaction(ctx, write=True) as session:
+        # The request's row is locked first, so that its recipients are marked one at a time:
+        # two failing together would each see the other as still reachable, and nobody would
+        # tell the operators. (Locking reads below see what the other one committed.)
+        notification_id = session.scalar(
+            select(Delivery.notification_id).where(Delivery.id == delivery_id)
+        )
+        session.scalar(
+            select(Notification.id).where(Notification.id == notification_id).with_for_update()
+        )
         delivery = _claimed(session, delivery_id, worker)
         if delivery is None:
             return False
@@ -418,13 +427,13 @@ def mark_unreachable(ctx: Context, delivery_id: int, worker: str, error: str) ->
             binding = session.get(ChatBinding, delivery.binding_id)
             if binding is not None:
                 binding.active = False
-        reachable = session.scalar(
-            select(func.count()).where(
-                Delivery.notification_id == delivery.notification_id,
-                Delivery.state.not_in(("inactive", "failed")),
-            )
-        )
-        if not reachable:
+        session.flush()
+        states = session.scalars(
+            select(Delivery.state)
+            .where(Delivery.notification_id == delivery.notification_id)
+            .with_for_update()
+        ).all()
+        if all(state in ("inactive", "failed") for state in states):
             session.add(
                 Notification(
                     kind="unreachable",
