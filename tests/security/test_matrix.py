@@ -285,3 +285,18 @@ def test_buttons_of_arc_france_administrators(roles, role):
 @pytest.mark.parametrize("role", ADMINS)
 def test_commands_of_arc_france_administrators(roles, role):
     play(roles, role, COMMAND_CASES)
+
+
+def test_settings_changed_many_times_in_one_second_are_all_recorded(roles):
+    """Each change is its own row of the operators' change feed (the key once reused the
+    address of a dict, which repeats: a unique-key error then lost the referent's change)."""
+    from storage.bot_models import Notification
+
+    arc = arc_id(roles)
+    for n in range(12):
+        flip = Case("flip", press("members_hidden", lambda r, v=n % 2: f"{arc}:{v}"), "admin")
+        reply = run(roles, "moderator", flip)
+        assert reply.ok, reply.text
+    with roles.ctx.sessions() as session:
+        kinds = session.scalars(select(Notification.kind)).all()
+    assert kinds.count("community_change") == 11  # the first press set what was already there
