@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections import defaultdict
 
 from sqlalchemy import func, select
@@ -54,7 +55,8 @@ def record_settings_change(
     session.add(
         Notification(
             kind="community_change",
-            dedup_key=f"{community_id}:{action}:{when.isoformat()}:{id(after)}",
+            # Each change is its own row (id(after) could repeat within a second: a collision).
+            dedup_key=f"{community_id}:{uuid.uuid4().hex}",
             community_id=community_id,
             payload=json.dumps(
                 {

@@ -17,6 +17,10 @@ MASK = "[secret]"
 #: A link code after the words that redeem it (/start CODE, t.me/...?start=CODE, link CODE):
 #: python-telegram-bot logs every update's text at DEBUG.
 LINK_CODE = re.compile(r"(?i)\b(start|link|relier)(\s+|=)([a-z0-9]{10})\b")
+#: A link code pasted on its own ("mon code : 2XN9RTQEPG"): any word of ten characters of the
+#: codes' alphabet, with a letter (so that numeric ids stay readable in the logs).
+_CODE_CHARS = "A-HJKMNP-Za-hjkmnp-z2-9"
+BARE_CODE = re.compile(rf"(?<![A-Za-z0-9])(?=[2-9]*[A-Za-z])[{_CODE_CHARS}]{{10}}(?![A-Za-z0-9])")
 
 
 class SecretRedactor(logging.Filter):
@@ -32,7 +36,8 @@ class SecretRedactor(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, MASK)
-        return LINK_CODE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+        text = LINK_CODE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+        return BARE_CODE.sub(MASK, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -281,3 +281,28 @@ def test_any_link_code_is_redeemed_or_refused(ctx, world, code):
     assert reply.ok is False
     assert reply.text in (fr("link.bad_code"), fr("link.too_many_attempts", minutes=15))
     assert full_snapshot(ctx, skip=("bot_link_attempt",)) == before
+
+
+@SQLITE
+def test_an_identifier_file_over_the_default_limit_is_refused_with_a_message(ctx, world):
+    limit = ctx.settings.max_identifiers_file_bytes  # 5 MiB unless [bot] max_identifiers_file_kb
+    before = full_snapshot(ctx)
+
+    reply = set_identifiers(ctx, actor(ctx, world, "emilie"), world.communities["arc"],
+                            "gros.csv", b"12345;01/02/1980\n" * (limit // 17 + 1))  # fmt: skip
+
+    assert (reply.ok, reply.text) == (
+        False, "Fichier trop volumineux (5 120 Ko au plus). Rien n'a été modifié.")  # fmt: skip
+    assert full_snapshot(ctx) == before
+    assert not ctx.settings.security_folder.exists()
+
+
+@BOUNDED
+@given(origin=st.one_of(st.none(), ANY_TEXT), channel=ANY_TEXT)
+@example(origin="C1:1700000000.000100", channel="C1")
+@example(origin="C2:1700000000.000100", channel="C1")
+def test_a_slack_message_reference_parses(origin, channel):
+    from bot.slack.front import _origin_ts
+
+    ts = _origin_ts(origin, channel)
+    assert ts is None or (origin == f"{channel}:{ts}" and ts)

@@ -198,6 +198,8 @@ async def test_no_secret_in_any_log_line_of_a_full_scenario_at_debug(fake, sqlit
 
         # Telegram: link with /start CODE, list, approve, refuse with a reason.
         codes.append(issue_link_code(ctx, "emilie.fournier@arcfrance.fr").code)
+        telegram_api.send_text(EMILIE, f"mon code : {codes[-1]}")  # pasted bare, not redeemed
+        await telegram_api.wait_for(lambda c: "pas relié" in (c.params.get("text") or ""))
         telegram_api.send_text(EMILIE, f"/start {codes[-1]}")
         await telegram_api.wait_for(lambda c: "Compte relié" in (c.params.get("text") or ""))
         telegram_api.send_text(EMILIE, "/attente")
