@@ -419,22 +419,37 @@ def mark_unreachable(ctx: Context, delivery_id: int, worker: str, error: str) ->
             binding = session.get(ChatBinding, delivery.binding_id)
             if binding is not None:
                 binding.active = False
+        notification_id = delivery.notification_id
+    _alert_if_nobody_reachable(ctx, notification_id)
+    return True
+
+
+def _alert_if_nobody_reachable(ctx: Context, notification_id: int) -> None:
+    """Checked once the marking is committed, in a transaction of its own: of recipients marked
+    at the same moment (chats in parallel, several replicas), the last one to commit sees all
+    the others, so the alert is never missed (a check inside each marking would see a snapshot
+    where the others are still reachable); the unique (kind, dedup_key) keeps it single."""
+    with transaction(ctx, write=True) as session:
         reachable = session.scalar(
             select(func.count()).where(
-                Delivery.notification_id == delivery.notification_id,
+                Delivery.notification_id == notification_id,
                 Delivery.state.not_in(("inactive", "failed")),
             )
         )
-        if not reachable:
-            session.add(
-                Notification(
-                    kind="unreachable",
-                    dedup_key=str(delivery.notification_id),
-                    created_at=when,
-                    payload=json.dumps({"notification_id": delivery.notification_id}),
+        if reachable:
+            return
+        try:
+            with session.begin_nested():
+                session.add(
+                    Notification(
+                        kind="unreachable",
+                        dedup_key=str(notification_id),
+                        created_at=now(),
+                        payload=json.dumps({"notification_id": notification_id}),
+                    )
                 )
-            )
-        return True
+        except IntegrityError:
+            pass  # raised by the marker that committed at the same moment
 
 
 def _claimed(session: Session, delivery_id: int, worker: str) -> Delivery | None:
