@@ -1,17 +1,19 @@
-"""A replica starting up recovers the deliveries a dead notifier left in `sending`, without
-waiting on (or deadlocking with) the delivery another, living replica is marking sent."""
+"""Replicas marking deliveries at the same moment: a replica starting up recovers what a dead
+notifier left in `sending` without waiting on (or deadlocking with) the delivery a living one is
+marking; recipients found unreachable at once still alert the operators, once."""
 
 from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from handlers import notifications
-from storage.bot_models import Delivery
+from storage.bot_models import Delivery, Notification
 from storage.clock import now
 from tests.notifications.support import link_deciders, new_pending
 
@@ -45,3 +47,34 @@ def test_recovery_leaves_a_delivery_being_marked_alone(engine, ctx, world):
             )
         }
     assert states == {living.delivery_id: "sent", dead.delivery_id: "unknown"}
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mariadb"], indirect=True)
+def test_recipients_marked_unreachable_at_once_still_alert_the_operators_once(engine, ctx, world):
+    """Three replicas (or three chats in parallel) find their recipient gone at the same moment:
+    each marking sees the others still reachable, yet the operators are told, once."""
+    link_deciders(engine, world)
+    for index in range(4):
+        new_pending(engine, world, f"Personne{index}", "Test")
+    notifications.scan_new_pending(ctx)
+    tasks = notifications.claim_due(ctx, "r", limit=100)
+    by_request: dict[int, list[int]] = {}
+    with ctx.sessions() as session:
+        for task in tasks:
+            notification = session.get(Delivery, task.delivery_id).notification_id
+            by_request.setdefault(notification, []).append(task.delivery_id)
+    assert len(by_request) == 4 + 3 and {len(v) for v in by_request.values()} == {3}
+    with ThreadPoolExecutor(3) as replicas:
+        for deliveries in by_request.values():
+            gate = Barrier(3)
+
+            def mark(delivery_id: int, gate=gate) -> bool:
+                gate.wait()
+                return notifications.mark_unreachable(ctx, delivery_id, "r", "403 blocked")
+
+            assert all(replicas.map(mark, deliveries))
+    with ctx.sessions() as session:
+        alerts = session.scalars(
+            select(Notification.dedup_key).where(Notification.kind == "unreachable")
+        ).all()
+    assert sorted(alerts) == sorted(str(n) for n in by_request)
