@@ -25,7 +25,17 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from storage import clock
@@ -91,6 +101,22 @@ def _residents() -> Select:
     )
 
 
+def _belongs(kind: str, sid: ColumnElement, user_id: ColumnElement) -> ColumnElement[bool]:
+    """EXISTS: the user is an accepted member of community `sid` / lives in territory `sid`."""
+    if kind == "c":
+        return exists().where(
+            CommunityUser.community_id == sid,
+            CommunityUser.user_id == user_id,
+            CommunityUser.status.in_([int(s) for s in ACCEPTED_STATUSES]),
+        )
+    return exists().where(
+        AddressTerritory.territory_id == sid,
+        AddressTerritory.address_id == Address.id,
+        Address.user_id == user_id,
+        Address.home.is_(True),
+    )
+
+
 def _user_pairs(kind: str) -> Select:
     return (_members() if kind == "c" else _residents()).distinct()
 
@@ -137,18 +163,22 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
                 .where(*carried)
                 .group_by(CarpoolItem.item_date)
             )
-        pairs = _user_pairs(kind).subquery()
-        # An item counts once per scope even when driver and passenger both belong: UNION.
-        sides = [
-            select(pairs.c.sid, CarpoolItem.id, CarpoolItem.item_date, CarpoolItem.distance)
-            .join(pairs, pairs.c.uid == side)
-            .where(*carried)
-            for side in (CarpoolItem.debtor_user_id, CarpoolItem.creditor_user_id)
-        ]
-        items = union(*sides).subquery()
+        # An item counts once per scope even when driver and passenger both belong: the
+        # passenger's scopes, plus the driver's where the passenger is not (UNION ALL of two
+        # joins: a UNION would sort millions of rows to remove duplicates).
+        by_passenger = _user_pairs(kind).subquery()
+        by_driver = _user_pairs(kind).subquery()
+        sides = union_all(
+            select(by_passenger.c.sid, CarpoolItem.item_date, CarpoolItem.distance)
+            .join(by_passenger, by_passenger.c.uid == CarpoolItem.debtor_user_id)
+            .where(*carried),
+            select(by_driver.c.sid, CarpoolItem.item_date, CarpoolItem.distance)
+            .join(by_driver, by_driver.c.uid == CarpoolItem.creditor_user_id)
+            .where(*carried, ~_belongs(kind, by_driver.c.sid, CarpoolItem.debtor_user_id)),
+        ).subquery()
         return select(
-            items.c.sid, items.c.item_date.label("day"), func.sum(items.c.distance).label("value")
-        ).group_by(items.c.sid, items.c.item_date)
+            sides.c.sid, sides.c.item_date.label("day"), func.sum(sides.c.distance).label("value")
+        ).group_by(sides.c.sid, sides.c.item_date)
 
     if measure in (Measure.USERS, Measure.SOLIDARITY):
         if measure is Measure.USERS:
