@@ -274,48 +274,45 @@ def refresh(
     window_days: int = WINDOW_DAYS,
     full_every: dt.timedelta = FULL_EVERY,
 ) -> RefreshResult:
-    """Recompute the aggregate and commit: everything when `full` (or, when None, when the last
-    full build is older than `full_every` or there is none), else the last `window_days` days
-    and every later day (ads valid in the future)."""
+    """Recompute the aggregate: everything when `full` (or, when None, when the last full
+    build is older than `full_every` or there is none), else the last `window_days` days and
+    every later day (ads valid in the future).
+
+    The grouped rows are computed first, with plain reads (minutes at the platform's size, and
+    no write lock held meanwhile: on SQLite a write transaction would block the bot's own
+    writes); then one short transaction locks the state row, replaces the rows and commits. A
+    replica that finds a fresher refresh already written drops its own.
+    """
     now = clock.now()
-    state = session.execute(
-        select(IndicatorRefresh).where(IndicatorRefresh.id == 1).with_for_update()
-    ).scalar_one_or_none()
+    state = session.get(IndicatorRefresh, 1)
     if full is None:
         full = state is None or now - state.full_at >= full_every
     since = None if full else now.date() - dt.timedelta(days=window_days)
+    rows = list(_rows(session, since))
+    if full:
+        rows += [{"scope": s, "measure": KNOWN, "day": KNOWN_DAY, "value": 1}
+                 for s in _known_scopes(session)]  # fmt: skip
+    session.rollback()  # end the read transaction; the write one starts now
+    state = session.execute(
+        select(IndicatorRefresh).where(IndicatorRefresh.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if state is not None and state.refreshed_at > now:
+        session.rollback()
+        log.info("indicator aggregate: a fresher refresh is already written")
+        return RefreshResult(full, since, 0, state.refreshed_at)
     if full:
         session.execute(delete(IndicatorDay))
     else:
         session.execute(
             delete(IndicatorDay).where(IndicatorDay.day >= since, IndicatorDay.measure != KNOWN)
         )
-    count = 0
-    batch: list[dict] = []
-    rows = _rows(session, since)
-    if full:
-        marks = ({"scope": s, "measure": KNOWN, "day": KNOWN_DAY, "value": 1}
-                 for s in _known_scopes(session))  # fmt: skip
-        rows = _chain(marks, rows)
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
-            session.execute(IndicatorDay.__table__.insert(), batch)
-            count += len(batch)
-            batch = []
-    if batch:
-        session.execute(IndicatorDay.__table__.insert(), batch)
-        count += len(batch)
+    for start in range(0, len(rows), BATCH):
+        session.execute(IndicatorDay.__table__.insert(), rows[start : start + BATCH])
     if state is None:
-        state = IndicatorRefresh(id=1, refreshed_at=now, full_at=now)
-        session.add(state)
-    state.refreshed_at = now
-    if full:
-        state.full_at = now
+        session.add(IndicatorRefresh(id=1, refreshed_at=now, full_at=now))
+    else:
+        state.refreshed_at = now
+        if full:
+            state.full_at = now
     session.commit()
-    return RefreshResult(full, since, count, now)
-
-
-def _chain(*parts: Iterator[dict]) -> Iterator[dict]:
-    for part in parts:
-        yield from part
+    return RefreshResult(full, since, len(rows), now)
