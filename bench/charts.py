@@ -355,6 +355,10 @@ def bench_render(runs: int) -> list[str]:
             pyplot_png(sample(2000 + i))
             await asyncio.sleep(0)
 
+    async def nothing(loop) -> None:
+        await asyncio.sleep(1.0)
+
+    idle_stall, _ = asyncio.run(longest_stall(nothing))
     stall, wall = asyncio.run(longest_stall(through_the_pool))
     base_stall, base_wall = asyncio.run(longest_stall(pyplot_on_the_loop))
     threads.shutdown()
@@ -375,6 +379,8 @@ def bench_render(runs: int) -> list[str]:
         row(f"longest event-loop stall, 10 charts through the pool ({wall:.2f} s in all; "
             f"baseline: pyplot on the loop, {base_wall:.2f} s)", stall, stall, GOAL_STALL_S,
             base_stall),
+        f"| longest event-loop stall with nothing to draw (1 s: the machine's own noise) | "
+        f"{ms(idle_stall)} | | | | | |",
         "",
     ]  # fmt: skip
 
