@@ -103,7 +103,7 @@ def _to_png(figure: Figure) -> bytes:
 def _new_figure() -> Figure:
     """Fixed margins rather than a layout engine: constrained layout doubles the render time."""
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-    figure.subplots_adjust(left=0.1, right=0.9, bottom=0.17, top=0.84)
+    figure.subplots_adjust(left=0.13, right=0.88, bottom=0.17, top=0.80)
     return figure
 
 
@@ -111,8 +111,8 @@ def render_png(data: ChartData) -> bytes:
     """Draw one indicator chart and return the PNG bytes."""
     figure = _new_figure()
     axes = figure.add_subplot()
-    figure.suptitle(data.title, fontsize=17, fontweight="bold")
-    axes.set_title(data.subtitle, fontsize=12, color="#333333")
+    figure.suptitle(data.title, fontsize=17, fontweight="bold", y=0.985)
+    axes.set_title(data.subtitle, fontsize=12, color="#333333", linespacing=1.4)
     positions = list(range(len(data.labels)))
     if data.kind == "bars":
         name, values = data.series[0]
