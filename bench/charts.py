@@ -28,6 +28,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import io
+import math
 import os
 import statistics
 import sys
@@ -159,6 +160,15 @@ def python_series(
     return points
 
 
+def same(ours: list[Point], naive: list[Point]) -> bool:
+    """The two computations agree (the bench databases do not change after --prepare)."""
+    return len(ours) == len(naive) and all(
+        a.key == b.key and math.isclose(a.value, b.value, abs_tol=1e-9)
+        and math.isclose(a.total, b.total, abs_tol=1e-9)
+        for a, b in zip(ours, naive, strict=True)
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------- queries
 
 
@@ -229,8 +239,12 @@ def bench_queries(url: str, runs: int, live: bool) -> list[str]:
             median, worst = timed(
                 lambda i=indicator, p=period, s=scope: series(session, i, p, start, end, s), runs
             )
-            baseline = once(lambda i=indicator, p=period, s=scope:
-                            python_series(session, i, p, start, end, s))  # fmt: skip
+            ours = series(session, indicator, period, start, end, scope)
+            began = time.perf_counter()
+            naive = python_series(session, indicator, period, start, end, scope)
+            baseline = time.perf_counter() - began
+            if not same(ours, naive):
+                label += " **(differs from the baseline's numbers!)**"
             lines.append(row(label, median, worst, goal, baseline))
             if period is Period.MONTH and scope == Scope():
                 platform_baselines += baseline
