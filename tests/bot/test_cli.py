@@ -59,11 +59,11 @@ def test_db_upgrade_then_status_on_an_empty_embedded_database(home):
     result = cli("db", "upgrade", env=home)
     assert result.returncode == 0, result.stderr
     assert "created the platform tables the bot uses (empty database)" in result.stdout
-    assert "bot tables at revision 0002" in result.stdout
+    assert "bot tables at revision 0003_indicator_days" in result.stdout
     status = cli("db", "status", env=home)
     assert status.returncode == 0
     assert "platform tables: all present" in status.stdout
-    assert "revision 0002, latest 0002 (up to date)" in status.stdout
+    assert "revision 0003_indicator_days, latest 0003_indicator_days (up to date)" in status.stdout
     again = cli("db", "upgrade", env=home)
     assert "created the platform tables" not in again.stdout
 
