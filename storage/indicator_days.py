@@ -28,15 +28,16 @@ from dataclasses import dataclass
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     delete,
-    exists,
     func,
+    join,
     literal,
     or_,
     select,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage import clock
 from storage.bot_models import IndicatorDay, IndicatorRefresh
@@ -81,67 +82,73 @@ class RefreshResult:
     refreshed_at: dt.datetime
 
 
-# --------------------------------------------------------------------------- scope pairs
+# --------------------------------------------------------------------------- scopes
 
-# Each scope kind is a distinct set of (scope id, thing id) pairs, so that joining on it counts a
-# thing once per scope, exactly as the live queries' IN (...) filters do.
+# Rows reach their scopes by plain joins (a user's accepted memberships or home territories, an
+# ad's communities or end points, a community's address), so that the database can start from
+# the few rows of a window refresh and look their scopes up by index. A thing is counted once
+# per scope (SELECT DISTINCT scope, thing), exactly as the live queries' IN (...) filters do.
 
-
-def _members() -> Select:
-    return select(
-        CommunityUser.community_id.label("sid"), CommunityUser.user_id.label("uid")
-    ).where(CommunityUser.status.in_([int(s) for s in ACCEPTED_STATUSES]))
+_ACCEPTED = [int(s) for s in ACCEPTED_STATUSES]
 
 
-def _residents() -> Select:
-    return (
-        select(AddressTerritory.territory_id.label("sid"), Address.user_id.label("uid"))
-        .join(AddressTerritory, AddressTerritory.address_id == Address.id)
-        .where(Address.home.is_(True), Address.user_id.is_not(None))
-    )
-
-
-def _belongs(kind: str, sid: ColumnElement, user_id: ColumnElement) -> ColumnElement[bool]:
-    """EXISTS: the user is an accepted member of community `sid` / lives in territory `sid`."""
+def _by_user(kind: str, base: Select, user_id: ColumnElement) -> tuple[Select, ColumnElement]:
     if kind == "c":
-        return exists().where(
-            CommunityUser.community_id == sid,
-            CommunityUser.user_id == user_id,
-            CommunityUser.status.in_([int(s) for s in ACCEPTED_STATUSES]),
-        )
-    return exists().where(
-        AddressTerritory.territory_id == sid,
-        AddressTerritory.address_id == Address.id,
-        Address.user_id == user_id,
-        Address.home.is_(True),
-    )
-
-
-def _user_pairs(kind: str) -> Select:
-    return (_members() if kind == "c" else _residents()).distinct()
-
-
-def _ad_pairs(kind: str) -> Select:
-    if kind == "c":
-        return select(
-            ProposalCommunity.community_id.label("sid"), ProposalCommunity.proposal_id.label("pid")
+        return (
+            base.join(
+                CommunityUser,
+                and_(CommunityUser.user_id == user_id, CommunityUser.status.in_(_ACCEPTED)),
+            ),
+            CommunityUser.community_id,
         )
     return (
-        select(AddressTerritory.territory_id.label("sid"), Waypoint.proposal_id.label("pid"))
-        .join(AddressTerritory, AddressTerritory.address_id == Waypoint.address_id)
-        .where(or_(Waypoint.position == 0, Waypoint.destination.is_(True)))
-        .distinct()
+        base.join(Address, and_(Address.user_id == user_id, Address.home.is_(True))).join(
+            AddressTerritory, AddressTerritory.address_id == Address.id
+        ),
+        AddressTerritory.territory_id,
     )
 
 
-def _community_pairs(kind: str) -> Select:
+def _by_ad(kind: str, base: Select) -> tuple[Select, ColumnElement]:
     if kind == "c":
-        return select(Community.id.label("sid"), Community.id.label("cid"))
+        return (
+            base.join(ProposalCommunity, ProposalCommunity.proposal_id == Proposal.id),
+            ProposalCommunity.community_id,
+        )
+    end = or_(Waypoint.position == 0, Waypoint.destination.is_(True))
     return (
-        select(AddressTerritory.territory_id.label("sid"), Community.id.label("cid"))
-        .join(AddressTerritory, AddressTerritory.address_id == Community.address_id)
-        .distinct()
+        base.join(Waypoint, and_(Waypoint.proposal_id == Proposal.id, end)).join(
+            AddressTerritory, AddressTerritory.address_id == Waypoint.address_id
+        ),
+        AddressTerritory.territory_id,
     )
+
+
+def _by_community(kind: str, base: Select) -> tuple[Select, ColumnElement]:
+    if kind == "c":
+        return base, Community.id
+    return (
+        base.join(AddressTerritory, AddressTerritory.address_id == Community.address_id),
+        AddressTerritory.territory_id,
+    )
+
+
+def _unless_also(kind: str, query: Select, sid: ColumnElement, user_id: ColumnElement) -> Select:
+    """`query` without its rows where `user_id` also belongs to scope `sid` (accepted member,
+    or lives there): an anti-join written as LEFT JOIN ... IS NULL, which every database runs
+    as index lookups (MariaDB materializes a NOT EXISTS over every home instead)."""
+    if kind == "c":
+        member = aliased(CommunityUser)
+        return query.outerjoin(
+            member,
+            and_(member.community_id == sid, member.user_id == user_id,
+                 member.status.in_(_ACCEPTED)),
+        ).where(member.id.is_(None))  # fmt: skip
+    home, link = aliased(Address), aliased(AddressTerritory)
+    return query.outerjoin(
+        join(home, link, link.address_id == home.id),
+        and_(home.user_id == user_id, home.home.is_(True), link.territory_id == sid),
+    ).where(link.address_id.is_(None))
 
 
 # --------------------------------------------------------------------------- grouped queries
@@ -166,15 +173,17 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
         # An item counts once per scope even when driver and passenger both belong: the
         # passenger's scopes, plus the driver's where the passenger is not (UNION ALL of two
         # joins: a UNION would sort millions of rows to remove duplicates).
-        by_passenger = _user_pairs(kind).subquery()
-        by_driver = _user_pairs(kind).subquery()
+        items = select().select_from(CarpoolItem)
+        by_passenger, sid_p = _by_user(kind, items, CarpoolItem.debtor_user_id)
+        by_driver, sid_d = _by_user(kind, items, CarpoolItem.creditor_user_id)
+        columns = (CarpoolItem.id, CarpoolItem.item_date, CarpoolItem.distance)
+        driver_only = _unless_also(
+            kind, by_driver.add_columns(sid_d.label("sid"), *columns), sid_d,
+            CarpoolItem.debtor_user_id,
+        )  # fmt: skip
         sides = union_all(
-            select(by_passenger.c.sid, CarpoolItem.item_date, CarpoolItem.distance)
-            .join(by_passenger, by_passenger.c.uid == CarpoolItem.debtor_user_id)
-            .where(*carried),
-            select(by_driver.c.sid, CarpoolItem.item_date, CarpoolItem.distance)
-            .join(by_driver, by_driver.c.uid == CarpoolItem.creditor_user_id)
-            .where(*carried, ~_belongs(kind, by_driver.c.sid, CarpoolItem.debtor_user_id)),
+            by_passenger.add_columns(sid_p.label("sid"), *columns).where(*carried).distinct(),
+            driver_only.where(*carried).distinct(),
         ).subquery()
         return select(
             sides.c.sid, sides.c.item_date.label("day"), func.sum(sides.c.distance).label("value")
@@ -191,47 +200,51 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
                 .select_from(User)
                 .join(SolidaryUser, SolidaryUser.id == User.solidary_user_id)
             )
-        return _count(dialect, base, day_of(dialect, created), User.id, "uid", kind, since, [])
+        if kind != "a":
+            base, sid = _by_user(kind, base, User.id)
+            return _count(base, sid, User.id, day_of(dialect, created), since, [])
+        return _count(base, None, User.id, day_of(dialect, created), since, [])
 
     if measure in (Measure.ADS_FROM, Measure.ADS_TO):
         key = ad_first_day(dialect) if measure is Measure.ADS_FROM else ad_last_day()
         base = select().select_from(Proposal).join(Criteria, Criteria.id == Proposal.criteria_id)
-        return _count(dialect, base, key, Proposal.id, "pid", kind, since, published_ads(dialect))
+        sid = None
+        if kind != "a":
+            base, sid = _by_ad(kind, base)
+        return _count(base, sid, Proposal.id, key, since, published_ads(dialect))
 
     if measure is Measure.COMMUNITIES:
         base = select().select_from(Community)
-        return _count(
-            dialect, base, day_of(dialect, Community.created_date), Community.id, "cid", kind,
-            since, [],
-        )  # fmt: skip
+        sid = None
+        if kind != "a":
+            base, sid = _by_community(kind, base)
+        return _count(base, sid, Community.id, day_of(dialect, Community.created_date), since, [])
     raise ValueError(measure)
 
 
 def _count(
-    dialect: str,
     base: Select,
-    day: ColumnElement,
+    sid: ColumnElement | None,
     thing: ColumnElement,
-    pair_column: str,
-    kind: str,
+    day: ColumnElement,
     since: dt.date | None,
     where: list[ColumnElement[bool]],
 ) -> Select:
-    """COUNT(*) per (scope, day) of the rows of `base`, joined to their scope pairs."""
+    """COUNT(*) per (scope, day) of the distinct (scope, thing) rows of `base`."""
     where = list(where)
     if since is not None:
         where.append(day >= since)
-    if kind == "a":
-        sid: ColumnElement = literal(0)
+    if sid is None:  # the whole platform: one row per thing already
+        inner = base.add_columns(literal(0).label("sid"), day.label("day")).where(*where)
     else:
-        pairs = {"uid": _user_pairs, "pid": _ad_pairs, "cid": _community_pairs}[pair_column](
-            kind
-        ).subquery()
-        base = base.join(pairs, pairs.c[pair_column] == thing)
-        sid = pairs.c.sid
-    inner = base.add_columns(sid.label("sid"), day.label("day")).where(*where).subquery()
-    return select(inner.c.sid, inner.c.day, func.count().label("value")).group_by(
-        inner.c.sid, inner.c.day
+        inner = (
+            base.add_columns(sid.label("sid"), thing.label("tid"), day.label("day"))
+            .where(*where)
+            .distinct()
+        )
+    rows = inner.subquery()
+    return select(rows.c.sid, rows.c.day, func.count().label("value")).group_by(
+        rows.c.sid, rows.c.day
     )
 
 
