@@ -230,22 +230,22 @@ def _count(
     since: dt.date | None,
     where: list[ColumnElement[bool]],
 ) -> Select:
-    """COUNT(*) per (scope, day) of the distinct (scope, thing) rows of `base`."""
+    """How many distinct things per (scope, day) in `base` (a thing reached twice, an ad
+    starting and ending in the same territory, counts once). COUNT(DISTINCT) rather than an
+    inner SELECT DISTINCT: PostgreSQL 15's parallel two-level hash DISTINCT took 3 minutes on
+    357,000 rows (rows arriving in hash order), the sort per group takes a second."""
     where = list(where)
     if since is not None:
         where.append(day >= since)
     if sid is None:  # the whole platform: one row per thing already
-        inner = base.add_columns(literal(0).label("sid"), day.label("day")).where(*where)
+        rows = base.add_columns(literal(0).label("sid"), day.label("day")).where(*where)
+        inner = rows.subquery()
+        value = func.count()
     else:
-        inner = (
-            base.add_columns(sid.label("sid"), thing.label("tid"), day.label("day"))
-            .where(*where)
-            .distinct()
-        )
-    rows = inner.subquery()
-    return select(rows.c.sid, rows.c.day, func.count().label("value")).group_by(
-        rows.c.sid, rows.c.day
-    )
+        rows = base.add_columns(sid.label("sid"), thing.label("tid"), day.label("day"))
+        inner = rows.where(*where).subquery()
+        value = func.count(inner.c.tid.distinct())
+    return select(inner.c.sid, inner.c.day, value.label("value")).group_by(inner.c.sid, inner.c.day)
 
 
 # --------------------------------------------------------------------------- refresh
