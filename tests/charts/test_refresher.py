@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
@@ -17,6 +20,8 @@ from handlers.actions import Press, press
 from handlers.identity import actor_for_user
 from storage import clock
 from storage.bot_models import IndicatorRefresh
+from storage.engine import make_engine
+from storage.indicators import Indicator, Period, basis, series
 from storage.models import User
 from tests.charts.fixture import build_indicator_world
 
@@ -73,3 +78,34 @@ def test_the_refresher_runs_with_the_chat_fronts_only():
     assert "indicators" not in enabled_fronts(Config())
     assert "indicators" in enabled_fronts(Config(telegram=TelegramConfig(enabled=True)))
     assert "indicators" in enabled_fronts(Config(slack=SlackConfig(enabled=True)))
+
+
+def test_the_db_indicators_command_builds_then_refreshes_the_aggregate(tmp_path):
+    """`referent-bot db indicators` (a real process) on demo data: afterwards the charts read
+    the aggregate and give the live numbers."""
+    path = tmp_path / "bot.sqlite3"
+    env = {**os.environ, "REFERENT_BOT_DATABASE_URL": f"sqlite:///{path}",
+           "REFERENT_BOT_CONFIG": ""}  # fmt: skip
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot", *args], env=env, text=True,
+                              capture_output=True, timeout=120)  # fmt: skip
+
+    assert cli("demo").returncode == 0
+    built = cli("db", "indicators")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.startswith("indicator aggregate built: ")
+    window = cli("db", "indicators", "--window")
+    assert window.returncode == 0 and "indicator aggregate refreshed from " in window.stdout
+    engine = make_engine(f"sqlite:///{path}")
+    with Session(engine) as session:
+        daily = basis(session)
+        assert daily.key == "a"
+        today = dt.date.today()  # the process's clock wrote the demo data
+        start = today.replace(day=1) - dt.timedelta(days=360)
+        for indicator in Indicator:
+            assert series(session, indicator, Period.MONTH, start, today, where=daily) == (
+                series(session, indicator, Period.MONTH, start, today,
+                       where=basis(session, live=True))
+            )  # fmt: skip
+    engine.dispose()
