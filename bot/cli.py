@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 
 from bot.config import Config, ConfigError, load_config
 from bot.logs import setup_logging
@@ -52,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         "PostgreSQL database, the platform tables it uses)",
     )
     db_sub.add_parser("status", help="show the schema revision and the tables found")
+    indicators = db_sub.add_parser(
+        "indicators", help="build or refresh the dashboard's daily aggregate (`run` keeps it fresh)"
+    )
+    indicators.add_argument(
+        "--window", action="store_true", help="recompute the last 31 days only (default: all)"
+    )
 
     demo = sub.add_parser("demo", help="fill an empty database with demo data")
     demo.add_argument("--scale", type=int, default=0, choices=range(0, 4), metavar="N",
@@ -168,6 +175,8 @@ def cmd_db(config: Config, args) -> int:
             print("created the platform tables the bot uses (empty database)")
         print(f"bot tables at revision {after}" + (f" (was {before})" if before != after else ""))
         return 0
+    if args.db_command == "indicators":
+        return _refresh_indicators(engine, full=not args.window)
     missing = schema.missing_platform_tables(engine)
     print(f"database: {engine.url.render_as_string(hide_password=True)}")
     print("platform tables: " + ("all present" if not missing else "missing " + ", ".join(missing)))
@@ -175,6 +184,21 @@ def cmd_db(config: Config, args) -> int:
     state = "up to date" if current == head else "run `referent-bot db upgrade`"
     print(f"bot tables: revision {current or 'none'}, latest {head} ({state})")
     return 0 if current == head and not missing else 1
+
+
+def _refresh_indicators(engine, full: bool) -> int:
+    from sqlalchemy.orm import Session
+
+    from storage.indicator_days import refresh
+
+    started = time.perf_counter()
+    with Session(engine) as session:
+        result = refresh(session, full=full)
+    what = "built" if result.full else f"refreshed from {result.since:%d/%m/%Y}"
+    took = time.perf_counter() - started
+    print(f"indicator aggregate {what}: {result.rows:,} rows in {took:,.1f} s "
+          f"(data as of {result.refreshed_at:%d/%m/%Y %H:%M})")  # fmt: skip
+    return 0
 
 
 def _has_tables(engine) -> bool:

@@ -139,6 +139,11 @@ FRONTS: list[tuple[str, Callable[[Config], bool], str]] = [
     ("telegram", lambda config: config.telegram.enabled, "bot.telegram.front:build_front"),
     ("slack", lambda config: config.slack.enabled, "bot.slack.front:build_front"),
     ("email", lambda config: config.email.enabled, "bot.email_sender:build_front"),
+    (
+        "indicators",
+        lambda config: config.telegram.enabled or config.slack.enabled,
+        "bot.indicator_refresher:build_front",
+    ),
     # after the chat fronts, whose transports it uses
     (
         "notifier",

@@ -6,6 +6,7 @@ actor's rights and the row's current state. A malformed reference changes nothin
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -188,13 +189,22 @@ def _chart_scope(ref: str) -> str:
     return ref
 
 
+def _synthesis_ref(ref: str) -> tuple[str, dt.date | None]:
+    try:
+        return charts.parse_synthesis_ref(ref)
+    except ValueError as error:
+        raise BadRef(ref) from error
+
+
 # The dashboard's charts (handlers/charts.py): menus, one chart, its CSV, the synthesis card.
 ACTIONS.update(
     {
         "chart_menu": lambda ctx, actor, p: charts.menu(ctx, actor, _chart_scope(p.ref)),
         "chart": lambda ctx, actor, p: charts.chart(ctx, actor, _chart_request(p.ref)),
         "chart_csv": lambda ctx, actor, p: charts.chart_csv(ctx, actor, _chart_request(p.ref)),
-        "chart_sum": lambda ctx, actor, p: charts.synthesis(ctx, actor, _chart_scope(p.ref)),
+        "chart_sum": lambda ctx, actor, p: charts.synthesis(
+            ctx, actor, *_synthesis_ref(p.ref), typed=p.text
+        ),
     }
 )
 

@@ -4,7 +4,9 @@ Rights: a referent (creator or moderator) sees the indicators of the communities
 one or all of them together; operators see the whole platform, any community, and may filter by
 territory. Checked on every call, button presses included: a button's scope is only a pointer.
 
-The figures come from storage.indicators (aggregated by the database). Drawing happens outside
+The figures come from storage.indicators (aggregated by the database: the bot's daily aggregate
+where it holds the scope, else the platform's tables), and every chart says the moment its data
+runs to (the aggregate's last refresh, or now). Drawing happens outside
 the transaction, through `ctx.chart_renderer` (the bot's process pool) when there is one, and a
 chart whose data has not changed comes from a cache keyed by the digest of everything drawn.
 """
@@ -30,12 +32,12 @@ from sqlalchemy import select
 from handlers.chart_render import CardData, ChartData, render_card_png, render_png
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
-from handlers.i18n import date, number, t
-from handlers.reply import Button, Image, Reply
+from handlers.i18n import date, datetime, number, t
+from handlers.reply import Button, Image, InputRequest, Reply
 from handlers.rights import administered, administered_community
 from handlers.uow import transaction, use_case
 from storage import clock
-from storage.indicators import Indicator, Period, Point, Scope, series, totals_at
+from storage.indicators import Indicator, Period, Point, Scope, basis, series, totals_at
 from storage.models import Territory
 
 #: Button code of each period (callback data is short).
@@ -217,7 +219,7 @@ class Figures:
     scope_label: str
     start: dt.date
     end: dt.date
-    until: dt.date
+    until: dt.datetime  # the moment the data runs to
     keys: tuple[str, ...]
     #: (series name, values); for a range, one series and its running total in `totals`.
     series: tuple[tuple[str, tuple[float, ...]], ...]
@@ -257,11 +259,13 @@ def figures(ctx: Context, actor: Actor, request: ChartRequest) -> Figures:
         raise Refusal("charts.bad_range")
     if request.period is Period.DAY and (end - start).days > 731:
         raise Refusal("charts.range_too_long")
-    until = min(end, today)
     with transaction(ctx) as session:
         resolved = resolve_scope(session, actor, request.scope)
+        where = basis(session, resolved.scope)
+        until = where.until
         if not request.years:
-            points = series(session, request.indicator, request.period, start, end, resolved.scope)
+            points = series(session, request.indicator, request.period, start, end,
+                            resolved.scope, where)  # fmt: skip
             name = t(lang, f"charts.per_{request.period.value}")
             return Figures(
                 request, resolved.label, start, end, until,
@@ -272,12 +276,12 @@ def figures(ctx: Context, actor: Actor, request: ChartRequest) -> Figures:
         by_year: list[tuple[str, tuple[float, ...]]] = []
         keys: tuple[str, ...] = ()
         for year in sorted(set(request.years)):
-            year_end = min(dt.date(year, 12, 31), until)
+            year_end = min(dt.date(year, 12, 31), until.date())
             points: list[Point] = []
             if year_end >= dt.date(year, 1, 1):
                 points = series(
                     session, request.indicator, request.period, dt.date(year, 1, 1), year_end,
-                    resolved.scope,
+                    resolved.scope, where,
                 )  # fmt: skip
             values = tuple(p.value for p in points)
             if request.period is Period.DAY:
@@ -326,7 +330,7 @@ def chart_data(lang: str, fig: Figures) -> ChartData:
                      years=" / ".join(s for s, _ in fig.series), until=date(fig.until))  # fmt: skip
     else:
         subtitle = t(lang, "charts.subtitle", scope=fig.scope_label, start=date(fig.start),
-                     end=date(fig.end), until=date(fig.until))  # fmt: skip
+                     end=date(fig.end), until=datetime(fig.until, lang))  # fmt: skip
     return ChartData(
         title=name,
         subtitle=subtitle,
@@ -334,7 +338,8 @@ def chart_data(lang: str, fig: Figures) -> ChartData:
         series=fig.series,
         value_label=t(lang, f"charts.unit.{indicator.value}"),
         kind="lines" if request.years else "bars",
-        total=fig.totals,
+        # Active ads are a stock per period, not a flow: no running total to draw.
+        total=None if indicator is Indicator.ADS else fig.totals,
         total_label=t(lang, "charts.total"),
         decimals=decimals(indicator, _largest(fig)),
     )
@@ -347,17 +352,28 @@ def caption(lang: str, fig: Figures) -> str:
     places = decimals(indicator, _largest(fig))
     unit = t(lang, f"charts.unit.{indicator.value}")
     name = t(lang, f"charts.indicator.{indicator.value}")
-    until = t(lang, "charts.until", date=date(fig.until))
+    until = t(lang, "charts.until", date=datetime(fig.until, lang))
     if request.years:
-        parts = [
-            t(lang, "charts.caption_year", year=year, value=number(sum(values), places), unit=unit)
-            for year, values in fig.series
-        ]
+        if indicator is Indicator.ADS:  # a stock per month: its peak, not a sum
+            parts = [t(lang, "charts.caption_year_active", year=year,
+                       value=number(max(values, default=0)), unit=unit)
+                     for year, values in fig.series]  # fmt: skip
+        else:
+            parts = [t(lang, "charts.caption_year", year=year, value=number(sum(values), places),
+                       unit=unit) for year, values in fig.series]  # fmt: skip
         return t(lang, "charts.caption_years", indicator=name, scope=fig.scope_label,
                  years="; ".join(parts), until=until)  # fmt: skip
     _, values = fig.series[0]
     best = max(range(len(values)), key=lambda i: values[i])
     assert fig.totals is not None
+    if indicator is Indicator.ADS:
+        return t(
+            lang, "charts.caption_active", indicator=name, scope=fig.scope_label,
+            start=date(fig.start), end=date(fig.end), last=number(values[-1]), unit=unit,
+            last_period=_period_words(lang, fig.keys[-1], request.period),
+            best=number(values[best]), best_period=_period_words(lang, fig.keys[best],
+            request.period), until=until,
+        )  # fmt: skip
     return t(
         lang, "charts.caption", indicator=name, scope=fig.scope_label,
         start=date(fig.start), end=date(fig.end), sum=number(sum(values), places), unit=unit,
@@ -377,7 +393,7 @@ def csv_bytes(lang: str, fig: Figures) -> bytes:
         for key, value in zip(fig.keys, values, strict=False):
             period = f"{name}-{key}" if fig.request.years else key
             writer.writerow([period, name, f"{value:.{places}f}"])
-    if fig.totals is not None:
+    if fig.totals is not None and indicator is not Indicator.ADS:
         for key, value in zip(fig.keys, fig.totals, strict=True):
             writer.writerow([key, t(lang, "charts.total"), f"{value:.{places}f}"])
     return out.getvalue().encode("utf-8")
@@ -427,7 +443,7 @@ def render_chart(ctx: Context, actor: Actor, request: ChartRequest) -> tuple[Fig
 def no_data_text(lang: str, fig: Figures) -> str:
     name = t(lang, f"charts.indicator.{fig.request.indicator.value}")
     return t(lang, "charts.no_data", indicator=name, scope=fig.scope_label,
-             start=date(fig.start), end=date(min(fig.end, fig.until)))  # fmt: skip
+             start=date(fig.start), end=date(min(fig.end, fig.until.date())))  # fmt: skip
 
 
 @use_case
@@ -450,14 +466,84 @@ def chart_csv(ctx: Context, actor: Actor, request: ChartRequest) -> Reply:
     return Reply(t(lang, "charts.csv_sent", name=name), files=((name, csv_bytes(lang, fig)),))
 
 
+#: Month ends offered on the synthesis card (besides today and a typed date).
+SYNTHESIS_MONTH_ENDS = 3
+
+
+def synthesis_ref(scope: str, day: dt.date | None = None) -> str:
+    """'c12' (today) or 'c12:20240131' (the end of that day)."""
+    return scope if day is None else f"{scope}:{day:%Y%m%d}"
+
+
+def parse_synthesis_ref(ref: str) -> tuple[str, dt.date | None]:
+    """The inverse of synthesis_ref; anything else raises ValueError."""
+    scope, _, day = ref.partition(":")
+    parse_scope(scope)
+    if not day:
+        return scope, None
+    if len(day) != 8 or not day.isascii() or not day.isdigit():
+        raise ValueError(ref)
+    return scope, dt.datetime.strptime(day, "%Y%m%d").date()
+
+
+def parse_typed_date(text: str) -> dt.date | None:
+    """'31/01/2024' (or 31/1/2024, 31-01-2024, 31.01.2024) -> a date; None if not one."""
+    parts = text.strip().replace("-", "/").replace(".", "/").split("/")
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    day, month, year = (int(p) for p in parts)
+    if len(parts[2]) != 4:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _month_ends(today: dt.date, count: int) -> list[dt.date]:
+    """The last days of the `count` months before today's."""
+    ends, day = [], today.replace(day=1)
+    for _ in range(count):
+        day -= dt.timedelta(days=1)
+        ends.append(day)
+        day = day.replace(day=1)
+    return ends
+
+
+def synthesis_buttons(lang: str, scope: str) -> tuple[tuple[Button, ...], ...]:
+    """Another date: today, the ends of the last months, or one typed (jj/mm/aaaa)."""
+    today = clock.today()
+    days = [Button(t(lang, "charts.button.today"), "chart_sum", synthesis_ref(scope))]
+    days += [Button(date(day), "chart_sum", synthesis_ref(scope, day))
+             for day in _month_ends(today, SYNTHESIS_MONTH_ENDS)]  # fmt: skip
+    prompt = t(lang, "charts.date_prompt")
+    typed = Button(t(lang, "charts.button.other_date"), "chart_sum", scope,
+                   input=InputRequest(prompt))  # fmt: skip
+    return (tuple(days[:2]), tuple(days[2:]),
+            (typed, Button(t(lang, "charts.button.menu"), "chart_menu", scope)))  # fmt: skip
+
+
 @use_case
-def synthesis(ctx: Context, actor: Actor, scope: str, at: dt.date | None = None) -> Reply:
-    """The dashboard's summary: the five figures at a date, as text and as a card."""
+def synthesis(
+    ctx: Context, actor: Actor, scope: str, at: dt.date | None = None, typed: str | None = None
+) -> Reply:
+    """The dashboard's summary: the five figures at the end of a day (today unless `at`, or a
+    date the referent typed), as text and as a card, with buttons for other dates."""
     lang = actor.language
-    day = min(at or clock.today(), clock.today())
+    today = clock.today()
+    if typed is not None:
+        at = parse_typed_date(typed)
+        if at is None:
+            return Reply(t(lang, "charts.bad_date", text=typed.strip()[:40]),
+                         synthesis_buttons(lang, scope), ok=False)  # fmt: skip
+    if at is not None and at > today:
+        return Reply(t(lang, "charts.future_date", date=date(at)),
+                     synthesis_buttons(lang, scope), ok=False)  # fmt: skip
+    day = at or today
     with transaction(ctx) as session:
         resolved = resolve_scope(session, actor, scope)
-        values = totals_at(session, day, resolved.scope)
+        where = basis(session, resolved.scope)
+        values = totals_at(session, day, resolved.scope, where)
     rows = tuple(
         (
             t(lang, f"charts.indicator.{indicator.value}"),
@@ -466,16 +552,15 @@ def synthesis(ctx: Context, actor: Actor, scope: str, at: dt.date | None = None)
         )
         for indicator in Indicator
     )
-    title = t(lang, "charts.synthesis_title", scope=resolved.label)
-    until = t(lang, "charts.until", date=date(day))
+    title = t(lang, "charts.synthesis_title", scope=resolved.label, date=date(day))
+    until = t(lang, "charts.until", date=datetime(where.until, lang))
     lines = [f"**{title}**", until] + [f"• {label} : {value}" for label, value in rows]
     text = "\n".join(lines)
-    png = draw(ctx, render_card_png, CardData(t(lang, "charts.synthesis"),
+    png = draw(ctx, render_card_png, CardData(t(lang, "charts.synthesis_at", date=date(day)),
                                               f"{resolved.label} · {until}", rows))  # fmt: skip
     alt = "; ".join(f"{label} : {value}" for label, value in rows) + f". {until}"
     image = Image(png=png, caption=f"{title}. {alt}", alt=alt, filename="synthese.png")
-    return Reply(text, ((Button(t(lang, "charts.button.menu"), "chart_menu", scope),),),
-                 images=(image,))  # fmt: skip
+    return Reply(text, synthesis_buttons(lang, scope), images=(image,))
 
 
 @use_case

@@ -90,7 +90,7 @@ def test_a_referent_of_one_community_gets_its_menu_then_a_chart(ctx, iworld):
     expected = (
         "Utilisateurs — Arc France, du 01/02/2023 au 17/01/2024 : 2 utilisateurs sur la période "
         "(le plus : 1 utilisateurs en févr. 2023), 3 utilisateurs au total. "
-        "Données jusqu'au 17/01/2024."
+        "Données jusqu'au 17/01/2024 à 10:02."
     )
     assert reply.text == expected
     (image,) = reply.images
@@ -122,9 +122,14 @@ def test_a_referent_of_several_communities_picks_one_or_all(ctx, iworld, engine)
     assert press(ctx, ref, Press("chart_menu", "a")).text.startswith(
         "**Tableau de bord : Toutes mes communautés (2)**"
     )
-    # A and B together: ads P1, P2 (A, February 2023) and P6 (B, January 2024).
+    # A and B together: ads P1, P2 (A, active in February 2023, P2 until April) and P6 (B,
+    # active from January 2024).
     reply = press(ctx, ref, Press("chart", "ads:m:r:a"))
-    assert "3 annonces sur la période" in reply.text and "3 annonces au total" in reply.text
+    assert reply.text == (
+        "Annonces publiées — Toutes mes communautés (2), du 01/02/2023 au 17/01/2024 : "
+        "1 annonces actives en janv. 2024 (le plus : 2 annonces actives en févr. 2023). "
+        "Données jusqu'au 17/01/2024 à 10:02."
+    )
     decoded(reply.images[0].png)
 
 
@@ -136,7 +141,7 @@ def test_co2_caption_in_tonnes_with_the_best_month(ctx, iworld):
     assert reply.text == (
         "CO₂ économisé — Toute la plateforme, du 01/02/2023 au 17/01/2024 : 0,011 t de CO₂ sur "
         "la période (le plus : 0,006 t de CO₂ en janv. 2024), 0,011 t de CO₂ au total. "
-        "Données jusqu'au 17/01/2024."
+        "Données jusqu'au 17/01/2024 à 10:02."
     )
     decoded(reply.images[0].png)
 
@@ -152,8 +157,8 @@ def test_daily_chart_and_year_against_year(ctx, iworld):
     decoded(daily.images[0].png)
     years = press(ctx, operator, Press("chart", "ads:m:y:a"))
     assert years.text == (
-        "Annonces publiées — Toute la plateforme, année contre année : 2023 : 2 annonces; "
-        "2024 : 2 annonces. Données jusqu'au 17/01/2024."
+        "Annonces publiées — Toute la plateforme, année contre année : 2023 : jusqu'à 2 "
+        "annonces actives; 2024 : jusqu'à 2 annonces actives. Données jusqu'au 17/01/2024 à 10:02."
     )
     pixels = decoded(years.images[0].png)
     assert okabe_blue_pixels(pixels) > 100  # 2023's line (the first series' colour)
@@ -266,18 +271,51 @@ def test_csv_holds_the_numbers_behind_the_chart(ctx, iworld):
 def test_synthesis_card_gives_the_five_figures(ctx, iworld):
     operator = who(ctx, iworld, "operator")
     reply = press(ctx, operator, Press("chart_sum", "a"))
+    # Ads: those active on the day (P6; P7's one trip was on the 15th).
     assert reply.text == (
-        "**Synthèse : Toute la plateforme**\nDonnées jusqu'au 17/01/2024.\n"
-        "• CO₂ économisé : 0,011 t\n• Annonces publiées : 4\n• Utilisateurs : 8\n"
+        "**Synthèse au 17/01/2024 : Toute la plateforme**\nDonnées jusqu'au 17/01/2024 à 10:02.\n"
+        "• CO₂ économisé : 0,011 t\n• Annonces publiées : 1\n• Utilisateurs : 8\n"
         "• Utilisateurs solidaires : 2\n• Communautés : 3"
     )
     (image,) = reply.images
     decoded(image.png)
-    assert "Utilisateurs : 8" in image.alt and "Données jusqu'au 17/01/2024" in image.alt
+    assert "Utilisateurs : 8" in image.alt and "Données jusqu'au 17/01/2024 à 10:02" in image.alt
+    # Other dates: today, the ends of the last three months, or a typed one.
+    assert refs(reply) == [
+        ("Aujourd'hui", "chart_sum", "a"),
+        ("31/12/2023", "chart_sum", "a:20231231"),
+        ("30/11/2023", "chart_sum", "a:20231130"),
+        ("31/10/2023", "chart_sum", "a:20231031"),
+        ("Autre date…", "chart_sum", "a"),
+        ("↩ Indicateurs", "chart_menu", "a"),
+    ]
+    assert reply.all_buttons[4].input is not None
+    end_of_2023 = press(ctx, operator, Press("chart_sum", "a:20231231"))
+    assert end_of_2023.text.startswith("**Synthèse au 31/12/2023 : Toute la plateforme**")
+    assert "• Utilisateurs : 6\n" in end_of_2023.text  # b1 and x registered in January 2024
     a = iworld.communities["A"]
-    mine = charts.synthesis(ctx, who(ctx, iworld, "ref"), f"c{a}", dt.date(2023, 2, 14))
-    assert "Données jusqu'au 14/02/2023." in mine.text
+    ref = who(ctx, iworld, "ref")
+    mine = press(ctx, ref, Press("chart_sum", f"c{a}", text=" 14/02/2023 "))
+    assert mine.text.startswith("**Synthèse au 14/02/2023 : Arc France**")
     assert "• Utilisateurs : 2" in mine.text and "• Annonces publiées : 0" in mine.text
+
+
+def test_synthesis_refuses_a_bad_or_future_date_clearly(ctx, iworld):
+    a = iworld.communities["A"]
+    ref = who(ctx, iworld, "ref")
+    for typed in ("31/02/2023", "demain", "2023-02-14", "14/02/23"):
+        reply = press(ctx, ref, Press("chart_sum", f"c{a}", text=typed))
+        assert not reply.ok and not reply.images
+        assert reply.text == (
+            f"« {typed} » n'est pas une date : écrivez-la jj/mm/aaaa, par exemple 31/01/2024."
+        )
+    future = press(ctx, ref, Press("chart_sum", f"c{a}", text="18/01/2024"))
+    assert not future.ok and future.text.startswith("Le 18/01/2024 est dans le futur")
+    english = press(ctx, who(ctx, iworld, "ref", "en"), Press("chart_sum", f"c{a}", text="x"))
+    assert english.text == '"x" is not a date: write it dd/mm/yyyy, for example 31/01/2024.'
+    # A forged date in a button is refused like any malformed button.
+    for forged in (f"c{a}:2024011", f"c{a}:20240132", f"c{a}:abcdefgh"):
+        assert not press(ctx, ref, Press("chart_sum", forged)).ok
 
 
 def test_english_captions(ctx, iworld):
@@ -286,7 +324,7 @@ def test_english_captions(ctx, iworld):
     assert reply.text == (
         "Communities — The whole platform, 01/02/2023 to 17/01/2024: 2 communities over the "
         "period (highest: 1 communities in Jun 2023), 3 communities in total. "
-        "Data up to 17/01/2024."
+        "Data up to 17/01/2024 at 10:02."
     )
 
 

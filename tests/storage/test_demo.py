@@ -55,6 +55,7 @@ from storage.models import (
     SolidaryUser,
     Territory,
     User,
+    Waypoint,
 )
 from storage.schema import prepare
 from tests.support.databases import create_server_database, drop_server_database
@@ -196,11 +197,49 @@ def check_app_can_insert(engine: Engine) -> None:
         connection.execute(User.__table__.delete().where(User.id == new_id))
 
 
+def check_ads_have_waypoints(engine: Engine) -> None:
+    """Every ad has its origin (position 0) and destination waypoints, each in a territory, so
+    the dashboard's territory filter finds ads; a return goes back the way its outward came;
+    a community's ads lead to its town."""
+    with Session(engine) as session:
+        ends = session.execute(
+            select(Waypoint.proposal_id, Waypoint.position, Waypoint.destination,
+                   Waypoint.address_id)
+        ).all()  # fmt: skip
+        placed = set(session.execute(select(AddressTerritory.address_id)).scalars())
+        proposals = session.execute(
+            select(Proposal.id, Proposal.type, Proposal.user_id).order_by(Proposal.id)
+        ).all()
+        by_territory = Counter(
+            session.execute(
+                select(Territory.name)
+                .join(AddressTerritory, AddressTerritory.territory_id == Territory.id)
+                .join(Waypoint, Waypoint.address_id == AddressTerritory.address_id)
+                .where(Waypoint.position == 0)
+            ).scalars()
+        )
+    route: dict[int, dict[str, int]] = {}
+    for proposal_id, position, destination, address_id in ends:
+        key = "destination" if destination else "origin" if position == 0 else "via"
+        assert key not in route.setdefault(proposal_id, {}), proposal_id
+        route[proposal_id][key] = address_id
+        assert address_id in placed
+    assert set(route) == {p.id for p in proposals}
+    assert all(set(r) == {"origin", "destination"} for r in route.values())
+    for earlier, later in zip(proposals, proposals[1:], strict=False):
+        if later.type == ProposalType.RETURN:
+            assert earlier.type == ProposalType.OUTWARD and earlier.user_id == later.user_id
+            assert route[later.id] == {"origin": route[earlier.id]["destination"],
+                                       "destination": route[earlier.id]["origin"]}  # fmt: skip
+    assert by_territory["Nord"] > len(proposals) / 10
+
+
 def check_database(engine: Engine, summary: DemoSummary) -> None:
     check_counts(engine, summary)
     check_membership_rules(engine)
     check_creators_are_moderators(engine)
     check_addresses_in_territories(engine)
+    check_ads_have_waypoints(engine)
     with engine.connect() as connection:
         names = set(connection.execute(select(Community.name)).scalars())
     assert set(NAMED) <= names
@@ -428,6 +467,11 @@ def test_ads_have_criteria_and_go_to_their_authors_communities(demo):
     assert all((user_id, cid) in members and not private for user_id, cid, private in links)
 
 
+def test_ads_have_an_origin_and_a_destination_in_territories(demo):
+    engine, _ = demo
+    check_ads_have_waypoints(engine)
+
+
 def test_carpools_are_between_members_of_a_community(demo):
     engine, _ = demo
     with Session(engine) as connection:
@@ -528,6 +572,7 @@ def test_scale_1_adds_large_data(tmp_path):
     check_membership_rules(engine)
     check_creators_are_moderators(engine)
     check_addresses_in_territories(engine)
+    check_ads_have_waypoints(engine)
     with engine.connect() as connection:
         pending = connection.execute(
             select(func.count())
