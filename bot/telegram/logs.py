@@ -17,10 +17,16 @@ MASK = "[secret]"
 #: A link code after the words that redeem it (/start CODE, t.me/...?start=CODE, link CODE):
 #: python-telegram-bot logs every update's text at DEBUG.
 LINK_CODE = re.compile(r"(?i)\b(start|link|relier)(\s+|=)([a-z0-9]{10})\b")
-#: A link code pasted on its own ("mon code : 2XN9RTQEPG"): any word of ten characters of the
-#: codes' alphabet, with a letter (so that numeric ids stay readable in the logs).
+#: A link code pasted on its own ("mon code : 2XN9RTQEPG"): a word of ten characters of the
+#: codes' alphabet with a letter (numeric ids stay readable), either in capitals as issued, or
+#: typed in any case with a digit (so that words such as `getUpdates` stay readable).
 _CODE_CHARS = "A-HJKMNP-Za-hjkmnp-z2-9"
-BARE_CODE = re.compile(rf"(?<![A-Za-z0-9])(?=[2-9]*[A-Za-z])[{_CODE_CHARS}]{{10}}(?![A-Za-z0-9])")
+BARE_CODE = re.compile(
+    r"(?<![A-Za-z0-9])"
+    r"(?:(?=[2-9]*[A-Z])[A-HJKMNP-Z2-9]{10}"
+    rf"|(?=[A-Za-z]*[2-9])(?=[2-9]*[A-Za-z])[{_CODE_CHARS}]{{10}})"
+    r"(?![A-Za-z0-9])"
+)
 
 
 class SecretRedactor(logging.Filter):
