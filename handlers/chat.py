@@ -49,10 +49,14 @@ def on_command(
         return redeem_link_code(ctx, account, args[0], fallback)
     actor = who(ctx, account)
     if actor is None:
-        if name in UNLINK_WORDS and linked_user_id(ctx, account) is not None:
+        if name in UNLINK_WORDS and not place.is_group and linked_user_id(ctx, account):
             return unlink(ctx, account, fallback)  # a disabled account may still unlink
         return not_allowed(ctx, account, fallback)
     if name in UNLINK_WORDS:
+        # In a group, the counterpart of /lier: the group stops receiving the requests of the
+        # communities the person administers. In a private chat, the person unlinks.
+        if place.is_group:
+            return bindings.unbind(ctx, actor, place)
         return unlink(ctx, account, actor.language)
     if name in BIND_WORDS:
         if args and actions.is_id(args[0]):

@@ -78,6 +78,24 @@ def test_lier_binds_a_group_to_the_community(ctx, world):
     assert bindings(ctx) == [("-100999", world.communities["arc"], True)]
 
 
+def test_delier_in_a_group_unbinds_it_for_a_referent_only(ctx, world):
+    link(ctx, EMILIE, "emilie.fournier@arcfrance.fr")
+    assert chat.on_command(ctx, EMILIE, GROUP, "lier", []).ok
+    marion = ChatAccount("telegram", "1003")
+    link(ctx, marion, "marion.hennebert@arcfrance.fr")  # a plain member of Arc France
+    before = snapshot(ctx)
+    refused = chat.on_command(ctx, marion, GROUP, "delier", [])
+    assert not refused.ok and "Vous n'administrez pas la communauté « Arc France »" in refused.text
+    assert snapshot(ctx) == before and bindings(ctx)[0][2] is True
+    done = chat.on_command(ctx, EMILIE, GROUP, "delier", [])
+    assert done.text == "Ce groupe ne recevra plus les demandes de : Arc France."
+    assert bindings(ctx) == [("-100200", world.communities["arc"], False)]
+    # Emilie is still linked: /delier in the group unbound the group, not her.
+    assert chat.on_command(ctx, EMILIE, PRIVATE, "attente", []).ok
+    again = chat.on_command(ctx, EMILIE, GROUP, "delier", [])
+    assert again.text == "Ce groupe n'est lié à aucune communauté que vous administrez."
+
+
 def test_an_operator_picks_the_community_to_bind(ctx, world):
     operator = ChatAccount("telegram", "42")
     link(ctx, operator, "operateur@hautsdefrance-mobilites.fr")
