@@ -4,6 +4,7 @@ environment (as deploy/env.example has them), logs kept in files for the asserti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -118,6 +119,7 @@ operators_reminder_days = 36500
                 [*entry_point(), "--config", str(config), "run"],
                 env=environment(self.tmp, self.database_url), cwd=REPO,
                 stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, chart workers included
             )  # fmt: skip
 
     async def ready(self, timeout: float = 30.0) -> None:
@@ -135,9 +137,11 @@ operators_reminder_days = 36500
                     await asyncio.sleep(0.1)
 
     def kill(self) -> None:
-        """SIGKILL: no cleanup at all, as when the machine dies."""
+        """SIGKILL to the whole process group (the bot and its chart workers): no cleanup at
+        all, as when the machine dies, and no orphaned worker left behind."""
         assert self.process is not None
-        self.process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
     async def stop(self, timeout: float = 30.0) -> int:

@@ -262,7 +262,7 @@ async def test_two_replicas_handle_each_update_once_and_push_each_request_once(
     finally:
         for replica in replicas:
             if replica.process is not None and replica.process.poll() is None:
-                replica.process.kill()
+                replica.kill()
         await bot_api.stop()
         await slack.stop()
 
