@@ -49,9 +49,27 @@ async def test_a_stuck_decision_does_not_hold_the_shutdown_past_its_budget(api, 
     blocker.begin()  # BEGIN IMMEDIATE: another writer holds the database
     try:
         pierre = world.membership("arc", "pierre")
+        offsets: list[int] = []  # what each poll asks for (the fake does not record polls)
+        poll = api._m_getUpdates
+
+        async def noted_poll(params, files):
+            offsets.append(int(params.get("offset") or 0))
+            return await poll(params, files)
+
+        api._m_getUpdates = noted_poll
         api.press(JEANMARC, {"message_id": 777}, callback_data("approve", str(pierre)))
-        while app.in_flight == 0:
+        press_id = api.updates[-1]["update_id"]
+
+        def fetched() -> bool:  # the next poll asks for what follows the press
+            return any(offset > press_id for offset in offsets)
+
+        # The press itself under way (not the tail of the link's reply), then stuck on the lock
+        for _ in range(500):
+            if fetched() and app.in_flight > 0:
+                break
             await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        assert app.in_flight > 0
         started = time.monotonic()
         clean = await shutdown(app, [telegram], seconds=1.0)
         elapsed = time.monotonic() - started
