@@ -870,27 +870,8 @@ class _Demo:
                 "language_id": language,
             },
         )
-        t = TOWNS[town]
-        address_id = self.take_id("address")
-        self.writer.add(
-            "address",
-            {
-                "id": address_id,
-                "street_address": f"{rng.randint(1, 180)} {STREETS[rng.randrange(len(STREETS))]}",
-                "postal_code": t.postal_code,
-                "address_locality": t.name,
-                "address_country": "France",
-                "latitude": round(t.latitude + rng.uniform(-0.02, 0.02), 6),
-                "longitude": round(t.longitude + rng.uniform(-0.03, 0.03), 6),
-                "user_id": uid,
-                "home": True,
-                "created_date": created,
-            },
-        )
-        for territory_id in self.town_territories[town]:
-            self.writer.add(
-                "address_territory", {"address_id": address_id, "territory_id": territory_id}
-            )
+        street = f"{rng.randint(1, 180)} {STREETS[rng.randrange(len(STREETS))]}"
+        self.add_place(town, created, street=street, home_of=uid)
         return uid
 
     def add_community(
@@ -1002,8 +983,15 @@ class _Demo:
         )
         return accepted
 
-    def add_place(self, town: int, created: dt.datetime) -> int:
-        """An address in `town` (not a home) with its territories; returns its id."""
+    def add_place(
+        self,
+        town: int,
+        created: dt.datetime,
+        street: str | None = None,
+        home_of: int | None = None,
+    ) -> int:
+        """An address in `town` with its territories (a user's home with `home_of`, else an
+        ad's origin or destination); returns its id."""
         rng = self.rng
         t = TOWNS[town]
         address_id = self.take_id("address")
@@ -1011,14 +999,14 @@ class _Demo:
             "address",
             {
                 "id": address_id,
-                "street_address": None,
+                "street_address": street,
                 "postal_code": t.postal_code,
                 "address_locality": t.name,
                 "address_country": "France",
                 "latitude": round(t.latitude + rng.uniform(-0.02, 0.02), 6),
                 "longitude": round(t.longitude + rng.uniform(-0.03, 0.03), 6),
-                "user_id": None,
-                "home": False,
+                "user_id": home_of,
+                "home": home_of is not None,
                 "created_date": created,
             },
         )
