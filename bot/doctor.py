@@ -225,6 +225,24 @@ def check_database(config: Config, timeout: float = 10.0) -> list[Check]:
         engine.dispose()
 
 
+def table_problems(engine: Engine, tables) -> list[str]:
+    """What the database lacks of these mapped tables: a table, or columns of one."""
+    inspector = inspect(engine)
+    present = set(inspector.get_table_names())
+    problems = []
+    for table in tables:
+        if table.name not in present:
+            problems.append(f"{table.name} is missing")
+            continue
+        with warnings.catch_warnings():  # the platform's geometry types are not SQLAlchemy's
+            warnings.simplefilter("ignore")
+            real = {column["name"] for column in inspector.get_columns(table.name)}
+        lacking = [c.name for c in table.columns if c.name not in real]
+        if lacking:
+            problems.append(f"{table.name} lacks {', '.join(lacking)}")
+    return problems
+
+
 def check_platform_tables(engine: Engine) -> list[Check]:
     """Every platform table and column the bot maps must exist (on MariaDB: in the platform's
     own schema, which the bot never changes)."""
@@ -242,15 +260,7 @@ def check_platform_tables(engine: Engine) -> list[Check]:
         else:
             fix = "run `referent-bot db upgrade` (it creates them on an empty database)"
         return [Check(ERROR, "platform tables", f"missing {', '.join(missing)}: {fix}")]
-    inspector = inspect(engine)
-    problems = []
-    for table in PlatformBase.metadata.sorted_tables:
-        with warnings.catch_warnings():  # the platform's geometry types are not SQLAlchemy's
-            warnings.simplefilter("ignore")
-            real = {column["name"] for column in inspector.get_columns(table.name)}
-        lacking = [c.name for c in table.columns if c.name not in real]
-        if lacking:
-            problems.append(f"{table.name} lacks {', '.join(lacking)}")
+    problems = table_problems(engine, PlatformBase.metadata.sorted_tables)
     if problems:
         return [
             Check(
@@ -302,17 +312,7 @@ def check_bot_tables(engine: Engine) -> list[Check]:
                 f"{head}): run `referent-bot db upgrade`",
             )
         ]
-    inspector = inspect(engine)
-    present = set(inspector.get_table_names())
-    problems = []
-    for table in BotBase.metadata.sorted_tables:
-        if table.name not in present:
-            problems.append(f"{table.name} is missing")
-            continue
-        real = {column["name"] for column in inspector.get_columns(table.name)}
-        lacking = [c.name for c in table.columns if c.name not in real]
-        if lacking:
-            problems.append(f"{table.name} lacks {', '.join(lacking)}")
+    problems = table_problems(engine, BotBase.metadata.sorted_tables)
     if problems:
         return [
             Check(
