@@ -20,11 +20,10 @@ import hashlib
 import logging
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError
 
 from handlers.context import Context
-from handlers.uow import transaction
+from handlers.uow import DATABASE_ERRORS, transaction
 from storage.bot_models import SeenUpdate
 from storage.clock import now
 
@@ -47,7 +46,7 @@ def first_seen(ctx: Context, platform: str, key: str) -> bool:
             session.add(SeenUpdate(platform=platform, update_key=key, seen_at=when))
     except IntegrityError:
         return False
-    except (OperationalError, InterfaceError, PoolTimeout) as error:
+    except DATABASE_ERRORS as error:
         log.warning("could not record a %s update (%s): handled anyway", platform,
                     type(error).__name__)  # fmt: skip
         return True
