@@ -55,6 +55,9 @@ class BotConfig:
     widget_url: str = ""
     #: On SIGTERM, how long the work under way may take to finish before the bot gives up.
     shutdown_seconds: int = 20
+    #: The CPU of the threads that share the GIL: "auto" (the one `run` starts on), "off"
+    #: (the OS moves them), or a CPU number (bot/affinity.py says why).
+    cpu: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -325,5 +328,9 @@ def _validate(config: Config) -> None:
         raise ConfigError("[metrics] port must be between 0 and 65535")
     if config.bot.shutdown_seconds <= 0:
         raise ConfigError("[bot] shutdown_seconds must be positive")
+    if config.bot.cpu not in ("auto", "off") and not (
+        config.bot.cpu.isascii() and config.bot.cpu.isdigit()
+    ):
+        raise ConfigError('[bot] cpu must be "auto", "off" or a CPU number such as "0"')
     if config.email.port <= 0 or config.email.retry_seconds <= 0 or config.email.poll_seconds <= 0:
         raise ConfigError("[email] port, retry_seconds and poll_seconds must be positive")

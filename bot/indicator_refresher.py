@@ -15,6 +15,7 @@ import os
 import threading
 import time
 
+from bot import affinity
 from storage.indicator_days import refresh
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ async def _in_daemon_thread(function, *args) -> None:
             done.set_exception(error)
 
     def work() -> None:
+        affinity.release()  # long queries: on any CPU, beside the event loop's
         try:
             function(*args)
         except BaseException as error:  # handed to the awaiting task

@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from bot import affinity
 from bot import metrics as metrics_module
 from bot.config import Config
 from bot.metrics import Metrics
@@ -173,7 +174,8 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> bool:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     runtime = await asyncio.to_thread(open_runtime, config)
-    charts = make_render_pool()
+    charts = make_render_pool()  # before pinning: its workers are forked with every CPU
+    affinity.pin(config.bot.cpu)
     runtime = dataclasses.replace(
         runtime, ctx=dataclasses.replace(runtime.ctx, chart_renderer=charts)
     )
@@ -197,6 +199,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> bool:
         if health is not None:
             await health.stop()
         app.close(wait=clean)
+        affinity.release()
     return clean
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from handlers import actions, bindings, commands
 from handlers.context import Actor, Context
 from handlers.i18n import normalize_language, t
-from handlers.identity import actor_for_user
+from handlers.identity import actor_for_account
 from handlers.linking import ChatAccount, linked_user_id, looks_like_code, redeem_link_code, unlink
 from handlers.reply import Reply
 from handlers.uow import is_database_outage, outage_reply
@@ -20,10 +20,7 @@ BIND_WORDS = {"lier", "bind"}
 
 
 def who(ctx: Context, account: ChatAccount) -> Actor | None:
-    user_id = linked_user_id(ctx, account)
-    if user_id is None:
-        return None
-    return actor_for_user(ctx, user_id, account.platform)
+    return actor_for_account(ctx, account)
 
 
 def not_allowed(ctx: Context, account: ChatAccount, language: str) -> Reply:

@@ -24,7 +24,7 @@ from handlers.context import Actor, Context
 from handlers.i18n import t
 from handlers.present import clip
 from handlers.reply import Button, InputRequest, Reply
-from handlers.rights import administered
+from handlers.rights import administered_names
 from handlers.uow import transaction, use_case
 
 
@@ -149,18 +149,15 @@ def run_command(ctx: Context, actor: Actor, name: str, args: list[str]) -> Reply
             return Reply(t(actor.language, "error.unknown_community", id=args[0]), ok=False)
         return command.run(ctx, actor, int(args[0]), args[1:])
     with transaction(ctx) as session:
-        rows = administered(session, actor)
+        rows = administered_names(session, actor)
     if not rows:
         return Reply(t(actor.language, "communities.none"), ok=False)
     if len(rows) == 1:
-        return command.run(ctx, actor, rows[0].community.id, args)
+        return command.run(ctx, actor, rows[0][0], args)
     ref = (lambda cid: f"{cid}:a:0") if command.pick_action == "members" else str
     return Reply(
         t(actor.language, "communities.pick"),
-        tuple(
-            (Button(row.community.name, command.pick_action, ref(row.community.id)),)
-            for row in rows[:50]
-        ),
+        tuple((Button(name, command.pick_action, ref(id_)),) for id_, name in rows[:50]),
     )
 
 

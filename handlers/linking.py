@@ -11,7 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from handlers.context import Context
 from handlers.errors import Refusal
@@ -161,14 +161,17 @@ def _check_attempts(session, account: ChatAccount, when: dt.datetime) -> None:
         raise Refusal("link.too_many_attempts", minutes=int(ATTEMPT_WINDOW.total_seconds() // 60))
 
 
+def identity_of(account: ChatAccount) -> tuple[ColumnElement[bool], ...]:
+    """The WHERE clause of the account's bot_chat_identity row."""
+    return (
+        ChatIdentity.platform == account.platform,
+        ChatIdentity.team_id == account.team_id,
+        ChatIdentity.external_id == account.external_id,
+    )
+
+
 def _identity(session, account: ChatAccount) -> ChatIdentity | None:
-    return session.scalars(
-        select(ChatIdentity).where(
-            ChatIdentity.platform == account.platform,
-            ChatIdentity.team_id == account.team_id,
-            ChatIdentity.external_id == account.external_id,
-        )
-    ).first()
+    return session.scalars(select(ChatIdentity).where(*identity_of(account))).first()
 
 
 def linked_user_id(ctx: Context, account: ChatAccount) -> int | None:

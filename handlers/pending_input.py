@@ -22,7 +22,7 @@ from handlers.context import Context
 from handlers.i18n import normalize_language, number, t
 from handlers.linking import ChatAccount
 from handlers.reply import Button, InputRequest, Reply
-from handlers.rights import administered
+from handlers.rights import administered_names
 from handlers.uow import storable, transaction
 from storage.bot_models import PendingInput
 from storage.clock import now
@@ -286,17 +286,15 @@ def file_target(
     if place.is_group:
         return FileTarget()  # a document shared in a group is not for the bot unless asked
     with transaction(ctx) as session:
-        rows = administered(session, actor)
+        rows = administered_names(session, actor)
     if not rows:
         return FileTarget(reply=Reply(t(lang, "communities.none"), ok=False))
     if len(rows) == 1:
-        return FileTarget(press=actions.Press("identifiers", str(rows[0].community.id)))
+        return FileTarget(press=actions.Press("identifiers", str(rows[0][0])))
     return FileTarget(
         reply=Reply(
             t(lang, "telegram.input.file_which_community"),
-            tuple(
-                (Button(r.community.name, "identifiers", str(r.community.id)),) for r in rows[:50]
-            ),
+            tuple((Button(name, "identifiers", str(id_)),) for id_, name in rows[:50]),
             ok=False,
         )
     )

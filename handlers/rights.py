@@ -23,3 +23,8 @@ def administered_community(session: Session, actor: Actor, community_id: int) ->
 def administered(session: Session, actor: Actor):
     """The communities the actor administers, with their counts."""
     return queries.administered_communities(session, actor.user_id, everything=actor.is_operator)
+
+
+def administered_names(session: Session, actor: Actor) -> list[tuple[int, str]]:
+    """(id, name) of the communities the actor administers, by name."""
+    return queries.administered_names(session, actor.user_id, everything=actor.is_operator)

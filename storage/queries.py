@@ -121,6 +121,17 @@ def administered_communities(
     ]
 
 
+def administered_names(
+    session: Session, user_id: int, everything: bool = False
+) -> list[tuple[int, str]]:
+    """(id, name) of the communities the user administers, by name: enough to pick one,
+    without counting their members (a command with no community id runs this first)."""
+    query = select(Community.id, Community.name).order_by(Community.name, Community.id)
+    if not everything:
+        query = query.where(Community.id.in_(_MINE))
+    return [(id_, name) for id_, name in session.execute(query, {"user_id": user_id})]
+
+
 def community_counts(session: Session, community_id: int) -> tuple[int, int]:
     """(members, pending) of one community."""
     row = session.execute(

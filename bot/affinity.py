@@ -1,0 +1,77 @@
+"""One CPU for the threads that take turns on the GIL ([bot] cpu).
+
+The event loop and the use-case threads share CPython's GIL, and hand it over many times per
+update (each SQLite step and each socket wait releases it). When the OS runs them on different
+cores, every hand-over moves the work to a core whose caches hold none of it: on the Telegram
+bench (docs/benchmarks.md) an /attente cost 6.5 ms of CPU unpinned and 4.4 ms with the process
+on one core, and the throughput rose by 40%. Only one of those threads can run Python at a
+time anyway. What truly runs beside them keeps every CPU: the chart workers (processes) and
+the indicator refresher's thread call `release` when they start.
+
+Linux only (`os.sched_setaffinity`); elsewhere, or with a single usable CPU, nothing happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+#: The CPUs the process may use when it started, before `pin` (None: not known here).
+_allowed: frozenset[int] | None = None
+
+
+def usable() -> frozenset[int] | None:
+    getter = getattr(os, "sched_getaffinity", None)
+    if getter is None:
+        return None
+    with contextlib.suppress(OSError):
+        return frozenset(getter(0))
+    return None
+
+
+def current_cpu() -> int | None:
+    """The CPU this thread runs on now (field 39 of /proc/thread-self/stat)."""
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError),
+        open("/proc/thread-self/stat", encoding="ascii") as stat,
+    ):
+        # The command name (field 2) may hold spaces: count from the closing parenthesis.
+        return int(stat.read().rpartition(")")[2].split()[36])
+    return None
+
+
+def choose(setting: str, allowed: frozenset[int] | None, running_on: int | None) -> int | None:
+    """The CPU `setting` ("auto", "off" or a CPU number) names, or None for no pinning."""
+    if setting == "off" or not allowed or len(allowed) < 2:
+        return None
+    if setting == "auto":
+        return running_on if running_on in allowed else min(allowed)
+    cpu = int(setting)
+    if cpu not in allowed:
+        raise ValueError(f"[bot] cpu = {cpu}: this process may only use CPUs {sorted(allowed)}")
+    return cpu
+
+
+def pin(setting: str) -> int | None:
+    """Pin the calling thread, and the threads it starts from now on, to one CPU. Called by the
+    event loop's thread before the use-case threads exist. Returns the CPU, or None."""
+    global _allowed
+    allowed = usable()
+    cpu = choose(setting, allowed, current_cpu())
+    if cpu is None:
+        return None
+    _allowed = allowed
+    os.sched_setaffinity(0, {cpu})
+    log.info("event loop and use-case threads on CPU %d (of %d; [bot] cpu)", cpu, len(allowed))
+    return cpu
+
+
+def release() -> None:
+    """Give the calling thread back every CPU the process had before `pin` (none pinned: a
+    no-op)."""
+    if _allowed is not None:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, _allowed)
