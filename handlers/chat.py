@@ -37,14 +37,16 @@ def on_command(
     name: str,
     args: list[str],
     language_hint: str | None = None,
+    actor: Actor | None = None,
 ) -> Reply:
     """A command typed in a chat. `language_hint` is the chat client's language, used until
-    the person is linked and has a language of their own."""
+    the person is linked and has a language of their own; `actor`: who(ctx, account), when
+    the caller has just resolved it."""
     name = name.lower()
     fallback = normalize_language(language_hint or ctx.settings.default_language)
     if name in LINK_WORDS and args and looks_like_code(args[0]):
         return redeem_link_code(ctx, account, args[0], fallback)
-    actor = who(ctx, account)
+    actor = actor or who(ctx, account)
     if actor is None:
         if name in UNLINK_WORDS and not place.is_group and linked_user_id(ctx, account):
             return unlink(ctx, account, fallback)  # a disabled account may still unlink

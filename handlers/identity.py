@@ -25,19 +25,23 @@ def actor_for_user(ctx: Context, user_id: int, front: str) -> Actor | None:
 
 
 def actor_for_account(ctx: Context, account: ChatAccount) -> Actor | None:
-    """The linked, active user behind a chat account, in one statement: it runs before every
-    command and press."""
     with ctx.sessions() as session:
-        row = session.execute(
-            select(User, Preference.language)
-            .join(ChatIdentity, ChatIdentity.user_id == User.id)
-            .outerjoin(Preference, Preference.user_id == User.id)
-            .where(*identity_of(account))
-            .limit(1)
-        ).first()
-        if row is None or row[0].status != UserStatus.ACTIVE:
-            return None
-        return _actor(ctx, session, row[0], account.platform, preferred=row[1])
+        return actor_in(session, ctx, account)
+
+
+def actor_in(session, ctx: Context, account: ChatAccount) -> Actor | None:
+    """The linked, active user behind a chat account, in one statement (in the caller's
+    session): it runs before every command and press."""
+    row = session.execute(
+        select(User, Preference.language)
+        .join(ChatIdentity, ChatIdentity.user_id == User.id)
+        .outerjoin(Preference, Preference.user_id == User.id)
+        .where(*identity_of(account))
+        .limit(1)
+    ).first()
+    if row is None or row[0].status != UserStatus.ACTIVE:
+        return None
+    return _actor(ctx, session, row[0], account.platform, preferred=row[1])
 
 
 def actor_for_email(ctx: Context, email: str, front: str) -> Actor | None:

@@ -18,8 +18,9 @@ from sqlalchemy import delete, select
 
 from handlers import actions, chat, pending
 from handlers.bindings import ChatPlace
-from handlers.context import Context
+from handlers.context import Actor, Context
 from handlers.i18n import normalize_language, number, t
+from handlers.identity import actor_in
 from handlers.linking import ChatAccount
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_names
@@ -121,12 +122,17 @@ def _where(account: ChatAccount, place: ChatPlace):
     )
 
 
-def clear(ctx: Context, account: ChatAccount, place: ChatPlace) -> None:
-    """Forget the question waiting for this person here, if any (read first: most presses and
-    commands have none, and need no write transaction)."""
+def _identify(ctx: Context, account: ChatAccount, place: ChatPlace) -> tuple[Actor | None, bool]:
+    """Who writes, and whether a question waits for their answer here: one session, read only
+    (most commands and presses have no question waiting, and need no write transaction)."""
     with ctx.sessions() as session:
-        if session.scalars(select(PendingInput.id).where(*_where(account, place))).first() is None:
-            return
+        actor = actor_in(session, ctx, account)
+        query = select(PendingInput.id).where(*_where(account, place)).limit(1)
+        return actor, session.scalars(query).first() is not None
+
+
+def _forget(ctx: Context, account: ChatAccount, place: ChatPlace) -> None:
+    """Forget the question waiting for this person here."""
     with transaction(ctx, write=True) as session:
         session.execute(delete(PendingInput).where(*_where(account, place)))
 
@@ -161,8 +167,10 @@ def on_command(
     language_hint: str | None = None,
 ) -> Reply:
     """A typed command abandons any question the bot was waiting an answer to."""
-    clear(ctx, account, place)
-    return chat.on_command(ctx, account, place, name, args, language_hint)
+    actor, waiting = _identify(ctx, account, place)
+    if waiting:
+        _forget(ctx, account, place)
+    return chat.on_command(ctx, account, place, name, args, language_hint, actor)
 
 
 def on_press(
@@ -178,13 +186,14 @@ def on_press(
     for the prompt of a marked action)."""
     if press.action in (SKIP, CANCEL):
         return _skip_or_cancel(ctx, account, place, press.action, language_hint)
-    actor = chat.who(ctx, account)
+    actor, waiting = _identify(ctx, account, place)
     resolved = resolve(press.action, actor.language if actor else "fr", label)
     if press.action.startswith(MARK) and resolved is None:
         lang = _lang(ctx, account, language_hint)
         return Answer(Reply(t(lang, "error.bad_button"), ok=False))
     if resolved is None or press.text is not None or press.file_content is not None:
-        clear(ctx, account, place)
+        if waiting:
+            _forget(ctx, account, place)
         if resolved is not None:
             press = actions.Press(resolved[0], press.ref, press.text, press.file_name,
                                   press.file_content)  # fmt: skip

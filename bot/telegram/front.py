@@ -100,6 +100,8 @@ def rendered_size(text: str) -> int:
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Pieces of at most `limit` rendered units, cut between lines when possible."""
+    if len(text) * 6 <= limit:  # even if every character became "&amp;": one piece
+        return [text]
     pieces: list[str] = []
     current: list[str] = []
     size = 0
