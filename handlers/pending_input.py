@@ -131,7 +131,7 @@ def _identify(ctx: Context, account: ChatAccount, place: ChatPlace) -> tuple[Act
         return actor, session.scalars(query).first() is not None
 
 
-def _forget(ctx: Context, account: ChatAccount, place: ChatPlace) -> None:
+def clear(ctx: Context, account: ChatAccount, place: ChatPlace) -> None:
     """Forget the question waiting for this person here."""
     with transaction(ctx, write=True) as session:
         session.execute(delete(PendingInput).where(*_where(account, place)))
@@ -169,7 +169,7 @@ def on_command(
     """A typed command abandons any question the bot was waiting an answer to."""
     actor, waiting = _identify(ctx, account, place)
     if waiting:
-        _forget(ctx, account, place)
+        clear(ctx, account, place)
     return chat.on_command(ctx, account, place, name, args, language_hint, actor)
 
 
@@ -193,7 +193,7 @@ def on_press(
         return Answer(Reply(t(lang, "error.bad_button"), ok=False))
     if resolved is None or press.text is not None or press.file_content is not None:
         if waiting:
-            _forget(ctx, account, place)
+            clear(ctx, account, place)
         if resolved is not None:
             press = actions.Press(resolved[0], press.ref, press.text, press.file_name,
                                   press.file_content)  # fmt: skip
