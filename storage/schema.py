@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from storage.bot_models import BOT_TABLES
 from storage.models import PLATFORM_TABLES, PlatformBase
@@ -17,6 +20,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "bot_alembic_version"
 #: Dialects on which the bot may create the platform tables itself (never MariaDB/MySQL).
 CREATES_PLATFORM_TABLES = ("sqlite", "postgresql")
+#: The lock that lets one `db upgrade` (or first start) at a time change the schema.
+LOCK_NAME = "referent_bot_schema"
+LOCK_KEY = 0x7265666572656E74  # pg_advisory_lock takes a bigint: "referent" in ASCII
+#: How long a second upgrade waits for the first before giving up.
+LOCK_WAIT_SECONDS = 600
 
 
 class SchemaError(RuntimeError):
@@ -99,14 +107,79 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def prepare(engine: Engine) -> bool:
+def prepare(engine: Engine, wait: float = LOCK_WAIT_SECONDS) -> bool:
     """Everything a fresh start needs: platform tables where allowed, then migrations.
 
-    Returns True when the platform tables were created (an empty embedded database).
+    Returns True when the platform tables were created (an empty embedded database). Two
+    replicas upgrading at once (systemd's ExecStartPre on both) take turns: the second finds
+    the work done; without the lock one of them failed half-way with a duplicate table.
     """
-    created = ensure_platform_tables(engine)
-    upgrade(engine)
+    with schema_lock(engine, wait):
+        created = ensure_platform_tables(engine)
+        upgrade(engine)
     return created
+
+
+@contextlib.contextmanager
+def schema_lock(engine: Engine, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Held while the schema changes: an advisory lock on PostgreSQL, GET_LOCK on MariaDB, a
+    lock file beside an SQLite database (none for an in-memory one)."""
+    dialect = engine.dialect.name
+    if dialect == "sqlite":
+        with _file_lock(engine.url.database, wait):
+            yield
+        return
+    with engine.connect() as connection:
+        if dialect == "postgresql":
+            take = text("SELECT pg_try_advisory_lock(:key)").bindparams(key=LOCK_KEY)
+            release = text("SELECT pg_advisory_unlock(:key)").bindparams(key=LOCK_KEY)
+        else:
+            take = text("SELECT GET_LOCK(:name, 0)").bindparams(name=LOCK_NAME)
+            release = text("SELECT RELEASE_LOCK(:name)").bindparams(name=LOCK_NAME)
+        deadline = time.monotonic() + wait
+        while not connection.execute(take).scalar():
+            connection.rollback()
+            if time.monotonic() >= deadline:
+                raise SchemaError(_busy(wait))
+            time.sleep(0.5)
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(release)
+            connection.commit()
+
+
+@contextlib.contextmanager
+def _file_lock(database: str | None, wait: float) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: one process at a time is the operator's to ensure
+        fcntl = None
+    if fcntl is None or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.schema-lock", "a+b") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SchemaError(_busy(wait)) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _busy(wait: float) -> str:
+    return (
+        f"another `referent-bot db upgrade` (or a first start) has been changing the schema "
+        f"for more than {wait:.0f} s; wait for it to finish, then run this again"
+    )
 
 
 def bot_tables_present(engine: Engine) -> list[str]:
