@@ -1,23 +1,33 @@
 """The drain, in process: Slack answers 503 while the bot shuts down but finishes what it had
-acknowledged; a decision stuck behind a lock does not hold the shutdown past its budget."""
+acknowledged; Telegram's webhook closes but finishes the update it took; a decision stuck
+behind a lock does not hold the shutdown past its budget."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
+import aiohttp
 import pytest
+from sqlalchemy import select
 
 from bot.runtime import App, shutdown
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
+from handlers import chat
 from handlers.actions import callback_data
+from handlers.bindings import ChatPlace
+from handlers.linking import ChatAccount, issue_link_code
+from storage.codes import MembershipStatus
+from storage.models import CommunityUser
+from tests.ops.support import free_port
 from tests.slack.conftest import link as slack_link
 from tests.slack.conftest import start_bot
 from tests.slack.fake_slack_api import FakeSlack
 from tests.telegram.conftest import JEANMARC, link, telegram_config
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.parametrize("engine", ["sqlite"], indirect=True)]
+SECRET = "drain-webhook-secret"
 
 
 async def test_slack_finishes_what_it_acknowledged_then_answers_503(engine, settings):
@@ -85,3 +95,84 @@ async def test_a_stuck_decision_does_not_hold_the_shutdown_past_its_budget(api, 
     assert clean is False
     assert 1.0 <= elapsed < 1.0 + 3.0 + 1.0  # the budget, then a few seconds for the stop
     assert unanswered  # the bot gave up on it rather than waiting past its budget
+
+
+async def test_telegram_webhook_finishes_the_update_it_took_and_takes_no_more(
+    api, engine, ctx, world
+):
+    """Webhook mode: the listener closes at once (Telegram keeps the next updates, or gives
+    them to another replica), and a decision already acknowledged is carried out and answered."""
+    port = free_port()
+    config = telegram_config(
+        api, mode="webhook", webhook_url=f"http://127.0.0.1:{port}/telegram",
+        webhook_secret=SECRET, listen_host="127.0.0.1", listen_port=port,
+    )  # fmt: skip
+    app = App(Runtime(config, engine, ctx))
+    telegram = TelegramFront(app)
+    await telegram.start()
+    code = issue_link_code(ctx, "jean-marc.morel@arcfrance.fr").code
+    jeanmarc = ChatAccount("telegram", str(JEANMARC["id"]), display_name="Jean-Marc Morel")
+    assert chat.on_command(ctx, jeanmarc, ChatPlace("telegram", str(JEANMARC["id"])),
+                           "start", [code]).ok  # fmt: skip
+    pierre = world.membership("arc", "pierre")
+    url = f"http://127.0.0.1:{port}/telegram"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    blocker = engine.connect().execution_options(sqlite_immediate=True)
+    blocker.begin()  # another writer holds the database: the decision waits for it
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=press_update(901, pierre), headers=headers) as taken:
+                assert taken.status == 200  # acknowledged: Telegram will not send it again
+            for _ in range(250):
+                if app.in_flight > 0:
+                    break
+                await asyncio.sleep(0.02)
+            assert app.in_flight > 0
+            stopping = asyncio.create_task(shutdown(app, [telegram], seconds=20))
+            await asyncio.sleep(0.5)
+            with pytest.raises(aiohttp.ClientConnectionError):  # the listener is closed
+                async with http.post(url, json=press_update(902, pierre), headers=headers):
+                    pass
+            assert not stopping.done()  # still waiting for the decision
+            assert not [c for c in api.calls if c.method == "answerCallbackQuery"]
+            blocker.rollback()
+            clean = await asyncio.wait_for(stopping, 20)
+    finally:
+        if blocker.in_transaction():
+            blocker.rollback()
+        blocker.close()
+        app.close(wait=False)
+    assert clean is True
+    (answer,) = [c for c in api.calls if c.method == "answerCallbackQuery"]
+    assert answer.params["callback_query_id"] == "q901"
+    edited = [c for c in api.calls if c.method == "editMessageText"]
+    assert len(edited) == 1 and "acceptée" in edited[0].params["text"]
+    with engine.connect() as connection:
+        status = connection.execute(
+            select(CommunityUser.status).where(CommunityUser.id == pierre)
+        ).scalar()
+    assert status == MembershipStatus.MEMBER
+
+
+def press_update(number: int, membership: int) -> dict:
+    """A press on "approve" of a message the bot sent Jean-Marc."""
+    data = callback_data("approve", str(membership))
+    return {
+        "update_id": number,
+        "callback_query": {
+            "id": f"q{number}",
+            "from": {**JEANMARC, "is_bot": False},
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": 700 + number,
+                "date": 0,
+                "text": "Nouvelle demande",
+                "chat": {"id": JEANMARC["id"], "type": "private", "first_name": "Jean-Marc"},
+                "from": {"id": 1, "is_bot": True, "first_name": "bot"},
+                "reply_markup": {
+                    "inline_keyboard": [[{"text": "Accepter", "callback_data": data}]]
+                },
+            },
+        },
+    }
