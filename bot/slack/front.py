@@ -26,12 +26,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
 from bot.runtime import App
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
-from bot.slack.observed import MeteredWebClient, request_kind, scope
+from bot.slack.observed import CountedRateLimitRetries, MeteredWebClient, request_kind, scope
 from handlers import chat, commands, pending_input, seen_updates
 from handlers.actions import Press, parse_callback_data
 from handlers.bindings import ChatPlace
@@ -63,7 +62,9 @@ class SlackFront:
             token=self.config.bot_token,
             base_url=self.config.api_base_url,
             logger=LIB_LOG,
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+            retry_handlers=[
+                CountedRateLimitRetries(getattr(app, "metrics", None), max_retry_count=3)
+            ],
         )
         self.bolt = AsyncApp(
             client=self.client,

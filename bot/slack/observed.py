@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -35,9 +36,25 @@ async def scope(body: dict, next) -> None:  # noqa: A002 (slack-bolt names it `n
     await next()
 
 
+class CountedRateLimitRetries(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's retry of a 429 (after Retry-After), each 429 counted as an API error with
+    code "429": retried calls end well, but the operators should see that Slack throttles."""
+
+    def __init__(self, metrics: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metrics = metrics
+
+    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
+        if self.metrics is not None and response is not None and response.status_code == 429:
+            self.metrics.api_errors.labels("slack", "429").inc()
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
 class MeteredWebClient(AsyncWebClient):
     """slack_sdk's client, each Web API call timed by method; an error counted by its code
-    (after the client's own retries of 429)."""
+    (after the client's own retries of 429, which CountedRateLimitRetries counts)."""
 
     def __init__(self, *args: Any, metrics: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -153,3 +153,30 @@ async def test_slack_requests_and_api_errors_are_counted(engine, settings):
                  code="channel_not_found") == 1  # fmt: skip
     assert value(samples, "referent_bot_api_call_seconds_count", platform="slack",
                  method="users.info") == 1  # fmt: skip
+
+
+async def test_a_slack_call_throttled_then_retried_is_counted(engine, settings):
+    """slack_sdk waits out a 429 and calls again: the reply goes out, and the 429 shows."""
+    from tests.slack.fake_slack_api import FakeSlack
+
+    fake = FakeSlack()
+    await fake.start()
+    bot = await start_bot(fake, engine, settings, min_interval=0.0)
+    health = HealthServer(bot.app, MetricsConfig(enabled=True, port=0))
+    await health.start()
+    try:
+        fake.rate_limit("chat.postEphemeral", retry_after=0)
+        sent = await bot.user.command("stranger", "aide")
+        assert sent.status == 200
+        await bot.front.drain()  # the request's work is done
+        samples = await scrape(health.port)
+        calls = [c.method for c in fake.calls]
+    finally:
+        await health.stop()
+        await bot.front.stop()
+        bot.app.close()
+        await fake.stop()
+    assert calls.count("chat.postEphemeral#429") == 1 and calls.count("chat.postEphemeral") == 1
+    assert value(samples, "referent_bot_api_errors_total", platform="slack", code="429") == 1
+    assert value(samples, "referent_bot_api_call_seconds_count", platform="slack",
+                 method="chat.postEphemeral") == 1  # fmt: skip
