@@ -8,7 +8,6 @@ schema (shared/reference/mobicoop/schema.sql, 116 tables), as in production.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -22,12 +21,15 @@ from storage import clock, schema
 from storage.bot_models import BotBase
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import PlatformBase
-from tests.support.databases import create_server_database, drop_server_database
+from tests.support.databases import (
+    create_server_database,
+    drop_server_database,
+    server_url,
+)
 from tests.support.world import World, build_world
 
 BACKENDS = ["sqlite", "postgres", "mariadb"]
 _CREATED: dict[str, tuple[str, str]] = {}
-ENV = {"postgres": "REFERENT_BOT_TEST_POSTGRES", "mariadb": "REFERENT_BOT_TEST_MARIADB"}
 
 
 @pytest.fixture(scope="session")
@@ -38,18 +40,13 @@ def server_engines() -> dict[str, Engine]:
 def _server_engine(kind: str, engines: dict[str, Engine]) -> Engine:
     if kind in engines:
         return engines[kind]
-    server_url = os.environ.get(ENV[kind])
-    if not server_url:
-        reason = f"{kind} tests need {ENV[kind]} (a server URL); .ci/run sets it"
-        if os.environ.get("REFERENT_BOT_REQUIRE_SERVERS"):
-            pytest.fail(reason + ", and REFERENT_BOT_REQUIRE_SERVERS says they must run")
-        pytest.skip(reason)
+    server = server_url(kind)
     name = f"rb_test_{uuid.uuid4().hex[:10]}"
-    url = create_server_database(server_url, name, platform_schema=(kind == "mariadb"))
+    url = create_server_database(server, name, platform_schema=(kind == "mariadb"))
     engine = make_engine(url)
     schema.prepare(engine)
     engines[kind] = engine
-    _CREATED[kind] = (server_url, name)
+    _CREATED[kind] = (server, name)
     return engine
 
 

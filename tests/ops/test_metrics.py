@@ -3,6 +3,7 @@ slack-bolt stacks against the fake APIs: the counters say what the scenario did.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections import Counter
 
@@ -128,7 +129,9 @@ async def test_readiness_follows_the_database_and_the_shutdown(api, engine, ctx,
         app.close()
 
 
-async def test_slack_requests_and_api_errors_are_counted(engine, settings):
+@contextlib.asynccontextmanager
+async def slack_with_metrics(engine, settings):
+    """The Slack front on the fake Web API, its metrics served on a free port."""
     from tests.slack.fake_slack_api import FakeSlack
 
     fake = FakeSlack()
@@ -137,17 +140,22 @@ async def test_slack_requests_and_api_errors_are_counted(engine, settings):
     health = HealthServer(bot.app, MetricsConfig(enabled=True, port=0))
     await health.start()
     try:
+        yield fake, bot, health
+    finally:
+        await health.stop()
+        await bot.front.stop()
+        bot.app.close()
+        await fake.stop()
+
+
+async def test_slack_requests_and_api_errors_are_counted(engine, settings):
+    async with slack_with_metrics(engine, settings) as (fake, bot, health):
         fake.fail("chat.postEphemeral", "channel_not_found")
         sent = await bot.user.command("stranger", "aide")
         assert sent.status == 200
         await fake.wait_for("response_url")  # the ephemeral failed: answered by response_url
         await bot.front.drain()  # the request's work is done
         samples = await scrape(health.port)
-    finally:
-        await health.stop()
-        await bot.front.stop()
-        bot.app.close()
-        await fake.stop()
     assert value(samples, "referent_bot_updates_total", front="slack", kind="command") == 1
     assert value(samples, "referent_bot_api_errors_total", platform="slack",
                  code="channel_not_found") == 1  # fmt: skip
@@ -157,25 +165,13 @@ async def test_slack_requests_and_api_errors_are_counted(engine, settings):
 
 async def test_a_slack_call_throttled_then_retried_is_counted(engine, settings):
     """slack_sdk waits out a 429 and calls again: the reply goes out, and the 429 shows."""
-    from tests.slack.fake_slack_api import FakeSlack
-
-    fake = FakeSlack()
-    await fake.start()
-    bot = await start_bot(fake, engine, settings, min_interval=0.0)
-    health = HealthServer(bot.app, MetricsConfig(enabled=True, port=0))
-    await health.start()
-    try:
+    async with slack_with_metrics(engine, settings) as (fake, bot, health):
         fake.rate_limit("chat.postEphemeral", retry_after=0)
         sent = await bot.user.command("stranger", "aide")
         assert sent.status == 200
         await bot.front.drain()  # the request's work is done
         samples = await scrape(health.port)
         calls = [c.method for c in fake.calls]
-    finally:
-        await health.stop()
-        await bot.front.stop()
-        bot.app.close()
-        await fake.stop()
     assert calls.count("chat.postEphemeral#429") == 1 and calls.count("chat.postEphemeral") == 1
     assert value(samples, "referent_bot_api_errors_total", platform="slack", code="429") == 1
     assert value(samples, "referent_bot_api_call_seconds_count", platform="slack",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import urllib.parse
 import uuid
@@ -25,13 +24,12 @@ from storage.bot_models import AuditEntry, Delivery, Notification, SeenUpdate
 from storage.codes import MembershipStatus
 from storage.engine import make_engine
 from storage.models import CommunityUser
-from tests.conftest import ENV
 from tests.notifications.support import ARC_GROUP, EMILIE_TG, link_deciders, new_pending
 from tests.replicas.processes import SECRETS, WEBHOOK_SECRET, Replica, cli
 from tests.slack.conftest import SLACK_IDS, command_payload, sign
 from tests.slack.fake_slack_api import TEAM, FakeSlack, block_text
 from tests.slack.test_scenarios import find
-from tests.support.databases import create_server_database, drop_server_database
+from tests.support.databases import throwaway_database
 from tests.support.world import build_world
 from tests.telegram.fake_bot_api import BOT_ID, FakeBotApi
 
@@ -45,17 +43,8 @@ FORM = "application/x-www-form-urlencoded"
 @pytest.fixture(params=["postgres", "mariadb"])
 def database_url(request):
     """A throwaway database on the server (MariaDB: with the platform's real schema)."""
-    kind = request.param
-    server = os.environ.get(ENV[kind])
-    if not server:
-        reason = f"replicas on {kind} need {ENV[kind]} (a server URL)"
-        if os.environ.get("REFERENT_BOT_REQUIRE_SERVERS"):
-            pytest.fail(reason + ", and REFERENT_BOT_REQUIRE_SERVERS says they must run")
-        pytest.skip(reason)
-    name = f"rb_replicas_{uuid.uuid4().hex[:10]}"
-    url = create_server_database(server, name, platform_schema=kind == "mariadb")
-    yield url
-    drop_server_database(server, name)
+    with throwaway_database(request.param, "rb_replicas") as url:
+        yield url
 
 
 # --- what Telegram and Slack post ------------------------------------------------------------

@@ -59,6 +59,7 @@ from storage.models import (
 )
 from storage.schema import prepare
 from tests.support.databases import create_server_database, drop_server_database
+from tests.support.services import unavailable
 
 #: The guide's dashboard shows data "jusqu'au 31/01/2024".
 NOW = dt.datetime(2024, 2, 1, 9, 30)
@@ -589,10 +590,7 @@ def test_scale_1_adds_large_data(tmp_path):
 def server_url(variable: str) -> str:
     url = os.environ.get(variable)
     if not url:
-        reason = f"needs {variable} (a SQLAlchemy URL of a server database)"
-        if os.environ.get("REFERENT_BOT_REQUIRE_SERVERS"):
-            pytest.fail(reason + ", and REFERENT_BOT_REQUIRE_SERVERS says it must run")
-        pytest.skip(reason)
+        unavailable(f"needs {variable} (a SQLAlchemy URL of a server database)")
     return url
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,32 +15,20 @@ from sqlalchemy import func, inspect, select, table
 from storage import schema
 from storage.bot_models import BOT_TABLES
 from storage.engine import make_engine
-from tests.support.databases import create_server_database, drop_server_database
+from tests.support.databases import throwaway_database
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {"postgres": "REFERENT_BOT_TEST_POSTGRES", "mariadb": "REFERENT_BOT_TEST_MARIADB"}
 
 
 @pytest.fixture(params=["sqlite", "postgres", "mariadb"])
 def fresh_url(request, tmp_path) -> Iterator[str]:
     """A database the bot has never seen: empty (SQLite, PostgreSQL), or holding only the
     platform's schema (MariaDB, as in production)."""
-    kind = request.param
-    if kind == "sqlite":
+    if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         return
-    server = os.environ.get(ENV[kind])
-    if not server:
-        reason = f"{kind} tests need {ENV[kind]} (a server URL); .ci/run sets it"
-        if os.environ.get("REFERENT_BOT_REQUIRE_SERVERS"):
-            pytest.fail(reason + ", and REFERENT_BOT_REQUIRE_SERVERS says they must run")
-        pytest.skip(reason)
-    name = f"rb_lock_{uuid.uuid4().hex[:10]}"
-    url = create_server_database(server, name, platform_schema=(kind == "mariadb"))
-    try:
+    with throwaway_database(request.param, "rb_lock") as url:
         yield url
-    finally:
-        drop_server_database(server, name)
 
 
 def _upgrade(url: str) -> subprocess.Popen:

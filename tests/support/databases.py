@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.support.services import unavailable
+
 REPO = Path(__file__).resolve().parents[2]
 PLATFORM_SCHEMA = REPO.parent / "shared" / "reference" / "mobicoop" / "schema.sql"
+#: Where the server tests find their server (`.ci/run` sets both).
+ENV = {"postgres": "REFERENT_BOT_TEST_POSTGRES", "mariadb": "REFERENT_BOT_TEST_MARIADB"}
+
+
+def server_url(kind: str) -> str:
+    """The URL of the "postgres" or "mariadb" test server."""
+    url = os.environ.get(ENV[kind])
+    if not url:
+        unavailable(f"{kind} tests need {ENV[kind]} (a server URL); .ci/run sets it")
+    return url
+
+
+@contextlib.contextmanager
+def throwaway_database(kind: str, prefix: str) -> Iterator[str]:
+    """A new database on the server, dropped afterwards; on MariaDB it holds the platform's
+    real schema, as in production. Yields its URL."""
+    server = server_url(kind)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    url = create_server_database(server, name, platform_schema=(kind == "mariadb"))
+    try:
+        yield url
+    finally:
+        drop_server_database(server, name)
 
 
 def platform_schema_sql() -> str:
