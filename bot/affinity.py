@@ -17,6 +17,8 @@ import contextlib
 import logging
 import os
 
+from bot.config import ConfigError
+
 log = logging.getLogger(__name__)
 
 #: The CPUs the process may use when it started, before `pin` (None: not known here).
@@ -51,22 +53,30 @@ def choose(setting: str, allowed: frozenset[int] | None, running_on: int | None)
         return running_on if running_on in allowed else min(allowed)
     cpu = int(setting)
     if cpu not in allowed:
-        raise ValueError(f"[bot] cpu = {cpu}: this process may only use CPUs {sorted(allowed)}")
+        raise ConfigError(f"[bot] cpu = {cpu}: this process may only use CPUs {sorted(allowed)}")
     return cpu
 
 
-def pin(setting: str) -> int | None:
-    """Pin the calling thread, and the threads it starts from now on, to one CPU. Called by the
-    event loop's thread before the use-case threads exist. Returns the CPU, or None."""
+def cpu_for(setting: str) -> int | None:
+    """The CPU to pin to on this machine (ConfigError for one it may not use), chosen before
+    anything starts."""
+    return choose(setting, usable(), current_cpu())
+
+
+def pin(cpu: int | None) -> None:
+    """Pin the calling thread, and the threads it starts from now on, to `cpu` (None: leave
+    them to the OS). Called by the event loop's thread before the use-case threads exist."""
     global _allowed
     allowed = usable()
-    cpu = choose(setting, allowed, current_cpu())
-    if cpu is None:
-        return None
+    if cpu is None or allowed is None:
+        return
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError as error:  # a sandbox may refuse it: run unpinned rather than not at all
+        log.warning("could not keep the event loop on CPU %d (%s); [bot] cpu ignored", cpu, error)
+        return
     _allowed = allowed
-    os.sched_setaffinity(0, {cpu})
     log.info("event loop and use-case threads on CPU %d (of %d; [bot] cpu)", cpu, len(allowed))
-    return cpu
 
 
 def release() -> None:

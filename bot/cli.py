@@ -136,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     except (NotReady, schema.SchemaError) as error:
         print(f"referent-bot: {error}", file=sys.stderr)
         return 2
+    except ConfigError as error:  # found only once running ([bot] cpu on this machine)
+        print(f"referent-bot: configuration error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -173,9 +173,10 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> bool:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    cpu = affinity.cpu_for(config.bot.cpu)  # a CPU this machine lacks: refused before starting
     runtime = await asyncio.to_thread(open_runtime, config)
     charts = make_render_pool()  # before pinning: its workers are forked with every CPU
-    affinity.pin(config.bot.cpu)
+    affinity.pin(cpu)
     runtime = dataclasses.replace(
         runtime, ctx=dataclasses.replace(runtime.ctx, chart_renderer=charts)
     )

@@ -36,7 +36,7 @@ def test_the_cpu_chosen_for_each_setting():
     assert affinity.choose("off", allowed, running_on=1) is None
     assert affinity.choose("auto", frozenset({5}), running_on=5) is None  # one CPU: nothing
     assert affinity.choose("auto", None, running_on=None) is None  # not Linux
-    with pytest.raises(ValueError, match=r"may only use CPUs \[0, 1, 2, 3\]"):
+    with pytest.raises(ConfigError, match=r"may only use CPUs \[0, 1, 2, 3\]"):
         affinity.choose("7", allowed, running_on=0)
 
 
@@ -53,8 +53,9 @@ def test_the_current_cpu_is_one_this_thread_may_use():
 
 
 @several_cpus
-def test_a_thread_pinned_then_released():
+def test_a_thread_pinned_then_released(monkeypatch):
     """Threads started by the pinned thread share its CPU; `release` gives one every CPU back."""
+    monkeypatch.setattr(affinity, "_allowed", None)  # what pin() records, reset afterwards
     seen: dict[str, set[int]] = {}
 
     def use_case() -> None:
@@ -65,7 +66,9 @@ def test_a_thread_pinned_then_released():
         seen["refresher"] = os.sched_getaffinity(0)
 
     def loop_thread() -> None:
-        seen["cpu"] = {affinity.pin("auto")}
+        cpu = affinity.cpu_for("auto")
+        affinity.pin(cpu)
+        seen["cpu"] = {cpu}
         seen["loop"] = os.sched_getaffinity(0)
         for target in (use_case, refresher):
             started = threading.Thread(target=target)
@@ -168,3 +171,38 @@ async def test_run_with_cpu_off_leaves_the_threads_to_the_os(tmp_path, api):
         output = _stop(process)
     assert process.returncode == 0, output
     assert "use-case threads on CPU" not in output
+
+
+@several_cpus
+def test_run_refuses_a_cpu_this_machine_lacks(tmp_path):
+    config = write_config(
+        tmp_path / "bot.toml",
+        bot={"data_dir": str(tmp_path / "data"), "cpu": "999"},
+        telegram={"enabled": True, "token": TOKEN, "api_base_url": "http://127.0.0.1:9/bot",
+                  "bot_username": BOT_USERNAME},
+    )  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REFERENT_BOT_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "run"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert (
+        f"referent-bot: configuration error: [bot] cpu = 999: this process may only use CPUs "
+        f"{sorted(CPUS)}" in done.stderr
+    )
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+
+
+@several_cpus
+def test_a_sandbox_that_refuses_pinning_runs_unpinned(monkeypatch, caplog):
+    def refuse(pid, cpus):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(affinity, "_allowed", None)
+    monkeypatch.setattr(os, "sched_setaffinity", refuse)
+    affinity.pin(min(CPUS))
+    assert "could not keep the event loop on CPU" in caplog.text
+    assert affinity._allowed is None  # nothing to release
+    affinity.release()  # and releasing is a no-op
