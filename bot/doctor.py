@@ -158,6 +158,7 @@ def check_config(config: Config) -> list[Check]:
                 "(xapp-...): Socket Mode needs one with connections:write",
             )
         )
+    checks.append(_check_cpu(config.bot.cpu))
     metrics = config.metrics
     if metrics.enabled:
         checks.append(
@@ -176,6 +177,19 @@ def check_config(config: Config) -> list[Check]:
             )
         )
     return checks
+
+
+def _check_cpu(setting: str) -> Check:
+    from bot import affinity
+
+    try:
+        cpu = affinity.cpu_for(setting)
+    except ConfigError as error:
+        return Check(ERROR, "cpu", f'{error}: set [bot] cpu to one of them, or to "auto"')
+    if cpu is None:
+        return Check(OK, "cpu", "the OS places the bot's threads ([bot] cpu)")
+    how = "the CPU it starts on" if setting == "auto" else f"CPU {cpu}"
+    return Check(OK, "cpu", f"`run` keeps its event loop and use-case threads on {how}")
 
 
 # --- Database --------------------------------------------------------------------------------

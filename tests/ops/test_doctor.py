@@ -235,3 +235,23 @@ def test_the_embedded_default_before_its_first_use(tmp_path):
         "warning  configuration: no chat front enabled: `referent-bot run` has nothing to "
         "start; set enabled = true in [telegram] or [slack]" in lines
     )
+
+
+def test_a_cpu_this_machine_lacks(tmp_path):
+    from bot.affinity import usable
+
+    cpus = usable()
+    if not cpus or len(cpus) < 2:
+        pytest.skip("pinning needs Linux and at least two usable CPUs")
+    config = write_config(tmp_path / "bot.toml", bot={"cpu": "999"})
+    code, lines = doctor(config)
+    assert code == 1
+    assert find(lines, "error    cpu: ") == [
+        f"error    cpu: [bot] cpu = 999: this process may only use CPUs {sorted(cpus)}: set "
+        f'[bot] cpu to one of them, or to "auto"'
+    ]
+    config = write_config(tmp_path / "bot.toml", bot={"cpu": "auto"})
+    code, lines = doctor(config)
+    assert find(lines, "ok       cpu: ") == [
+        "ok       cpu: `run` keeps its event loop and use-case threads on the CPU it starts on"
+    ]
