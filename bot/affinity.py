@@ -5,8 +5,8 @@ update (each SQLite step and each socket wait releases it). When the OS runs the
 cores, every hand-over moves the work to a core whose caches hold none of it: on the Telegram
 bench (docs/benchmarks.md) an /attente cost 6.5 ms of CPU unpinned and 4.4 ms with the process
 on one core, and the throughput rose by 40%. Only one of those threads can run Python at a
-time anyway. What truly runs beside them keeps every CPU: the chart workers (processes) and
-the indicator refresher's thread call `release` when they start.
+time anyway. What truly runs beside them keeps every CPU: the chart workers (processes forked
+before the pin) and the indicator refresher's thread (it calls `release`).
 
 Linux only (`os.sched_setaffinity`); elsewhere, or with a single usable CPU, nothing happens.
 """
