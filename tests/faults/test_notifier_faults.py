@@ -15,29 +15,16 @@ from sqlalchemy import select
 from bot import notifier as notifier_module
 from bot.notifier import Notifier
 from handlers import pending
-from handlers.watch_state import ensure_state
 from storage import clock
-from storage.bot_models import Delivery, WatcherState
+from storage.bot_models import Delivery
 from tests.faults.test_telegram_faults import TIMEOUT, front, front_through  # noqa: F401
 from tests.handlers.helpers import actor
-from tests.notifications.support import NoPacing, new_pending
+from tests.notifications.support import new_pending, notifier_for
 from tests.telegram.conftest import EMILIE, JEANMARC, api, link
 
 __all__ = ["api", "front", "front_through"]
 pytestmark = pytest.mark.asyncio
 SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-
-
-def notifier_for(front, reminders_done: bool = True) -> Notifier:
-    """A notifier on the front's App, without pacing; today's reminders marked done."""
-    ctx = front.app.ctx
-    if reminders_done:
-        ensure_state(ctx, "reminders_last_day")
-        with ctx.sessions() as session, session.begin():
-            session.get(WatcherState, "reminders_last_day").value = clock.now().date().isoformat()
-    notifier = Notifier(front.app, interval=0.05)
-    notifier.limiter = NoPacing()
-    return notifier
 
 
 def pushes(api) -> Counter:

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from bot.notifier import RetryLater, Unreachable
+from bot.notifier import Notifier, RetryLater, Unreachable
 from handlers.reply import Reply
-from storage.bot_models import ChatBinding, ChatIdentity
+from handlers.watch_state import ensure_state
+from storage import clock
+from storage.bot_models import ChatBinding, ChatIdentity, WatcherState
 from storage.clock import now
 from storage.codes import Gender, MembershipStatus, PhoneDisplay, UserStatus
 from storage.models import CommunityUser, User
@@ -107,3 +109,16 @@ class NoPacing:
 
     async def acquire(self, platform: str, chat_id: str) -> None:
         return None
+
+
+def notifier_for(front, reminders_done: bool = True) -> Notifier:
+    """A notifier on the front's App, without pacing; today's reminders marked done (they are
+    tested apart) unless `reminders_done` is False."""
+    ctx = front.app.ctx
+    if reminders_done:
+        ensure_state(ctx, "reminders_last_day")
+        with ctx.sessions() as session, session.begin():
+            session.get(WatcherState, "reminders_last_day").value = clock.now().date().isoformat()
+    notifier = Notifier(front.app, interval=0.05)
+    notifier.limiter = NoPacing()
+    return notifier

@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
-import pytest_asyncio
 
 from bot.logs import setup_logging
-from tests.telegram.fake_bot_api import FakeBotApi
-
-
-@pytest_asyncio.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    server = FakeBotApi()
-    await server.start()
-    yield server
-    await server.stop()
+from tests.telegram.conftest import api  # noqa: F401 (the fake Bot API fixture)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from pathlib import Path
 import aiohttp
 import psutil
 import pytest
-import pytest_asyncio
 
 from bot import affinity
 from bot.config import ConfigError, load_config
@@ -133,14 +132,6 @@ async def _chart_workers(bot: psutil.Process) -> list[psutil.Process]:
             return workers
         await asyncio.sleep(0.2)
     raise AssertionError("no chart worker started")
-
-
-@pytest_asyncio.fixture
-async def api():
-    fake = FakeBotApi()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @several_cpus

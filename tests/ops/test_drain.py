@@ -115,13 +115,15 @@ async def test_telegram_webhook_finishes_the_update_it_took_and_takes_no_more(
     assert chat.on_command(ctx, jeanmarc, ChatPlace("telegram", str(JEANMARC["id"])),
                            "start", [code]).ok  # fmt: skip
     pierre = world.membership("arc", "pierre")
+    data = callback_data("approve", str(pierre))
     url = f"http://127.0.0.1:{port}/telegram"
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     blocker = engine.connect().execution_options(sqlite_immediate=True)
     blocker.begin()  # another writer holds the database: the decision waits for it
     try:
         async with aiohttp.ClientSession() as http:
-            async with http.post(url, json=press_update(901, pierre), headers=headers) as taken:
+            press = {"update_id": 901, **api.callback_update(JEANMARC, {"message_id": 801}, data)}
+            async with http.post(url, json=press, headers=headers) as taken:
                 assert taken.status == 200  # acknowledged: Telegram will not send it again
             for _ in range(250):
                 if app.in_flight > 0:
@@ -131,7 +133,11 @@ async def test_telegram_webhook_finishes_the_update_it_took_and_takes_no_more(
             stopping = asyncio.create_task(shutdown(app, [telegram], seconds=20))
             await asyncio.sleep(0.5)
             with pytest.raises(aiohttp.ClientConnectionError):  # the listener is closed
-                async with http.post(url, json=press_update(902, pierre), headers=headers):
+                again = {
+                    "update_id": 902,
+                    **api.callback_update(JEANMARC, {"message_id": 802}, data),
+                }
+                async with http.post(url, json=again, headers=headers):
                     pass
             assert not stopping.done()  # still waiting for the decision
             assert not [c for c in api.calls if c.method == "answerCallbackQuery"]
@@ -144,7 +150,7 @@ async def test_telegram_webhook_finishes_the_update_it_took_and_takes_no_more(
         app.close(wait=False)
     assert clean is True
     (answer,) = [c for c in api.calls if c.method == "answerCallbackQuery"]
-    assert answer.params["callback_query_id"] == "q901"
+    assert answer.params["callback_query_id"] == press["callback_query"]["id"]
     edited = [c for c in api.calls if c.method == "editMessageText"]
     assert len(edited) == 1 and "acceptée" in edited[0].params["text"]
     with engine.connect() as connection:
@@ -152,27 +158,3 @@ async def test_telegram_webhook_finishes_the_update_it_took_and_takes_no_more(
             select(CommunityUser.status).where(CommunityUser.id == pierre)
         ).scalar()
     assert status == MembershipStatus.MEMBER
-
-
-def press_update(number: int, membership: int) -> dict:
-    """A press on "approve" of a message the bot sent Jean-Marc."""
-    data = callback_data("approve", str(membership))
-    return {
-        "update_id": number,
-        "callback_query": {
-            "id": f"q{number}",
-            "from": {**JEANMARC, "is_bot": False},
-            "chat_instance": "ci",
-            "data": data,
-            "message": {
-                "message_id": 700 + number,
-                "date": 0,
-                "text": "Nouvelle demande",
-                "chat": {"id": JEANMARC["id"], "type": "private", "first_name": "Jean-Marc"},
-                "from": {"id": 1, "is_bot": True, "first_name": "bot"},
-                "reply_markup": {
-                    "inline_keyboard": [[{"text": "Accepter", "callback_data": data}]]
-                },
-            },
-        },
-    }

@@ -340,8 +340,17 @@ class FakeBotApi:
         return self.push({"message": message})
 
     def press(self, user: dict, message: Call | dict, data: str, chat: dict | None = None) -> str:
-        """A press on an inline button of a message the bot sent (a recorded call, whose
-        keyboard comes back with the press as Telegram does, or a hand-made message)."""
+        """A press on an inline button of a message the bot sent, queued for getUpdates;
+        returns the callback query's id."""
+        update = self.push(self.callback_update(user, message, data, chat))
+        return update["callback_query"]["id"]
+
+    def callback_update(
+        self, user: dict, message: Call | dict, data: str, chat: dict | None = None
+    ) -> dict:
+        """The update of a press on a message the bot sent (a recorded call, whose keyboard
+        comes back with the press as Telegram does, or a hand-made message), without its
+        update_id: `press` queues it, a webhook test posts it."""
         sender, chat = self._sender(user, chat)
         if isinstance(message, Call):
             shown = {"message_id": message.message_id}
@@ -352,18 +361,15 @@ class FakeBotApi:
         query_id = f"q{next(self._update_ids)}"
         bot = {"id": BOT_ID, "is_bot": True, "first_name": "bot"}
         pressed = {"date": int(time.time()), "chat": chat, "from": bot, "text": "…", **shown}
-        self.push(
-            {
-                "callback_query": {
-                    "id": query_id,
-                    "from": sender,
-                    "chat_instance": "ci",
-                    "data": data,
-                    "message": pressed,
-                }
+        return {
+            "callback_query": {
+                "id": query_id,
+                "from": sender,
+                "chat_instance": "ci",
+                "data": data,
+                "message": pressed,
             }
-        )
-        return query_id
+        }
 
     def methods(self) -> list[str]:
         return [c.method for c in self.calls]

@@ -7,13 +7,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.notifier import Notifier
-from handlers.watch_state import ensure_state
 from storage import clock
-from storage.bot_models import ChatIdentity, Delivery, WatcherState
+from storage.bot_models import ChatIdentity, Delivery
 from storage.codes import MembershipStatus
 from tests.handlers.helpers import membership
-from tests.notifications.support import NoPacing, new_pending
+from tests.notifications.support import new_pending, notifier_for
 from tests.telegram.conftest import EMILIE, JEANMARC, link
 
 pytestmark = [
@@ -21,17 +19,6 @@ pytestmark = [
     pytest.mark.parametrize("engine", ["sqlite"], indirect=True),
 ]
 GROUP = {"id": -100200, "type": "group", "title": "Covoiturage Arc France"}
-
-
-def notifier_for(front) -> Notifier:
-    """A notifier on the front's App; today's reminders marked done (they are tested apart)."""
-    ctx = front.app.ctx
-    ensure_state(ctx, "reminders_last_day")
-    with ctx.sessions() as session, session.begin():
-        session.get(WatcherState, "reminders_last_day").value = clock.now().date().isoformat()
-    notifier = Notifier(front.app, interval=0.05)
-    notifier.limiter = NoPacing()
-    return notifier
 
 
 def about(api, chat_id, name: str, method: str = "sendMessage"):
