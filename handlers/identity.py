@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 
 from handlers.context import Actor, Context
 from handlers.i18n import normalize_language
-from handlers.linking import ChatAccount, identity_of
+from handlers.linking import ChatAccount
 from handlers.present import short_name
 from storage import queries
 from storage.bot_models import ChatIdentity, Preference
@@ -29,19 +29,47 @@ def actor_for_account(ctx: Context, account: ChatAccount) -> Actor | None:
         return actor_in(session, ctx, account)
 
 
+#: Built once, and reading only what an Actor needs: it runs before every command and press,
+#: where building the statement and loading a whole User cost three times the query itself.
+_ACTOR_OF_ACCOUNT = (
+    select(
+        User.id, User.status, User.email, User.given_name, User.family_name,
+        # The language chosen in the bot ("" counts as none), else the platform's.
+        func.coalesce(func.nullif(Preference.language, ""), Language.code).label("language"),
+    )
+    .select_from(ChatIdentity)
+    .join(User, User.id == ChatIdentity.user_id)
+    .outerjoin(Preference, Preference.user_id == User.id)
+    .outerjoin(Language, Language.id == User.language_id)
+    .where(
+        ChatIdentity.platform == bindparam("platform"),
+        ChatIdentity.team_id == bindparam("team_id"),
+        ChatIdentity.external_id == bindparam("external_id"),
+    )
+    .limit(1)
+)  # fmt: skip
+
+
 def actor_in(session, ctx: Context, account: ChatAccount) -> Actor | None:
     """The linked, active user behind a chat account, in one statement (in the caller's
-    session): it runs before every command and press."""
+    session)."""
     row = session.execute(
-        select(User, Preference.language)
-        .join(ChatIdentity, ChatIdentity.user_id == User.id)
-        .outerjoin(Preference, Preference.user_id == User.id)
-        .where(*identity_of(account))
-        .limit(1)
+        _ACTOR_OF_ACCOUNT,
+        {
+            "platform": account.platform,
+            "team_id": account.team_id,
+            "external_id": account.external_id,
+        },
     ).first()
-    if row is None or row[0].status != UserStatus.ACTIVE:
+    if row is None or row.status != UserStatus.ACTIVE:
         return None
-    return _actor(ctx, session, row[0], account.platform, preferred=row[1])
+    return Actor(
+        user_id=row.id,
+        front=account.platform,
+        language=normalize_language(row.language or ctx.settings.default_language),
+        is_operator=_is_operator(ctx, row.email),
+        name=short_name(row),
+    )
 
 
 def actor_for_email(ctx: Context, email: str, front: str) -> Actor | None:
@@ -58,7 +86,6 @@ def _preference(session, user: User) -> str | None:
 
 def _actor(ctx: Context, session, user: User, front: str, preferred: str | None) -> Actor:
     """`preferred`: the language the user chose in the bot (bot_preference), if any."""
-    operators = {e.strip().lower() for e in ctx.settings.operators}
     if not preferred and user.language_id:
         preferred = session.scalar(select(Language.code).where(Language.id == user.language_id))
     language = normalize_language(preferred or ctx.settings.default_language)
@@ -66,6 +93,10 @@ def _actor(ctx: Context, session, user: User, front: str, preferred: str | None)
         user_id=user.id,
         front=front,
         language=language,
-        is_operator=user.email.strip().lower() in operators,
+        is_operator=_is_operator(ctx, user.email),
         name=short_name(user),
     )
+
+
+def _is_operator(ctx: Context, email: str) -> bool:
+    return email.strip().lower() in {e.strip().lower() for e in ctx.settings.operators}

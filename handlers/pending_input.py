@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from handlers import actions, chat, pending
 from handlers.bindings import ChatPlace
@@ -122,13 +122,34 @@ def _where(account: ChatAccount, place: ChatPlace):
     )
 
 
+#: Built once: it runs before every command and press.
+_WAITING = (
+    select(PendingInput.id)
+    .where(
+        PendingInput.platform == bindparam("platform"),
+        PendingInput.team_id == bindparam("team_id"),
+        PendingInput.chat_id == bindparam("chat_id"),
+        PendingInput.external_id == bindparam("external_id"),
+    )
+    .limit(1)
+)
+
+
 def _identify(ctx: Context, account: ChatAccount, place: ChatPlace) -> tuple[Actor | None, bool]:
     """Who writes, and whether a question waits for their answer here: one session, read only
     (most commands and presses have no question waiting, and need no write transaction)."""
     with ctx.sessions() as session:
         actor = actor_in(session, ctx, account)
-        query = select(PendingInput.id).where(*_where(account, place)).limit(1)
-        return actor, session.scalars(query).first() is not None
+        waiting = session.execute(
+            _WAITING,
+            {
+                "platform": account.platform,
+                "team_id": account.team_id,
+                "chat_id": place.chat_id,
+                "external_id": account.external_id,
+            },
+        ).first()
+        return actor, waiting is not None
 
 
 def clear(ctx: Context, account: ChatAccount, place: ChatPlace) -> None:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from storage.codes import MembershipStatus, ValidationType
-from storage.models import User
 
 
-def short_name(user: User | None) -> str:
+class Named(Protocol):
+    """A User, or a row of its name columns (what the identity lookup reads)."""
+
+    @property
+    def given_name(self) -> str | None: ...
+
+    @property
+    def family_name(self) -> str | None: ...
+
+    @property
+    def email(self) -> str | None: ...
+
+
+def short_name(user: Named | None) -> str:
     """'Emilie F.': given name and the family name's initial, as the web admin lists members."""
     if user is None:
         return "?"

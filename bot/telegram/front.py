@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeDefault,
@@ -60,6 +59,7 @@ from telegram.ext import (
 
 from bot.runtime import App
 from bot.telegram.logs import SecretRedactor
+from bot.telegram.request import AiohttpRequest, request_sent
 from handlers import actions, bindings, commands, linking, pending_input, seen_updates
 from handlers.bindings import ChatPlace
 from handlers.chat import failure_reply
@@ -172,18 +172,11 @@ def _seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
-#: Transport errors raised before the request left: Telegram never saw it.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
 def maybe_delivered(error: NetworkError) -> bool:
     """Whether Telegram may have carried out a call that failed with this error: after a read
     timeout or a connection dropped mid-answer it may have (it had the request); after a
     connect failure it cannot have; an HTTP error status (5xx) is its answer that it did not."""
-    cause = error.__cause__
-    if isinstance(cause, httpx.HTTPError):
-        return not isinstance(cause, NOT_SENT)
-    return False
+    return bool(request_sent(error.__cause__))
 
 
 def file_url(api_base_url: str) -> str:
@@ -212,7 +205,8 @@ class TelegramFront:
         #: The Bot API calls' connect/read/write timeout (PTB's defaults when None).
         self.request_timeout = request_timeout
         self.redactor = SecretRedactor(
-            [self.config.token, self.config.webhook_secret], extra_loggers=("httpx", "httpcore")
+            [self.config.token, self.config.webhook_secret],
+            extra_loggers=("aiohttp", "httpx", "httpcore"),
         )
         self._application: Application | None = None
 
@@ -239,14 +233,13 @@ class TelegramFront:
         if metrics is not None:  # update ids in the logs, metrics, waited for at shutdown
             from bot.telegram.observed import MeteredRequest, ObservedApplication
 
-            builder = (
-                builder.application_class(ObservedApplication, {"bot_app": self.app})
-                .request(MeteredRequest(metrics, connection_pool_size=256, **timeouts))
-                .get_updates_request(MeteredRequest(metrics, connection_pool_size=1))
-            )
-        elif timeouts:
-            for name, value in timeouts.items():
-                builder = getattr(builder, name)(value)
+            builder = builder.application_class(ObservedApplication, {"bot_app": self.app})
+            calls = MeteredRequest(metrics, connection_pool_size=256, **timeouts)
+            polls = MeteredRequest(metrics, connection_pool_size=1)
+        else:
+            calls = AiohttpRequest(connection_pool_size=256, **timeouts)
+            polls = AiohttpRequest(connection_pool_size=1)
+        builder = builder.request(calls).get_updates_request(polls)
         application = builder.build()
         if self.config.mode == "webhook":
             # Telegram posts a webhook update again when the answer was late, perhaps to another

@@ -8,9 +8,9 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application
-from telegram.request import HTTPXRequest
 
 from bot.logs import request_scope
+from bot.telegram.request import AiohttpRequest
 
 
 def update_kind(update: Update) -> str:
@@ -47,7 +47,7 @@ class ObservedApplication(Application):
             finished()
 
 
-class MeteredRequest(HTTPXRequest):
+class MeteredRequest(AiohttpRequest):
     """Every Bot API call timed by method; an HTTP error or a network failure counted."""
 
     def __init__(self, metrics: Any, **kwargs: Any) -> None:
