@@ -1,9 +1,8 @@
 """Keep the bot token and the webhook secret out of every log line.
 
 The token is part of every Bot API URL: HTTP clients may log request URLs (httpx does at INFO,
-for `doctor`), a transport error may quote one, and
-python-telegram-bot logs its base URL at DEBUG. The HTTP client loggers are raised to WARNING,
-and the secrets are masked in whatever still gets through: by a filter on the root handlers,
+for `doctor`), a transport error may quote one, and python-telegram-bot logs its base URL at
+DEBUG. The HTTP client loggers are raised to WARNING, and the secrets are masked in whatever still gets through: by a filter on the root handlers,
 and when each record is created (for handlers added after the front started).
 """
 
