@@ -2,8 +2,9 @@
 
 The token is part of every Bot API URL: HTTP clients may log request URLs (httpx does at INFO,
 for `doctor`), a transport error may quote one, and python-telegram-bot logs its base URL at
-DEBUG. The HTTP client loggers are raised to WARNING, and the secrets are masked in whatever still gets through: by a filter on the root handlers,
-and when each record is created (for handlers added after the front started).
+DEBUG. The HTTP client loggers are raised to WARNING, and the secrets are masked in whatever
+still gets through: by a filter on the root handlers, and when each record is created (for
+handlers added after the front started).
 """
 
 from __future__ import annotations

@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.notifier import MaybeSent, RetryLater, Unreachable
-from bot.telegram.front import PLATFORM, keyboard, maybe_delivered, split_text, to_html
+from bot.telegram.front import (
+    PLATFORM,
+    edit_html,
+    keyboard,
+    maybe_delivered,
+    send_html,
+    split_text,
+    to_html,
+)
 from handlers import bindings
 from handlers.reply import Reply
 
@@ -46,10 +53,8 @@ class TelegramTransport:
         target = int(chat_id)
         for _ in range(2):  # once more after a group migration
             try:
-                message = await self.bot.send_message(
-                    target, text, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
-                return f"{message.chat_id}:{message.message_id}"
+                chat, message_id = await send_html(self.bot, target, text, markup)
+                return f"{chat}:{message_id}"
             except ChatMigrated as error:
                 await self.front.app.call(
                     bindings.migrate_chat,
@@ -67,12 +72,12 @@ class TelegramTransport:
         """Show the outcome in place of the buttons."""
         chat, _, message_id = message_ref.partition(":")
         try:
-            await self.bot.edit_message_text(
+            await edit_html(
+                self.bot,
+                int(chat),
+                int(message_id),
                 to_html(split_text(reply.text)[0]),
-                chat_id=int(chat),
-                message_id=int(message_id),
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(reply.buttons),
+                keyboard(reply.buttons),
             )
         except BadRequest as error:
             if any(text in error.message.lower() for text in NOTHING_TO_EDIT):
