@@ -31,7 +31,7 @@ def actor_for_account(ctx: Context, account: ChatAccount) -> Actor | None:
 
 #: Built once, and reading only what an Actor needs: it runs before every command and press,
 #: where building the statement and loading a whole User cost three times the query itself.
-_ACTOR_OF_ACCOUNT = (
+ACTOR_OF_ACCOUNT = (
     select(
         User.id, User.status, User.email, User.given_name, User.family_name,
         # The language chosen in the bot ("" counts as none), else the platform's.
@@ -54,18 +54,23 @@ def actor_in(session, ctx: Context, account: ChatAccount) -> Actor | None:
     """The linked, active user behind a chat account, in one statement (in the caller's
     session)."""
     row = session.execute(
-        _ACTOR_OF_ACCOUNT,
+        ACTOR_OF_ACCOUNT,
         {
             "platform": account.platform,
             "team_id": account.team_id,
             "external_id": account.external_id,
         },
     ).first()
+    return actor_of_row(ctx, row, account.platform)
+
+
+def actor_of_row(ctx: Context, row, front: str) -> Actor | None:
+    """The Actor from a row of ACTOR_OF_ACCOUNT (None: not linked, or not active)."""
     if row is None or row.status != UserStatus.ACTIVE:
         return None
     return Actor(
         user_id=row.id,
-        front=account.platform,
+        front=front,
         language=normalize_language(row.language or ctx.settings.default_language),
         is_operator=_is_operator(ctx, row.email),
         name=short_name(row),

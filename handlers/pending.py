@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import date, datetime, number, t
 from handlers.member_mail import queue_member_email, split_shared_reason
-from handlers.present import email_domain, parse_domains_column, short_name
+from handlers.present import Named, email_domain, parse_domains_column, short_name
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_community
 from handlers.uow import audit, transaction, use_case
@@ -37,13 +38,19 @@ class PendingRequest:
 
 
 def describe(membership: CommunityUser, user: User, community: Community) -> PendingRequest:
+    return _request(membership.id, membership.created_date, user, community)
+
+
+def _request(
+    membership_id: int, requested_at: dt.datetime, person: Named, community: Community
+) -> PendingRequest:
     domains = parse_domains_column(community.domain)
-    domain = email_domain(user.email)
+    domain = email_domain(person.email)
     return PendingRequest(
-        membership_id=membership.id,
-        name=short_name(user),
+        membership_id=membership_id,
+        name=short_name(person),
         domain=domain,
-        requested=date(membership.created_date),
+        requested=date(requested_at),
         domain_matches=(domain in domains) if domains else None,
     )
 
@@ -51,17 +58,20 @@ def describe(membership: CommunityUser, user: User, community: Community) -> Pen
 @use_case
 def list_pending(ctx: Context, actor: Actor, community_id: int, page: int = 0) -> Reply:
     lang = actor.language
+    page = max(page, 0)
     with transaction(ctx) as session:
         community = administered_community(session, actor, community_id)
-        rows = queries.pending_with_users(session, community.id)
-    if not rows:
+        people, total = queries.pending_page(session, community.id, page * PAGE, PAGE)
+        if not people and total:  # past the last page (requests decided since): the last one
+            page = -(-total // PAGE) - 1
+            people, total = queries.pending_page(session, community.id, page * PAGE, PAGE)
+    if not total:
         return Reply(t(lang, "pending.none", community=community.name))
-    pages = max(1, -(-len(rows) // PAGE))
-    page = min(max(page, 0), pages - 1)
-    lines = [t(lang, "pending.title", community=community.name, count=number(len(rows)))]
+    pages = max(1, -(-total // PAGE))
+    lines = [t(lang, "pending.title", community=community.name, count=number(total))]
     buttons: list[tuple[Button, ...]] = []
-    for membership, user in rows[page * PAGE : (page + 1) * PAGE]:
-        request = describe(membership, user, community)
+    for person in people:
+        request = _request(person.membership_id, person.requested_at, person, community)
         lines.append(pending_line(lang, request))
         buttons.append(decision_buttons(lang, request))
     nav = page_buttons(lang, "pending", page, pages, lambda p: f"{community.id}:{p}")
@@ -70,10 +80,8 @@ def list_pending(ctx: Context, actor: Actor, community_id: int, page: int = 0) -
         buttons.append(nav)
     buttons.append(
         (
-            Button(
-                t(lang, "pending.approve_all", count=len(rows)), "approve_all", str(community.id)
-            ),
-            Button(t(lang, "pending.refuse_all", count=len(rows)), "refuse_all", str(community.id)),
+            Button(t(lang, "pending.approve_all", count=total), "approve_all", str(community.id)),
+            Button(t(lang, "pending.refuse_all", count=total), "refuse_all", str(community.id)),
         )
     )
     return Reply("\n".join(lines), tuple(buttons))

@@ -20,7 +20,7 @@ from handlers import actions, chat, pending
 from handlers.bindings import ChatPlace
 from handlers.context import Actor, Context
 from handlers.i18n import normalize_language, number, t
-from handlers.identity import actor_in
+from handlers.identity import ACTOR_OF_ACCOUNT, actor_of_row
 from handlers.linking import ChatAccount
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_names
@@ -135,21 +135,24 @@ _WAITING = (
 )
 
 
+#: Who writes and whether a question waits for them, in one statement (a linked account).
+_IDENTIFY = ACTOR_OF_ACCOUNT.add_columns(_WAITING.exists().label("waiting"))
+
+
 def _identify(ctx: Context, account: ChatAccount, place: ChatPlace) -> tuple[Actor | None, bool]:
-    """Who writes, and whether a question waits for their answer here: one session, read only
-    (most commands and presses have no question waiting, and need no write transaction)."""
+    """Who writes, and whether a question waits for their answer here: read only (most commands
+    and presses have no question waiting, and need no write transaction)."""
+    params = {
+        "platform": account.platform,
+        "team_id": account.team_id,
+        "chat_id": place.chat_id,
+        "external_id": account.external_id,
+    }
     with ctx.sessions() as session:
-        actor = actor_in(session, ctx, account)
-        waiting = session.execute(
-            _WAITING,
-            {
-                "platform": account.platform,
-                "team_id": account.team_id,
-                "chat_id": place.chat_id,
-                "external_id": account.external_id,
-            },
-        ).first()
-        return actor, waiting is not None
+        row = session.execute(_IDENTIFY, params).first()
+        if row is None:  # not linked: only the question (left from a link since removed)
+            return None, session.execute(_WAITING, params).first() is not None
+        return actor_of_row(ctx, row, account.platform), bool(row.waiting)
 
 
 def clear(ctx: Context, account: ChatAccount, place: ChatPlace) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -208,6 +209,63 @@ _PENDING_WITH_USERS = (
     )
     .order_by(CommunityUser.created_date, CommunityUser.id)
 )
+
+
+@dataclass(frozen=True)
+class PendingPerson:
+    """A pending request as a listing shows it: the membership and its user's name."""
+
+    membership_id: int
+    requested_at: dt.datetime
+    given_name: str | None
+    family_name: str | None
+    email: str
+
+
+#: Built once, and reading only what a listing shows: one page, with the total (a window
+#: count, computed before the LIMIT): every /attente runs it, and loading every request of a
+#: community as two ORM objects cost four times the query for the ten shown.
+_PENDING_PAGE = (
+    select(
+        CommunityUser.id, CommunityUser.created_date, User.given_name, User.family_name,
+        User.email, func.count().over(),
+    )
+    .join(User, User.id == CommunityUser.user_id)
+    .where(
+        CommunityUser.community_id == bindparam("community_id"),
+        CommunityUser.status == MembershipStatus.PENDING,
+    )
+    .order_by(CommunityUser.created_date, CommunityUser.id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)  # fmt: skip
+
+
+def pending_page(
+    session: Session, community_id: int, offset: int, limit: int
+) -> tuple[list[PendingPerson], int]:
+    """One page of a community's pending requests, oldest first, and how many there are."""
+    rows = session.execute(
+        _PENDING_PAGE, {"community_id": community_id, "limit": limit, "offset": offset}
+    ).all()
+    if not rows and offset > 0:  # past the end: the total alone
+        return [], pending_count(session, community_id)
+    total = int(rows[0][5]) if rows else 0
+    return [PendingPerson(*row[:5]) for row in rows], total
+
+
+def pending_count(session: Session, community_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(CommunityUser)
+            .where(
+                CommunityUser.community_id == community_id,
+                CommunityUser.status == MembershipStatus.PENDING,
+            )
+        )
+        or 0
+    )
 
 
 def pending_with_users(session: Session, community_id: int) -> list[tuple[CommunityUser, User]]:

@@ -100,6 +100,20 @@ def test_the_pending_list_pages_by_ten(ctx, world):
     assert ("◀ Précédent", "pending", f"{arc}:0") in buttons(second)
 
 
+def test_a_page_gone_since_shows_the_last_one(ctx, world):
+    """"Suivant" pressed on an old list, after requests were decided: the last page there is."""
+    add_members(ctx, world, "arc", 9, status=MembershipStatus.PENDING)
+    emilie = actor(ctx, world, "emilie")
+    arc = world.communities["arc"]
+
+    gone = press(ctx, emilie, Press("pending", f"{arc}:5"))
+
+    assert gone.text.splitlines()[0] == "**Demandes en attente : Arc France** (12)"
+    assert "Page 2/2" in gone.text
+    assert len([b for b in gone.all_buttons if b.action == "approve"]) == 2
+    assert ("Tout accepter (12)", "approve_all", str(arc)) in buttons(gone)
+
+
 # --- One decision -----------------------------------------------------------------------------
 
 
