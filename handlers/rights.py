@@ -12,10 +12,10 @@ from storage.models import Community
 
 def administered_community(session: Session, actor: Actor, community_id: int) -> Community:
     """The community, if the actor administers it now (creator, moderator or operator)."""
-    community = session.get(Community, community_id)
+    community, administers = queries.community_and_right(session, community_id, actor.user_id)
     if community is None:
         raise Refusal("error.unknown_community", id=community_id)
-    if not (actor.is_operator or queries.is_administrator(session, actor.user_id, community_id)):
+    if not (actor.is_operator or administers):
         raise Refusal("error.not_administrator", community=community.name)
     return community
 
