@@ -13,8 +13,9 @@ process and feeds updates (getUpdates in polling mode, POSTs in webhook mode):
 
 After a 3-second warm-up (see WARM_UP_S), each at a fixed rate (50 a second) for the latency
 (p50, p99), then in one burst for the throughput (updates a second, burst size / time to the
-last one done). The baseline is bench/echo_bot.py (a bare PTB Application that echoes messages and answers and edits on a
-press), fed the same updates at the same rates against the same fake server.
+last one done). The baseline is bench/echo_bot.py (a bare PTB Application that echoes
+messages and answers and edits on a press), fed the same updates at the same rates against
+the same fake server.
 Goals: throughput >= 70% of the echo's; p99 <= 50 ms at 50 updates a second.
 """
 
