@@ -101,7 +101,7 @@ def test_the_pending_list_pages_by_ten(ctx, world):
 
 
 def test_a_page_gone_since_shows_the_last_one(ctx, world):
-    """"Suivant" pressed on an old list, after requests were decided: the last page there is."""
+    """ "Suivant" pressed on an old list, after requests were decided: the last page there is."""
     add_members(ctx, world, "arc", 9, status=MembershipStatus.PENDING)
     emilie = actor(ctx, world, "emilie")
     arc = world.communities["arc"]
