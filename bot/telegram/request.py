@@ -69,6 +69,7 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
+                trust_env=True,  # HTTPS_PROXY / NO_PROXY, as httpx (PTB's default) honoured them
             )
 
     async def shutdown(self) -> None:

@@ -187,3 +187,32 @@ async def test_waiting_too_long_for_a_pooled_connection_never_reached_telegram(s
 async def test_a_request_not_initialized_says_so():
     with pytest.raises(RuntimeError, match="not initialized"):
         await AiohttpRequest().do_request("http://127.0.0.1:9/botX/getMe", "POST")
+
+
+async def test_an_outbound_proxy_from_the_environment_is_used(monkeypatch):
+    """HTTP(S)_PROXY is honoured, as with python-telegram-bot's default client (httpx)."""
+    seen: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length")), b"0"))  # fmt: skip
+        await reader.readexactly(length)
+        seen.append(head.split(b"\r\n", 1)[0])
+        body = b'{"ok": true, "result": true}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)  # fmt: skip
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    request = AiohttpRequest()
+    bot = await bot_on("http://api.telegram.invalid/bot", request)
+    assert await bot.delete_webhook()
+    assert seen == [f"POST http://api.telegram.invalid/bot{TOKEN}/deleteWebhook HTTP/1.1".encode()]
+    await request.shutdown()
+    server.close()
