@@ -11,6 +11,11 @@ An update whose replica dies after the claim is not handled elsewhere: at most o
 notifier's message in flight. Telegram does not redeliver it anyway once the replica answered.
 When the database cannot be reached the update goes on (its use case then tells the person
 that the database is unavailable) rather than vanishing unanswered.
+
+On SQLite one process serves the database (replicas need PostgreSQL or MariaDB), so a copy can
+only come back to that process: the keys are kept in its memory (MEMORY_KEEP, far longer than
+the platforms retry), without a write transaction per update, which cost the webhook a third
+of its CPU per update (docs/benchmarks.md). A copy arriving after a restart is handled again.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import threading
+import weakref
+from collections import OrderedDict
 
 from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +44,49 @@ KEY_LENGTH = 128
 _last_pruned: dt.datetime | None = None
 
 
+#: How long, and how many, keys are remembered in memory (SQLite).
+MEMORY_KEEP = dt.timedelta(hours=1)
+MEMORY_MAX = 100_000
+
+
+class _Remembered:
+    """The keys this process claimed lately, oldest first; safe to use from any thread."""
+
+    def __init__(self) -> None:
+        self._keys: OrderedDict[tuple[str, str], dt.datetime] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claim(self, platform: str, key: str, when: dt.datetime) -> bool:
+        with self._lock:
+            while self._keys:
+                oldest = next(iter(self._keys.values()))
+                if len(self._keys) < MEMORY_MAX and when - oldest < MEMORY_KEEP:
+                    break
+                self._keys.popitem(last=False)
+            if (platform, key) in self._keys:
+                return False
+            self._keys[(platform, key)] = when
+            return True
+
+
+_REMEMBERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_REMEMBERED_GUARD = threading.Lock()
+
+
+def _in_memory(ctx: Context) -> _Remembered | None:
+    """This process's keys for the context's SQLite database; None on a server database."""
+    bind = getattr(ctx.sessions, "kw", {}).get("bind")
+    if bind is None or bind.dialect.name != "sqlite":
+        return None
+    with _REMEMBERED_GUARD:
+        return _REMEMBERED.setdefault(bind, _Remembered())
+
+
+def claims_in_memory(ctx: Context) -> bool:
+    """Whether first_seen does no I/O here (SQLite): a front may call it on its event loop."""
+    return _in_memory(ctx) is not None
+
+
 #: A plain INSERT (built once): it runs before every webhook update, where the ORM's unit of
 #: work for one row cost more than the statement.
 _CLAIM = insert(SeenUpdate).values(
@@ -50,6 +101,9 @@ def first_seen(ctx: Context, platform: str, key: str) -> bool:
     if len(key) > KEY_LENGTH:
         key = hashlib.sha256(key.encode()).hexdigest()
     when = now()
+    remembered = _in_memory(ctx)
+    if remembered is not None:
+        return remembered.claim(platform, key, when)
     try:
         with transaction(ctx, write=True) as session:
             session.execute(_CLAIM, {"platform": platform, "update_key": key, "seen_at": when})

@@ -146,10 +146,16 @@ class SlackFront:
         """A copy of a request already taken, by this replica or another, is acknowledged and
         dropped: Slack retries an event (X-Slack-Retry-Num) it thinks was lost."""
         key = delivery_key(body)
-        if key and not await self.app.call(seen_updates.first_seen, self.app.ctx, "slack", key):
+        if key and not await self._first_seen(key):
             log.info("Slack delivery %s already handled, ignored", key.split(":", 1)[0])
             return BoltResponse(status=200, body="")
         return await next()
+
+    async def _first_seen(self, key: str) -> bool:
+        ctx = self.app.ctx
+        if seen_updates.claims_in_memory(ctx):  # SQLite: no I/O, no hand-over to a thread
+            return seen_updates.first_seen(ctx, "slack", key)
+        return await self.app.call(seen_updates.first_seen, ctx, "slack", key)
 
     # --- translation helpers -----------------------------------------------------------------
 

@@ -388,7 +388,11 @@ class TelegramFront:
         """A copy of an update already taken (Telegram redelivers a webhook post, perhaps to
         another replica) stops here: answered 200 by the webhook, handled nowhere."""
         key = f"{self.application.bot.id}:{update.update_id}"
-        if not await self.app.call(seen_updates.first_seen, self.ctx, PLATFORM, key):
+        if seen_updates.claims_in_memory(self.ctx):  # SQLite: no I/O, no hand-over to a thread
+            first = seen_updates.first_seen(self.ctx, PLATFORM, key)
+        else:
+            first = await self.app.call(seen_updates.first_seen, self.ctx, PLATFORM, key)
+        if not first:
             log.info("telegram: update %s already handled, ignored", update.update_id)
             raise ApplicationHandlerStop
 
