@@ -31,6 +31,7 @@ from bot import metrics as metrics_module
 from bot.config import Config
 from bot.metrics import Metrics
 from bot.wiring import Runtime, open_runtime
+from handlers import seen_updates
 from handlers.chart_render import make_render_pool
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,13 @@ class App:
         context.run(metrics_module.active.set, self.metrics)
         timed = functools.partial(self._timed, func, *args, **kwargs)
         return await loop.run_in_executor(self.executor, context.run, timed)
+
+    async def first_seen(self, platform: str, key: str) -> bool:
+        """Claim an incoming update (handlers.seen_updates): on the event loop when the claim
+        does no I/O (SQLite keeps them in memory), else in the thread pool like a use case."""
+        if seen_updates.claims_in_memory(self.ctx):
+            return seen_updates.first_seen(self.ctx, platform, key)
+        return await self.call(seen_updates.first_seen, self.ctx, platform, key)
 
     def _timed(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         started = time.perf_counter()

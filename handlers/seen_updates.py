@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from handlers.context import Context
-from handlers.uow import DATABASE_ERRORS, transaction
+from handlers.uow import DATABASE_ERRORS, per_sqlite_database, transaction
 from storage.bot_models import SeenUpdate
 from storage.clock import now
 
@@ -70,16 +70,11 @@ class _Remembered:
 
 
 _REMEMBERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_REMEMBERED_GUARD = threading.Lock()
 
 
 def _in_memory(ctx: Context) -> _Remembered | None:
     """This process's keys for the context's SQLite database; None on a server database."""
-    bind = getattr(ctx.sessions, "kw", {}).get("bind")
-    if bind is None or bind.dialect.name != "sqlite":
-        return None
-    with _REMEMBERED_GUARD:
-        return _REMEMBERED.setdefault(bind, _Remembered())
+    return per_sqlite_database(ctx, _REMEMBERED, _Remembered)
 
 
 def claims_in_memory(ctx: Context) -> bool:

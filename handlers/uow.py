@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -54,15 +54,28 @@ _commits = _Commits()
 #: rather than on the database lock, whose busy handler polls with sleeps of up to 100 ms:
 #: under a burst of approvals that polling, not the work, made the slowest wait over a second.
 _SQLITE_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_WRITERS_GUARD = threading.Lock()
+_PER_DATABASE_GUARD = threading.Lock()
+T = TypeVar("T")
+
+
+def per_sqlite_database(
+    ctx: Context, registry: weakref.WeakKeyDictionary, make: Callable[[], T]
+) -> T | None:
+    """This process's object in `registry` for the context's SQLite database, made on first use;
+    None on a server database (which other processes share: no process-local state helps)."""
+    bind = getattr(ctx.sessions, "kw", {}).get("bind")
+    if bind is None or bind.dialect.name != "sqlite":
+        return None
+    with _PER_DATABASE_GUARD:
+        found = registry.get(bind)
+        if found is None:
+            found = registry[bind] = make()
+        return found
 
 
 def _writer_turn(ctx: Context) -> threading.RLock | contextlib.nullcontext:
-    bind = getattr(ctx.sessions, "kw", {}).get("bind")
-    if bind is None or bind.dialect.name != "sqlite":
-        return contextlib.nullcontext()
-    with _WRITERS_GUARD:
-        return _SQLITE_WRITERS.setdefault(bind, threading.RLock())
+    turn = per_sqlite_database(ctx, _SQLITE_WRITERS, threading.RLock)
+    return contextlib.nullcontext() if turn is None else turn
 
 
 @contextmanager

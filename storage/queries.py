@@ -33,16 +33,24 @@ def user_ids_by_emails(session: Session, emails: Sequence[str]) -> set[int]:
     return set(session.scalars(select(User.id).where(func.lower(User.email).in_(lowered))))
 
 
+def _moderates():
+    """EXISTS: the user (parameter user_id) moderates the community (parameter community_id)."""
+    return (
+        select(CommunityUser.id)
+        .where(
+            CommunityUser.community_id == bindparam("community_id"),
+            CommunityUser.user_id == bindparam("user_id"),
+            CommunityUser.status == MembershipStatus.MODERATOR,
+        )
+        .exists()
+    )
+
+
 def _is_administrator_statement():
     """Built once, with parameters: building it cost as much CPU as running it."""
     community, user = bindparam("community_id"), bindparam("user_id")
     creator = select(Community.id).where(Community.id == community, Community.user_id == user)
-    moderator = select(CommunityUser.id).where(
-        CommunityUser.community_id == community,
-        CommunityUser.user_id == user,
-        CommunityUser.status == MembershipStatus.MODERATOR,
-    )
-    return select(creator.exists() | moderator.exists())
+    return select(creator.exists() | _moderates())
 
 
 _IS_ADMINISTRATOR = _is_administrator_statement()
@@ -50,17 +58,7 @@ _IS_ADMINISTRATOR = _is_administrator_statement()
 #: The community and whether the user administers it (creator or moderator), in one statement,
 #: built once: every use case on a community reads both first.
 _COMMUNITY_AND_RIGHT = select(
-    Community,
-    or_(
-        Community.user_id == bindparam("user_id"),
-        select(CommunityUser.id)
-        .where(
-            CommunityUser.community_id == bindparam("community_id"),
-            CommunityUser.user_id == bindparam("user_id"),
-            CommunityUser.status == MembershipStatus.MODERATOR,
-        )
-        .exists(),
-    ).label("administers"),
+    Community, or_(Community.user_id == bindparam("user_id"), _moderates()).label("administers")
 ).where(Community.id == bindparam("community_id"))
 
 
@@ -277,23 +275,9 @@ def pending_page(
         _PENDING_PAGE, {"community_id": community_id, "limit": limit, "offset": offset}
     ).all()
     if not rows and offset > 0:  # past the end: the total alone
-        return [], pending_count(session, community_id)
+        return [], community_counts(session, community_id)[1]
     total = int(rows[0][5]) if rows else 0
     return [PendingPerson(*row[:5]) for row in rows], total
-
-
-def pending_count(session: Session, community_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(CommunityUser)
-            .where(
-                CommunityUser.community_id == community_id,
-                CommunityUser.status == MembershipStatus.PENDING,
-            )
-        )
-        or 0
-    )
 
 
 def pending_with_users(session: Session, community_id: int) -> list[tuple[CommunityUser, User]]:

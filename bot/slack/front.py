@@ -31,7 +31,7 @@ from bot.runtime import App
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
 from bot.slack.observed import CountedRateLimitRetries, MeteredWebClient, request_kind, scope
-from handlers import chat, commands, pending_input, seen_updates
+from handlers import chat, commands, pending_input
 from handlers.actions import Press, parse_callback_data
 from handlers.bindings import ChatPlace
 from handlers.i18n import normalize_language, t
@@ -146,16 +146,10 @@ class SlackFront:
         """A copy of a request already taken, by this replica or another, is acknowledged and
         dropped: Slack retries an event (X-Slack-Retry-Num) it thinks was lost."""
         key = delivery_key(body)
-        if key and not await self._first_seen(key):
+        if key and not await self.app.first_seen("slack", key):
             log.info("Slack delivery %s already handled, ignored", key.split(":", 1)[0])
             return BoltResponse(status=200, body="")
         return await next()
-
-    async def _first_seen(self, key: str) -> bool:
-        ctx = self.app.ctx
-        if seen_updates.claims_in_memory(ctx):  # SQLite: no I/O, no hand-over to a thread
-            return seen_updates.first_seen(ctx, "slack", key)
-        return await self.app.call(seen_updates.first_seen, ctx, "slack", key)
 
     # --- translation helpers -----------------------------------------------------------------
 

@@ -60,7 +60,7 @@ from telegram.warnings import PTBUserWarning
 from bot.runtime import App
 from bot.telegram.logs import SecretRedactor
 from bot.telegram.request import AiohttpRequest, request_sent
-from handlers import actions, bindings, commands, linking, pending_input, seen_updates
+from handlers import actions, bindings, commands, linking, pending_input
 from handlers.bindings import ChatPlace
 from handlers.chat import failure_reply
 from handlers.i18n import LANGUAGES, normalize_language, t
@@ -388,11 +388,7 @@ class TelegramFront:
         """A copy of an update already taken (Telegram redelivers a webhook post, perhaps to
         another replica) stops here: answered 200 by the webhook, handled nowhere."""
         key = f"{self.application.bot.id}:{update.update_id}"
-        if seen_updates.claims_in_memory(self.ctx):  # SQLite: no I/O, no hand-over to a thread
-            first = seen_updates.first_seen(self.ctx, PLATFORM, key)
-        else:
-            first = await self.app.call(seen_updates.first_seen, self.ctx, PLATFORM, key)
-        if not first:
+        if not await self.app.first_seen(PLATFORM, key):
             log.info("telegram: update %s already handled, ignored", update.update_id)
             raise ApplicationHandlerStop
 

@@ -94,14 +94,14 @@ class AiohttpRequest(BaseRequest):
         self, read: Any, write: Any, connect: Any, pool: Any, files: bool
     ) -> aiohttp.ClientTimeout:
         """PTB passes DEFAULT_NONE for a timeout the caller did not set: this request's own."""
-        if isinstance(read, type(BaseRequest.DEFAULT_NONE)):
-            read = self._read_timeout
-        if isinstance(write, type(BaseRequest.DEFAULT_NONE)):
-            write = self._media_write_timeout if files else self._write_timeout
-        if isinstance(connect, type(BaseRequest.DEFAULT_NONE)):
-            connect = self._connect_timeout
-        if isinstance(pool, type(BaseRequest.DEFAULT_NONE)):
-            pool = self._pool_timeout
+
+        def given(value: Any, default: float | None) -> float | None:
+            return default if isinstance(value, type(BaseRequest.DEFAULT_NONE)) else value
+
+        read = given(read, self._read_timeout)
+        write = given(write, self._media_write_timeout if files else self._write_timeout)
+        connect = given(connect, self._connect_timeout)
+        pool = given(pool, self._pool_timeout)
         parts = (pool, connect, write, read)
         return aiohttp.ClientTimeout(
             total=None if None in parts else sum(parts),
