@@ -8,6 +8,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.context import Settings
 from handlers.i18n import LANGUAGES
@@ -58,6 +59,23 @@ class BotConfig:
     #: The CPU of the threads that share the GIL: "auto" (the one `run` starts on), "off"
     #: (the OS moves them), or a CPU number (bot/affinity.py says why).
     cpu: str = "auto"
+
+
+#: Pass Pass covoiturage's public address, the default of [platform] base_url.
+PASS_PASS_BASE_URL = "https://www.passpasscovoiturage.fr"
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """Facts about the platform the bot's database belongs to (docs/platform.md)."""
+
+    #: The zone of the platform's PHP server: its DATETIME columns are naive, in that zone.
+    timezone: str = "Europe/Paris"
+    #: The platform's public web address: community pages and widgets are derived from it.
+    base_url: str = PASS_PASS_BASE_URL
+    #: The platform API's COMMUNITY_SECURITY_PATH, where identifier files of secured
+    #: communities are stored and read. Empty: see Config.settings().
+    community_security_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,7 @@ class MetricsConfig:
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     bot: BotConfig = field(default_factory=BotConfig)
+    platform: PlatformConfig = field(default_factory=PlatformConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
@@ -211,7 +230,8 @@ class Config:
         )
 
 
-SECTIONS = {"database": DatabaseConfig, "bot": BotConfig, "telegram": TelegramConfig,
+SECTIONS = {"database": DatabaseConfig, "bot": BotConfig, "platform": PlatformConfig,
+            "telegram": TelegramConfig,
             "slack": SlackConfig, "email": EmailConfig,
             "notifications": NotificationsConfig, "logging": LoggingConfig,
             "metrics": MetricsConfig}  # fmt: skip
@@ -272,6 +292,15 @@ def _build(cls, section: str, values: dict):
 
 
 def _validate(config: Config) -> None:
+    try:
+        ZoneInfo(config.platform.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ConfigError(
+            f"[platform] timezone: {config.platform.timezone!r} is not a time zone name "
+            "(e.g. Europe/Paris, UTC)"
+        ) from error
+    if not config.platform.base_url.startswith(("https://", "http://")):
+        raise ConfigError("[platform] base_url must start with https:// or http://")
     if config.bot.language not in LANGUAGES:
         raise ConfigError(f"[bot] language must be one of {', '.join(LANGUAGES)}")
     if config.telegram.mode not in ("polling", "webhook"):

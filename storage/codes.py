@@ -55,6 +55,17 @@ class UserStatus(IntEnum):
     ACTIVE = 1
     DISABLED = 2
     ANONYMIZED = 3
+    PSEUDONYMIZED = 4  # no e-mail, not in searches, never notified
+
+
+class AuthItemId(IntEnum):
+    """auth_item.id of the platform's roles (Auth/Entity/AuthItem.php, api/migrations)."""
+
+    SUPER_ADMIN = 1
+    ADMIN = 2
+    COMMUNITY_MANAGER = 7
+    COMMUNITY_MANAGER_PUBLIC = 8  # held by every moderator of a community
+    COMMUNITY_MANAGER_PRIVATE = 9
 
 
 class PhoneDisplay(IntEnum):

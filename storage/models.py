@@ -216,12 +216,51 @@ class ProposalCommunity(PlatformBase):
     )
 
 
+class Matching(PlatformBase):
+    """A driver's offer matched with a passenger's request; common_distance in metres."""
+
+    __tablename__ = "matching"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_offer_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    proposal_request_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    criteria_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"), unique=True)
+    created_date: Mapped[dt.datetime] = mapped_column(DateTime)
+    common_distance: Mapped[int | None] = mapped_column(Integer)
+
+
+class Ask(PlatformBase):
+    """A carpool asked on a matching; carpool items point to it."""
+
+    __tablename__ = "ask"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    matching_id: Mapped[int] = mapped_column(
+        ForeignKey("matching.id", ondelete="CASCADE"), index=True
+    )
+    criteria_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"), unique=True)
+    status: Mapped[int] = mapped_column(SmallInteger)
+    type: Mapped[int] = mapped_column(SmallInteger)
+    created_date: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class CarpoolItem(PlatformBase):
-    """One day of a carpool; item_status 1 means it was carried out. distance in metres."""
+    """One day of a carpool; item_status 1 means it was carried out.
+
+    distance is in whole kilometres (Payment/Service/PaymentManager.php), NULL before June 2023.
+    """
 
     __tablename__ = "carpool_item"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ask_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ask.id", ondelete="SET NULL"), index=True
+    )
     debtor_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
@@ -236,6 +275,32 @@ class CarpoolItem(PlatformBase):
     creditor_status: Mapped[int] = mapped_column(SmallInteger)
     created_date: Mapped[dt.datetime] = mapped_column(DateTime)
     distance: Mapped[int | None] = mapped_column(Integer)
+
+
+class AuthItem(PlatformBase):
+    """A role or permission of the platform (ids in storage.codes.AuthItemId)."""
+
+    __tablename__ = "auth_item"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(String(255))
+
+
+class UserAuthAssignment(PlatformBase):
+    """A role given to a user, optionally limited to a territory."""
+
+    __tablename__ = "user_auth_assignment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    auth_item_id: Mapped[int] = mapped_column(
+        ForeignKey("auth_item.id", ondelete="CASCADE"), index=True
+    )
+    territory_id: Mapped[int | None] = mapped_column(
+        ForeignKey("territory.id", ondelete="CASCADE"), index=True
+    )
 
 
 # Indexes for the dashboard's indicators (storage.indicators), covering each GROUP BY query so
