@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         "PostgreSQL database, the platform tables it uses)",
     )
     db_sub.add_parser("status", help="show the schema revision and the tables found")
+    grants = db_sub.add_parser(
+        "grants",
+        help="print the least GRANT statements the bot needs on the platform's MariaDB/MySQL "
+        "database (deploy/grants.sql)",
+    )
+    grants.add_argument("--database", help="default: the configured database's name, else mobicoop")
+    grants.add_argument("--user", default="'referent_bot'@'%'", help="the bot's account")
     indicators = db_sub.add_parser(
         "indicators", help="build or refresh the dashboard's daily aggregate (`run` keeps it fresh)"
     )
@@ -167,6 +174,15 @@ def cmd_console(config: Config, args) -> int:
 
 
 def cmd_db(config: Config, args) -> int:
+    if args.db_command == "grants":
+        from sqlalchemy.engine import make_url
+
+        from storage.grants import grants_script
+
+        url = make_url(config.database_url)
+        configured = url.database if url.get_backend_name() == "mysql" else None
+        print(grants_script(args.database or configured or "mobicoop", args.user), end="")
+        return 0
     engine = make_engine(config.database_url)
     if config.embedded:
         config.data_dir.mkdir(parents=True, exist_ok=True)

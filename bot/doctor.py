@@ -234,6 +234,8 @@ def check_database(config: Config, timeout: float = 10.0) -> list[Check]:
         checks = [Check(OK, "database", f"reachable: {kind} {version} at {shown}".strip())]
         checks += check_platform_tables(engine)
         checks += check_bot_tables(engine)
+        if engine.dialect.name == "mysql":
+            checks += check_grants(engine)
         return checks
     finally:
         engine.dispose()
@@ -339,6 +341,37 @@ def check_bot_tables(engine: Engine) -> list[Check]:
             )
         ]
     return [Check(OK, "bot tables", f"up to date (revision {current})")]
+
+
+def check_grants(engine: Engine) -> list[Check]:
+    """On the platform's MariaDB/MySQL: the account's grants against the least the bot needs
+    (storage/grants.py; deploy/grants.sql gives them)."""
+    from storage import grants
+
+    with engine.connect() as connection:
+        database = connection.execute(text("SELECT DATABASE()")).scalar_one()
+        rows = [row[0] for row in connection.execute(text("SHOW GRANTS FOR CURRENT_USER()"))]
+    report = grants.compare(rows, database)
+    fix = "`referent-bot db grants` prints the statements (deploy/grants.sql)"
+    checks = []
+    if report.missing:
+        lacking = "; ".join(
+            f"{', '.join(sorted(privileges))} on {table}"
+            for table, privileges in sorted(report.missing.items())
+        )
+        checks.append(Check(ERROR, "grants", f"this account lacks {lacking}: {fix}"))
+    if report.extra:
+        checks.append(
+            Check(
+                WARNING,
+                "grants",
+                f"this account may do more than the bot needs ({'; '.join(report.extra)}): "
+                f"give it only the bot's grants, {fix}",
+            )
+        )
+    if not checks:
+        checks.append(Check(OK, "grants", "exactly what the bot needs, nothing more"))
+    return checks
 
 
 # --- Chat platforms --------------------------------------------------------------------------
