@@ -353,6 +353,7 @@ def caption(lang: str, fig: Figures) -> str:
     unit = t(lang, f"charts.unit.{indicator.value}")
     name = t(lang, f"charts.indicator.{indicator.value}")
     until = t(lang, "charts.until", date=datetime(fig.until, lang))
+    counts = t(lang, f"charts.counts.{indicator.value}")  # what the figure counts
     if request.years:
         if indicator is Indicator.ADS:  # a stock per month: its peak, not a sum
             parts = [t(lang, "charts.caption_year_active", year=year,
@@ -362,7 +363,7 @@ def caption(lang: str, fig: Figures) -> str:
             parts = [t(lang, "charts.caption_year", year=year, value=number(sum(values), places),
                        unit=unit) for year, values in fig.series]  # fmt: skip
         return t(lang, "charts.caption_years", indicator=name, scope=fig.scope_label,
-                 years="; ".join(parts), until=until)  # fmt: skip
+                 years="; ".join(parts), counts=counts, until=until)  # fmt: skip
     _, values = fig.series[0]
     best = max(range(len(values)), key=lambda i: values[i])
     assert fig.totals is not None
@@ -372,13 +373,13 @@ def caption(lang: str, fig: Figures) -> str:
             start=date(fig.start), end=date(fig.end), last=number(values[-1]), unit=unit,
             last_period=_period_words(lang, fig.keys[-1], request.period),
             best=number(values[best]), best_period=_period_words(lang, fig.keys[best],
-            request.period), until=until,
+            request.period), counts=counts, until=until,
         )  # fmt: skip
     return t(
         lang, "charts.caption", indicator=name, scope=fig.scope_label,
         start=date(fig.start), end=date(fig.end), sum=number(sum(values), places), unit=unit,
         best=number(values[best], places), best_period=_period_words(lang, fig.keys[best],
-        request.period), total=number(fig.totals[-1], places), until=until,
+        request.period), total=number(fig.totals[-1], places), counts=counts, until=until,
     )  # fmt: skip
 
 
@@ -463,7 +464,10 @@ def chart_csv(ctx: Context, actor: Actor, request: ChartRequest) -> Reply:
     lang = actor.language
     fig = figures(ctx, actor, request)
     name = f"{file_stem(fig)}.csv"
-    return Reply(t(lang, "charts.csv_sent", name=name), files=((name, csv_bytes(lang, fig)),))
+    unit = t(lang, f"charts.unit.{request.indicator.value}")
+    return Reply(
+        t(lang, "charts.csv_sent", name=name, unit=unit), files=((name, csv_bytes(lang, fig)),)
+    )
 
 
 #: Month ends offered on the synthesis card (besides today and a typed date).
@@ -555,7 +559,7 @@ def synthesis(
     title = t(lang, "charts.synthesis_title", scope=resolved.label, date=date(day))
     until = t(lang, "charts.until", date=datetime(where.until, lang))
     lines = [f"**{title}**", until] + [f"• {label} : {value}" for label, value in rows]
-    text = "\n".join(lines)
+    text = "\n".join([*lines, t(lang, "charts.synthesis_counts")])
     png = draw(ctx, render_card_png, CardData(t(lang, "charts.synthesis_at", date=date(day)),
                                               f"{resolved.label} · {until}", rows))  # fmt: skip
     alt = "; ".join(f"{label} : {value}" for label, value in rows) + f". {until}"

@@ -84,3 +84,15 @@ class CriteriaFrequency(IntEnum):
 
 #: The platform's CO2 factor: grams per kilometre carried out (GeoTools::getCO2).
 CO2_GRAMS_PER_KM = 213
+
+
+class AskStatus(IntEnum):
+    """ask.status of an accepted carpool (Carpool/Entity/Ask.php)"""
+
+    ACCEPTED_AS_DRIVER = 4
+    ACCEPTED_AS_PASSENGER = 5
+
+
+#: carpool_item.distance exists since the platform's migration Version20230606134709 (whole
+#: kilometres, PaymentManager); items before it keep NULL there.
+CARPOOL_ITEM_DISTANCE_SINCE = (2023, 6, 6)

@@ -38,6 +38,8 @@ from sqlalchemy import Connection, Engine, func, select, text
 from storage import clock
 from storage.codes import (
     ACCEPTED_STATUSES,
+    CARPOOL_ITEM_DISTANCE_SINCE,
+    AskStatus,
     CarpoolItemStatus,
     CriteriaFrequency,
     Gender,
@@ -100,6 +102,15 @@ USER_HISTORY_DAYS = 1095  # users registered over the last three years
 ACTIVITY_DAYS = 730  # ads and carpools over the last two years
 PENDING_WINDOW_DAYS = 40  # pending requests are recent
 PRICE_PER_METRE = 0.00006  # 0.06 EUR per km, a usual carpooling price
+#: The sample's proposals and carpool items: about 0.4 ads and 2 kg of CO2 per user over the
+#: platform's life, Pass Pass's own ratios (the referent guide's synthesis at 31/01/2024:
+#: 14,581 users, 6,364 ads, 30 t of CO2), so that a referent trying the bot sees believable
+#: figures.
+SAMPLE_PROPOSALS = 150
+SAMPLE_ITEMS = 90
+SAMPLE_CREW_ITEMS = 10  # at most per crew, so that several communities have carpools
+#: Items before this day keep carpool_item.distance NULL (the column came in June 2023).
+DISTANCE_SINCE = dt.date(*CARPOOL_ITEM_DISTANCE_SINCE)
 ONE_DAY = dt.timedelta(days=1)
 _RETRIES = 50  # draws of an author or a crew for one moment before giving the moment up
 
@@ -667,6 +678,7 @@ class _Demo:
         self.writer = _Writer(connection, progress)
         self.next_id = {t: self._max_id(t) + 1 for t in self._id_tables()}
         self.emails: set[str] = set()
+        self.searches = 0  # private proposals of the carpools' matchings (not ads)
         self.comms: dict[int, _Comm] = {}
         self.territories = 0
         self.town_territories: list[tuple[int, ...]] = []
@@ -1031,8 +1043,9 @@ class _Demo:
         role = rng.random()
         driver, passenger = role < 0.65, role >= 0.45
         private = rng.random() < 0.06
-        active = rng.random() < 0.9
-        paused = active and rng.random() < 0.04
+        # proposal.active stays NULL (only real-time carpooling writes it); paused is false
+        # unless the author paused the ad (Proposal's constructor, AdManager::updateAd).
+        paused = rng.random() < 0.04
         if regular:
             frequency = int(CriteriaFrequency.REGULAR)
             from_date = created.date()
@@ -1075,7 +1088,7 @@ class _Demo:
                     "criteria_id": criteria_id,
                     "private": private,
                     "paused": paused,
-                    "active": active,
+                    "active": None,
                     "updated_date": updated,
                 },
             )
@@ -1095,6 +1108,104 @@ class _Demo:
                 )
         return len(types)
 
+    def add_search(self, uid: int, created: dt.datetime, day: dt.date, driver: bool) -> int:
+        """A search as the platform records it: a private one-way proposal with its criteria
+        and waypoints (a matching joins two of them); returns its id."""
+        criteria_id = self.take_id("criteria")
+        self.writer.add(
+            "criteria",
+            {
+                "id": criteria_id,
+                "frequency": int(CriteriaFrequency.PUNCTUAL),
+                "seats_driver": 3,
+                "seats_passenger": 1,
+                "from_date": day,
+                "to_date": None,
+                "driver": driver,
+                "passenger": not driver,
+                "created_date": created,
+            },
+        )
+        pid = self.take_id("proposal")
+        self.searches += 1
+        self.writer.add(
+            "proposal",
+            {
+                "id": pid,
+                "user_id": uid,
+                "created_date": created,
+                "type": int(ProposalType.ONE_WAY),
+                "criteria_id": criteria_id,
+                "private": True,
+                "paused": False,
+                "active": None,
+                "updated_date": created,
+            },
+        )
+        for position in (0, 1):
+            self.writer.add(
+                "waypoint",
+                {
+                    "id": self.take_id("waypoint"),
+                    "proposal_id": pid,
+                    "address_id": self.add_place(self.pick(self.town_cum), created),
+                    "position": position,
+                    "destination": position == 1,
+                },
+            )
+        return pid
+
+    def add_ask(
+        self, driver: int, passenger: int, created: dt.datetime, day: dt.date, common: int
+    ) -> int:
+        """The matching (common_distance in metres) and the accepted ask behind a carpool."""
+        offer = self.add_search(driver, created, day, driver=True)
+        request = self.add_search(passenger, created, day, driver=False)
+        ids = {}
+        for table in ("matching", "ask"):
+            criteria_id = self.take_id("criteria")
+            self.writer.add(
+                "criteria",
+                {
+                    "id": criteria_id,
+                    "frequency": int(CriteriaFrequency.REGULAR),
+                    "seats_driver": 3,
+                    "seats_passenger": 1,
+                    "from_date": day,
+                    "to_date": day + dt.timedelta(days=365),
+                    "driver": True,
+                    "passenger": True,
+                    "created_date": created,
+                },
+            )
+            ids[table] = (self.take_id(table), criteria_id)
+        matching_id, criteria_id = ids["matching"]
+        self.writer.add(
+            "matching",
+            {
+                "id": matching_id,
+                "proposal_offer_id": offer,
+                "proposal_request_id": request,
+                "criteria_id": criteria_id,
+                "created_date": created,
+                "common_distance": common,
+            },
+        )
+        ask_id, criteria_id = ids["ask"]
+        self.writer.add(
+            "ask",
+            {
+                "id": ask_id,
+                "user_id": passenger,
+                "matching_id": matching_id,
+                "criteria_id": criteria_id,
+                "status": int(AskStatus.ACCEPTED_AS_DRIVER),
+                "type": int(ProposalType.ONE_WAY),
+                "created_date": created,
+            },
+        )
+        return ask_id
+
     def add_crew(self, driver: int, passenger: int, day: dt.date, limit: int) -> int:
         """A driver and a passenger sharing some working days for a few weeks or months.
 
@@ -1108,8 +1219,11 @@ class _Demo:
             day - dt.timedelta(days=rng.randint(1, 4)),
             dt.time(rng.randint(7, 21), rng.randrange(60)),
         )
-        distance = int(rng.triangular(5_000, 80_000, 17_000)) // 10 * 10
-        amount = round(distance * PRICE_PER_METRE, 2)
+        common = int(rng.triangular(3_000, 60_000, 15_000))  # metres, as the matching has it
+        ask_id = self.add_ask(driver, passenger, created, day, common)
+        # PaymentManager: round(common_distance / 1000), whole km (PHP rounds half up here).
+        km = int(common / 1000 + 0.5)
+        amount = round(common * PRICE_PER_METRE, 2)
         share = rng.uniform(0.4, 0.95)  # of the working days they carpool
         reliability = rng.uniform(0.8, 0.98)
         written = 0
@@ -1134,7 +1248,8 @@ class _Demo:
                         "debtor_status": PAYMENT_STATUS_INITIALIZED,
                         "creditor_status": PAYMENT_STATUS_INITIALIZED,
                         "created_date": created,
-                        "distance": distance,
+                        "ask_id": ask_id,
+                        "distance": km if day >= DISTANCE_SINCE else None,
                     },
                 )
                 written += 1
@@ -1222,7 +1337,7 @@ class _Demo:
         # Ads: mostly by members, in their community; authors registered (joined) before.
         # (Authors are drawn again for the same moment, so the moments keep their spread.)
         proposals = 0
-        while proposals < 400:
+        while proposals < SAMPLE_PROPOSALS:
             moment = self.activity_moment()
             for _ in range(_RETRIES):
                 if rng.random() < 0.75:
@@ -1244,13 +1359,14 @@ class _Demo:
         cids = list(by_comm)
         cum = self._cumulative([len(by_comm[c]) for c in cids])
         items = 0
-        while items < 3000:
+        while items < SAMPLE_ITEMS:
             start = self.crew_start()
             for _ in range(_RETRIES):
                 crew = [u for u, when in by_comm[cids[self.pick(cum)]] if when.date() < start]
                 if len(crew) >= 2:
                     driver, passenger = rng.sample(crew, 2)
-                    items += self.add_crew(driver, passenger, start, 3000 - items)
+                    limit = min(SAMPLE_CREW_ITEMS, SAMPLE_ITEMS - items)
+                    items += self.add_crew(driver, passenger, start, limit)
                     break
 
     def _sample_community(self, spec: _NamedCommunity) -> None:
@@ -1591,7 +1707,7 @@ def fill_demo(
         users=counts["user"],
         communities=counts["community"],
         memberships=counts["community_user"],
-        ads=counts["proposal"],
+        ads=counts["proposal"] - demo.searches,
         carpool_items=counts["carpool_item"],
         solidary_users=counts["solidary_user"],
         territories=demo.territories,

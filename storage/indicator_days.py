@@ -48,6 +48,8 @@ from storage.indicators import (
     Measure,
     ad_first_day,
     ad_last_day,
+    beneficiary,
+    carpool_metres,
     day_of,
     published_ads,
 )
@@ -165,7 +167,7 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
                 select(
                     literal(0).label("sid"),
                     CarpoolItem.item_date.label("day"),
-                    func.sum(CarpoolItem.distance).label("value"),
+                    func.sum(carpool_metres()).label("value"),
                 )
                 .where(*carried)
                 .group_by(CarpoolItem.item_date)
@@ -176,7 +178,7 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
         items = select().select_from(CarpoolItem)
         by_passenger, sid_p = _by_user(kind, items, CarpoolItem.debtor_user_id)
         by_driver, sid_d = _by_user(kind, items, CarpoolItem.creditor_user_id)
-        columns = (CarpoolItem.id, CarpoolItem.item_date, CarpoolItem.distance)
+        columns = (CarpoolItem.id, CarpoolItem.item_date, carpool_metres().label("metres"))
         driver_only = _unless_also(
             kind, by_driver.add_columns(sid_d.label("sid"), *columns), sid_d,
             CarpoolItem.debtor_user_id,
@@ -186,7 +188,7 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
             driver_only.where(*carried).distinct(),
         ).subquery()
         return select(
-            sides.c.sid, sides.c.item_date.label("day"), func.sum(sides.c.distance).label("value")
+            sides.c.sid, sides.c.item_date.label("day"), func.sum(sides.c.metres).label("value")
         ).group_by(sides.c.sid, sides.c.item_date)
 
     if measure in (Measure.USERS, Measure.SOLIDARITY):
@@ -200,10 +202,11 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
                 .select_from(User)
                 .join(SolidaryUser, SolidaryUser.id == User.solidary_user_id)
             )
+        where = [] if measure is Measure.USERS else [beneficiary()]
         if kind != "a":
             base, sid = _by_user(kind, base, User.id)
-            return _count(base, sid, User.id, day_of(dialect, created), since, [])
-        return _count(base, None, User.id, day_of(dialect, created), since, [])
+            return _count(base, sid, User.id, day_of(dialect, created), since, where)
+        return _count(base, None, User.id, day_of(dialect, created), since, where)
 
     if measure in (Measure.ADS_FROM, Measure.ADS_TO):
         key = ad_first_day(dialect) if measure is Measure.ADS_FROM else ad_last_day()

@@ -7,20 +7,24 @@ period key is a string ('2024-01' or '2024-01-17') built with each dialect's own
 DATE_FORMAT on MariaDB/MySQL), so every backend returns the same keys. The running total is a window
 function over the periods plus the total before the range, also computed by the database.
 
-Definitions follow the referent guide's "Lexique des indicateurs":
+Definitions follow the referent guide's "Lexique des indicateurs" and, where the guide says no
+more, the platform's own counts (docs/platform.md, "Indicators", cites each platform file):
 
-- co2: 213 g of CO2 per km of carpools carried out (carpool_item.item_status = 1, by item_date,
-  distance in metres); values in tonnes.
-- ads: the guide's "nombre d'annonces actives par mois": the ads active (proposal.active, not
-  private) in the period, i.e. published by its end and valid in it (criteria.from_date to
-  criteria.to_date, a one-off trip on its from_date); a return trip (proposal.type = 3) belongs to
-  its outward ad and is not counted again. Counted as ads starting (the later of publication and
-  from_date) up to the period's end minus ads whose last valid day is before its start: two sums
-  of daily counts, like the others, so the daily aggregate serves it too.
-- users: users, validated or not, by user.created_date.
-- solidarity: solidarity users (solidary_user linked from user.solidary_user_id), by
-  solidary_user.created_date (the user's when the platform left it empty).
-- communities: communities by community.created_date.
+- co2: 213 g of CO2 per km (GeoTools::getCO2) of the carpools carried out
+  (carpool_item.item_status = 1, by item_date). carpool_item.distance is in whole kilometres
+  (PaymentManager writes round(common_distance / 1000)); it is NULL for items before June 2023,
+  whose distance is then the matching's common_distance / 1000 through carpool_item.ask_id ->
+  ask.matching_id (CarpoolExportManager). Summed in metres (exact integers); values in tonnes.
+- ads: the guide's "nombre d'annonces actives par mois": the ads valid in the period
+  (ADS_RULES below: not private, a return trip not counted again, paused ads counted),
+  i.e. published by its end and valid in it (a punctual ad on its from_date, a regular one from
+  from_date to to_date, as ProposalRepository::countAvailableAds reads them). Counted as ads
+  starting (the later of publication and from_date) up to the period's end minus ads whose last
+  valid day is before its start: two sums of daily counts, so the daily aggregate serves it too.
+- users: every user row, validated or not (UserRepository::countUsers), by user.created_date.
+- solidarity: the guide's "passagers solidaires": users whose solidary_user is a beneficiary
+  (volunteers are drivers), by solidary_user.created_date (the user's when it is empty).
+- communities: every community row (CommunityRepository::countCommunities), by created_date.
 
 Where the numbers come from: the daily aggregate (bot_indicator_day, kept by
 storage.indicator_days) for the whole platform, one community or one territory once it has been
@@ -44,6 +48,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Select,
+    case,
     cast,
     extract,
     func,
@@ -56,14 +61,22 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 
 from storage import clock
 from storage.bot_models import IndicatorDay, IndicatorRefresh
-from storage.codes import ACCEPTED_STATUSES, CarpoolItemStatus, ProposalType
+from storage.codes import (
+    ACCEPTED_STATUSES,
+    CO2_GRAMS_PER_KM,
+    CarpoolItemStatus,
+    CriteriaFrequency,
+    ProposalType,
+)
 from storage.models import (
     Address,
     AddressTerritory,
+    Ask,
     CarpoolItem,
     Community,
     CommunityUser,
     Criteria,
+    Matching,
     Proposal,
     ProposalCommunity,
     SolidaryUser,
@@ -71,8 +84,27 @@ from storage.models import (
     Waypoint,
 )
 
-#: The platform's factor (GeoTools::getCO2): grams of CO2 saved per km carpooled.
-CO2_GRAMS_PER_KM = 213
+
+@dataclass(frozen=True)
+class AdsRules:
+    """Which ads the "Annonces publiées" figure counts, where the platform leaves it to us.
+
+    Fixed by the platform: private ads (searches, private = 1) are never published ads
+    (ProposalRepository::countAvailableAds: private = 0 OR NULL); `active` is not read (only
+    real-time carpooling writes it, DynamicManager; an ordinary ad keeps it NULL).
+    Our choices, changed here only:
+    - paused: counted. countAvailableAds and findCommunityAds count paused ads, and `paused` is a
+      current flag with no date: leaving them out would also remove them from past months.
+    - return trips: not counted again. An outward + return ad is one ad to its author, and the
+      platform's counts of ads (countProposalsBetweenCreateDate, findCommunityAds) keep types 1
+      and 2 only.
+    """
+
+    count_paused: bool = True
+    count_returns: bool = False
+
+
+ADS_RULES = AdsRules()
 
 
 class Indicator(StrEnum):
@@ -260,7 +292,7 @@ def _communities_filter(scope: Scope) -> list[ColumnElement[bool]]:
 class Measure(StrEnum):
     """What is summed per day; an indicator is one measure, or two for the ads."""
 
-    CO2 = "co2"  # metres of carpools carried out, by item_date
+    CO2 = "co2"  # metres of carpools carried out, by item_date (carpool_metres)
     USERS = "users"  # users registered, by created_date
     SOLIDARITY = "solidarity"  # solidarity users, by their creation
     COMMUNITIES = "communities"  # communities created
@@ -304,15 +336,18 @@ class _Source:
     where: list[ColumnElement[bool]]
 
 
-def published_ads(dialect: str) -> list[ColumnElement[bool]]:
-    """Ads that count: active, public, not a return trip, valid at some point after their
-    publication (an ad put online after its last trip day was never active)."""
-    return [
-        Proposal.active.is_(True),
+def published_ads(dialect: str, rules: AdsRules = ADS_RULES) -> list[ColumnElement[bool]]:
+    """Ads that count (AdsRules): public, valid at some point after their publication (an ad
+    put online after its last trip day was never active)."""
+    where: list[ColumnElement[bool]] = [
         or_(Proposal.private.is_(None), Proposal.private.is_(False)),
-        Proposal.type != int(ProposalType.RETURN),
         ad_last_day() >= day_of(dialect, Proposal.created_date),
     ]
+    if not rules.count_returns:
+        where.append(Proposal.type != int(ProposalType.RETURN))
+    if not rules.count_paused:
+        where.append(or_(Proposal.paused.is_(None), Proposal.paused.is_(False)))
+    return where
 
 
 def ad_first_day(dialect: str) -> ColumnElement:
@@ -320,7 +355,31 @@ def ad_first_day(dialect: str) -> ColumnElement:
 
 
 def ad_last_day() -> ColumnElement:
-    return func.coalesce(Criteria.to_date, Criteria.from_date, type_=Date)
+    """A punctual ad's one day (from_date), a regular ad's to_date, as countAvailableAds reads
+    them (a regular ad without to_date is never valid there)."""
+    return case(
+        (Criteria.frequency == int(CriteriaFrequency.PUNCTUAL), Criteria.from_date),
+        else_=Criteria.to_date,
+    )
+
+
+def carpool_metres() -> ColumnElement:
+    """The metres of one carpool item: distance (whole km) * 1000, or for items written before
+    June 2023 (distance NULL) the matching's common_distance through the ask, as
+    CarpoolExportManager does. The correlated subquery sits inside COALESCE, which every
+    database evaluates lazily: it runs for the old items only."""
+    common = (
+        select(Matching.common_distance)
+        .join(Ask, Ask.matching_id == Matching.id)
+        .where(Ask.id == CarpoolItem.ask_id)
+        .scalar_subquery()
+    )
+    return func.coalesce(CarpoolItem.distance * 1000, common)
+
+
+def beneficiary() -> ColumnElement[bool]:
+    """A solidarity passenger (the guide's "passagers solidaires"), not a volunteer driver."""
+    return SolidaryUser.beneficiary.is_(True)
 
 
 def live_source(dialect: str, measure: Measure, scope: Scope = Scope()) -> _Source:
@@ -329,7 +388,7 @@ def live_source(dialect: str, measure: Measure, scope: Scope = Scope()) -> _Sour
         return _Source(
             CarpoolItem.item_date,
             True,
-            func.coalesce(func.sum(CarpoolItem.distance), 0),
+            func.coalesce(func.sum(carpool_metres()), 0),
             select().select_from(CarpoolItem),
             [
                 CarpoolItem.item_status == int(CarpoolItemStatus.CARRIED_OUT),
@@ -358,7 +417,7 @@ def live_source(dialect: str, measure: Measure, scope: Scope = Scope()) -> _Sour
             False,
             func.count(),
             select().select_from(User).join(SolidaryUser, SolidaryUser.id == User.solidary_user_id),
-            _users_filter(User.id, scope),
+            [beneficiary(), *_users_filter(User.id, scope)],
         )
     if measure is Measure.COMMUNITIES:
         return _Source(

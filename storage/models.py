@@ -311,6 +311,8 @@ Index(
     CarpoolItem.item_status,
     CarpoolItem.item_date,
     CarpoolItem.distance,
+    # items before June 2023 (distance NULL) reach their matching's common_distance through it
+    CarpoolItem.ask_id,
     # the community and territory filters test the driver and the passenger
     CarpoolItem.debtor_user_id,
     CarpoolItem.creditor_user_id,
@@ -318,9 +320,9 @@ Index(
 Index(
     "ix_proposal_indicator",
     Proposal.created_date,
-    Proposal.active,
     Proposal.private,
     Proposal.type,
+    Proposal.paused,
 )
 
 #: The platform tables the bot uses, in creation order.

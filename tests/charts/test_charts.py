@@ -90,7 +90,7 @@ def test_a_referent_of_one_community_gets_its_menu_then_a_chart(ctx, iworld):
     expected = (
         "Utilisateurs — Arc France, du 01/02/2023 au 17/01/2024 : 2 utilisateurs sur la période "
         "(le plus : 1 utilisateurs en févr. 2023), 3 utilisateurs au total. "
-        "Données jusqu'au 17/01/2024 à 10:02."
+        "Compté : tous les inscrits, validés ou non. Données jusqu'au 17/01/2024 à 10:02."
     )
     assert reply.text == expected
     (image,) = reply.images
@@ -122,13 +122,14 @@ def test_a_referent_of_several_communities_picks_one_or_all(ctx, iworld, engine)
     assert press(ctx, ref, Press("chart_menu", "a")).text.startswith(
         "**Tableau de bord : Toutes mes communautés (2)**"
     )
-    # A and B together: ads P1, P2 (A, active in February 2023, P2 until April) and P6 (B,
-    # active from January 2024).
+    # A and B together: ads P1, P2 (A, active in February 2023, P2 until April), the paused
+    # P5 (A, March to December 2023) and P6 (B, active from January 2024).
     reply = press(ctx, ref, Press("chart", "ads:m:r:a"))
     assert reply.text == (
         "Annonces publiées — Toutes mes communautés (2), du 01/02/2023 au 17/01/2024 : "
         "1 annonces actives en janv. 2024 (le plus : 2 annonces actives en févr. 2023). "
-        "Données jusqu'au 17/01/2024 à 10:02."
+        "Compté : les annonces non privées valables dans la période (un aller-retour compte "
+        "pour une, les annonces en pause comprises). Données jusqu'au 17/01/2024 à 10:02."
     )
     decoded(reply.images[0].png)
 
@@ -137,10 +138,12 @@ def test_co2_caption_in_tonnes_with_the_best_month(ctx, iworld):
     operator = who(ctx, iworld, "operator")
     assert operator.is_operator
     reply = press(ctx, operator, Press("chart", "co2:m:r:a"))
-    # 20 km in February 2023, 30 km in January 2024: 50 km * 213 g = 0.01065 t.
+    # 20.8 km in February 2023 (the matching's distance of two items from before June
+    # 2023), 30 km in January 2024: 50.8 km * 213 g = 0.01082 t.
     assert reply.text == (
         "CO₂ économisé — Toute la plateforme, du 01/02/2023 au 17/01/2024 : 0,011 t de CO₂ sur "
         "la période (le plus : 0,006 t de CO₂ en janv. 2024), 0,011 t de CO₂ au total. "
+        "Compté : 213 g de CO₂ par km de covoiturage réalisé (trajets confirmés). "
         "Données jusqu'au 17/01/2024 à 10:02."
     )
     decoded(reply.images[0].png)
@@ -158,7 +161,9 @@ def test_daily_chart_and_year_against_year(ctx, iworld):
     years = press(ctx, operator, Press("chart", "ads:m:y:a"))
     assert years.text == (
         "Annonces publiées — Toute la plateforme, année contre année : 2023 : jusqu'à 2 "
-        "annonces actives; 2024 : jusqu'à 2 annonces actives. Données jusqu'au 17/01/2024 à 10:02."
+        "annonces actives; 2024 : jusqu'à 2 annonces actives. Compté : les annonces non privées "
+        "valables dans la période (un aller-retour compte pour une, les annonces en pause "
+        "comprises). Données jusqu'au 17/01/2024 à 10:02."
     )
     pixels = decoded(years.images[0].png)
     assert okabe_blue_pixels(pixels) > 100  # 2023's line (the first series' colour)
@@ -259,13 +264,15 @@ def test_csv_holds_the_numbers_behind_the_chart(ctx, iworld):
     reply = press(ctx, ref, Press("chart_csv", f"users:m:r:c{a}"))
     ((name, content),) = reply.files
     assert name == "users-month-20230201-20240117.csv"
-    assert reply.text == f"Les chiffres du graphique : {name} (période, série, valeur)."
+    assert reply.text == (
+        f"Les chiffres du graphique : {name} (période, série, valeur en utilisateurs)."
+    )
     lines = content.decode("utf-8").splitlines()
     assert lines[0] == "period,series,value"
     assert lines[1:4] == ["2023-02,par mois,1", "2023-03,par mois,1", "2023-04,par mois,0"]
     assert "2024-01,total,3" in lines and len(lines) == 1 + 12 * 2
     years = press(ctx, ref, Press("chart_csv", f"co2:m:y:c{a}")).files[0][1].decode().splitlines()
-    assert "2023-02,2023,0.004260" in years and "2024-01,2024,0.005325" in years
+    assert "2023-02,2023,0.004430" in years and "2024-01,2024,0.005325" in years
 
 
 def test_synthesis_card_gives_the_five_figures(ctx, iworld):
@@ -275,7 +282,11 @@ def test_synthesis_card_gives_the_five_figures(ctx, iworld):
     assert reply.text == (
         "**Synthèse au 17/01/2024 : Toute la plateforme**\nDonnées jusqu'au 17/01/2024 à 10:02.\n"
         "• CO₂ économisé : 0,011 t\n• Annonces publiées : 1\n• Utilisateurs : 8\n"
-        "• Utilisateurs solidaires : 2\n• Communautés : 3"
+        "• Utilisateurs solidaires : 2\n• Communautés : 3\n"
+        "Ce qui est compté : CO₂ : 213 g par km de covoiturage réalisé ; annonces : non privées "
+        "et valables ce jour-là ; utilisateurs : tous les inscrits, validés ou non ; utilisateurs "
+        "solidaires : les passagers solidaires (bénéficiaires) ; communautés : toutes celles "
+        "présentes."
     )
     (image,) = reply.images
     decoded(image.png)
@@ -324,7 +335,7 @@ def test_english_captions(ctx, iworld):
     assert reply.text == (
         "Communities — The whole platform, 01/02/2023 to 17/01/2024: 2 communities over the "
         "period (highest: 1 communities in Jun 2023), 3 communities in total. "
-        "Data up to 17/01/2024 at 10:02."
+        "Counted: the communities present, by creation date. Data up to 17/01/2024 at 10:02."
     )
 
 

@@ -94,7 +94,7 @@ def test_a_platform_change_shows_after_the_next_refresh(engine, iworld):
             debtor_user_id=iworld.users["m1"], creditor_user_id=iworld.users["ref"], type=1,
             item_status=int(CarpoolItemStatus.CARRIED_OUT), item_date=dt.date(2024, 1, 16),
             amount=1.2, debtor_status=0, creditor_status=0,
-            created_date=dt.datetime(2024, 1, 10, 7), distance=40_000,
+            created_date=dt.datetime(2024, 1, 10, 7), distance=40,  # km
         ))  # fmt: skip
         session.add(User(email="late@test.fr", gender=1, status=1, phone_display=1,
                          created_date=dt.datetime(2024, 1, 17, 9, 30)))  # fmt: skip

@@ -87,27 +87,30 @@ def test_co2_of_carpools_carried_out(engine, iworld):
     t1, t2 = iworld.territories["T1"], iworld.territories["T2"]
     start, end = dt.date(2023, 2, 1), dt.date(2024, 1, 31)
     with Session(engine) as session:
-        # I1 + I2 (20 km) in February 2023; I3 + I6 (30 km; I7 has no distance) in January 2024.
+        # I1 + I2 (2 x 10.4 km: NULL distance, the matching's 10 400 m) in February 2023;
+        # I3 + I6 (25 + 5 km; I7 has neither distance nor ask) in January 2024.
         # The planned I4 and the not-carried-out I5 do not count.
         got = values(session, Indicator.CO2, Period.MONTH, start, end)
-        assert got == approx({"2023-02": (tonnes(20), tonnes(20)),
-                              "2024-01": (tonnes(30), tonnes(50)), "last": tonnes(50)})  # fmt: skip
+        assert got == approx({"2023-02": (tonnes(20.8), tonnes(20.8)),
+                              "2024-01": (tonnes(30), tonnes(50.8)),
+                              "last": tonnes(50.8)})  # fmt: skip
         got = values(session, Indicator.CO2, Period.DAY, dt.date(2024, 1, 1), dt.date(2024, 1, 17))
-        assert got == approx({"2024-01-04": (tonnes(25), tonnes(45)),
-                              "2024-01-10": (tonnes(5), tonnes(50)),
-                              "last": tonnes(50)})  # fmt: skip
+        assert got == approx({"2024-01-04": (tonnes(25), tonnes(45.8)),
+                              "2024-01-10": (tonnes(5), tonnes(50.8)),
+                              "last": tonnes(50.8)})  # fmt: skip
         # A's members' carpools: I1, I2 (m1 and ref), I3 (m2 drives b1).
         got = values(session, Indicator.CO2, Period.MONTH, start, end, Scope((a,)))
-        assert got == approx({"2023-02": (tonnes(20), tonnes(20)),
-                              "2024-01": (tonnes(25), tonnes(45)), "last": tonnes(45)})  # fmt: skip
+        assert got == approx({"2023-02": (tonnes(20.8), tonnes(20.8)),
+                              "2024-01": (tonnes(25), tonnes(45.8)),
+                              "last": tonnes(45.8)})  # fmt: skip
         # B's: I3 only (b1). A and B: I3 counted once.
         got = values(session, Indicator.CO2, Period.MONTH, start, end, Scope((b,)))
         assert got == approx({"2024-01": (tonnes(25), tonnes(25)), "last": tonnes(25)})
         got = values(session, Indicator.CO2, Period.MONTH, start, end, Scope((a, b)))
-        assert got["last"] == pytest.approx(tonnes(45))
+        assert got["last"] == pytest.approx(tonnes(45.8))
         # Homes in T1 (ref, m1, b1): I1, I2, I3; in T2 (mod2, m2, x): I3, I6.
         got = values(session, Indicator.CO2, Period.MONTH, start, end, Scope(territory_id=t1))
-        assert got["last"] == pytest.approx(tonnes(45))
+        assert got["last"] == pytest.approx(tonnes(45.8))
         got = values(session, Indicator.CO2, Period.MONTH, start, end, Scope(territory_id=t2))
         assert got == approx({"2024-01": (tonnes(30), tonnes(30)), "last": tonnes(30)})
 
@@ -117,21 +120,27 @@ def test_published_ads_are_the_ads_active_in_each_period(engine, iworld):
     t1, t2 = iworld.territories["T1"], iworld.territories["T2"]
     start, end = dt.date(2023, 1, 1), dt.date(2024, 1, 31)
     with Session(engine) as session:
-        # P1 (one trip, 20/02) and P2 (valid 20/02 to 30/04, so in March and April too);
-        # P6 and P7 in January 2024. Not P3 (return), P4 (private), P5 (inactive), P8
-        # (published after its only trip). An ad's value and total are both the active ads.
+        # P1 (one trip, 20/02) and P2 (valid 20/02 to 30/04, so in March and April too); the
+        # paused P5 from 05/03 to 31/12; P6 and P7 in January 2024. Not P3 (return), P4
+        # (private), P8 (published after its only trip). No ad has `active` set: it is not
+        # read. An ad's value and total are both the active ads.
+        rest_of_2023 = {f"2023-{m:02d}": (1, 1) for m in range(5, 13)}
         got = values(session, Indicator.ADS, Period.MONTH, start, end)
-        assert got == {"2023-02": (2, 2), "2023-03": (1, 1), "2023-04": (1, 1),
-                       "2024-01": (2, 2), "last": 2}  # fmt: skip
+        assert got == {"2023-02": (2, 2), "2023-03": (2, 2), "2023-04": (2, 2),
+                       **rest_of_2023, "2024-01": (2, 2), "last": 2}  # fmt: skip
         assert values(session, Indicator.ADS, Period.MONTH, start, end, Scope((a,))) == {
-            "2023-02": (2, 2), "2023-03": (1, 1), "2023-04": (1, 1), "last": 0}  # fmt: skip
+            "2023-02": (2, 2), "2023-03": (2, 2), "2023-04": (2, 2), **rest_of_2023,
+            "last": 0}  # fmt: skip
         assert values(session, Indicator.ADS, Period.MONTH, start, end, Scope((b,))) == {
             "2024-01": (1, 1), "last": 1}  # fmt: skip
-        # Origin or destination in T1: P1 on its trip day, P6 from its first valid day (08/01,
-        # published on 05/01); P7 only passes through T1, P8 was never active.
+        # Origin or destination in T1: P1 on its trip day, P5 every day from 05/03 to 31/12,
+        # P6 from its first valid day (08/01, published on 05/01); P7 only passes through T1,
+        # P8 was never active.
+        p5_days = period_keys(dt.date(2023, 3, 5), dt.date(2023, 12, 31), Period.DAY)
         got = values(session, Indicator.ADS, Period.DAY, dt.date(2023, 2, 15),
                      dt.date(2024, 1, 12), Scope(territory_id=t1))  # fmt: skip
-        assert got == {"2023-02-20": (1, 1), **{f"2024-01-{n:02d}": (1, 1) for n in range(8, 13)},
+        assert got == {"2023-02-20": (1, 1), **{day: (1, 1) for day in p5_days},
+                       **{f"2024-01-{n:02d}": (1, 1) for n in range(8, 13)},
                        "last": 1}  # fmt: skip
         # In T2: P1 (destination), P2 (origin), P7 (destination, position 2).
         got = values(session, Indicator.ADS, Period.MONTH, start, end, Scope(territory_id=t2))
@@ -144,7 +153,8 @@ def test_solidarity_users(engine, iworld):
     t1, t2 = iworld.territories["T1"], iworld.territories["T2"]
     start, end = dt.date(2023, 1, 1), dt.date(2024, 1, 31)
     with Session(engine) as session:
-        # m1 (2023-02-11) and b1 (no date: the user's, 2024-01-03); the orphan row has no user.
+        # The beneficiaries m1 (2023-02-11) and b1 (no date: the user's, 2024-01-03); the
+        # orphan row has no user; mod2 is a volunteer (a driver), not a solidarity passenger.
         got = values(session, Indicator.SOLIDARITY, Period.MONTH, start, end)
         assert got == {"2023-02": (1, 1), "2024-01": (1, 2), "last": 2}
         assert values(session, Indicator.SOLIDARITY, Period.MONTH, start, end, Scope((a,))) == {
@@ -187,18 +197,19 @@ def test_synthesis_totals_at_a_date(engine, iworld):
     a = iworld.communities["A"]
     with Session(engine) as session:
         assert totals_at(session, dt.date(2024, 1, 17)) == approx({
-            Indicator.CO2: tonnes(50), Indicator.ADS: 1, Indicator.USERS: 8,
+            Indicator.CO2: tonnes(50.8), Indicator.ADS: 1, Indicator.USERS: 8,
             Indicator.SOLIDARITY: 2, Indicator.COMMUNITIES: 3,
         })  # fmt: skip
-        # Ads active on the day: on 17/01/2024 only P6 (P7's one trip was on the 15th).
+        # Ads active on the day: on 17/01/2024 only P6 (P7's one trip was on the 15th, P5
+        # ended on 31/12).
         # At the end of 2023-02-14: I1 + I2, no ad yet, 4 users, no solidarity user... m1's
         # solidarity record dates from 2023-02-11.
         assert totals_at(session, dt.date(2023, 2, 14)) == approx({
-            Indicator.CO2: tonnes(20), Indicator.ADS: 0, Indicator.USERS: 4,
+            Indicator.CO2: tonnes(20.8), Indicator.ADS: 0, Indicator.USERS: 4,
             Indicator.SOLIDARITY: 1, Indicator.COMMUNITIES: 1,
         })  # fmt: skip
         assert totals_at(session, dt.date(2024, 1, 17), Scope((a,))) == approx({
-            Indicator.CO2: tonnes(45), Indicator.ADS: 0, Indicator.USERS: 3,
+            Indicator.CO2: tonnes(45.8), Indicator.ADS: 0, Indicator.USERS: 3,
             Indicator.SOLIDARITY: 1, Indicator.COMMUNITIES: 1,
         })  # fmt: skip
 
