@@ -30,7 +30,8 @@ class DomainList:
 
 
 def parse_domains(text: str) -> DomainList:
-    """Domains separated by `;`, `,` or spaces; every `@` is dropped, as the platform does.
+    """Domains separated by `;`, `,` or spaces; a leading `@` is dropped (the platform drops
+    every `@`; one inside a name, as in a pasted e-mail address, makes it invalid).
 
     Stored as typed (no lower-casing, no punycode): the platform compares each domain exactly
     with the part of a member's e-mail after `@` (Community/Service/CommunityManager.php,
@@ -39,11 +40,11 @@ def parse_domains(text: str) -> DomainList:
     domains: list[str] = []
     invalid: list[str] = []
     for raw in re.split(r"[;,\s]+", text or ""):
-        item = raw.replace("@", "").strip()
+        item = raw.strip().lstrip("@").strip()
         if not item:
             continue
-        ascii_name = to_ascii(item.lower().rstrip("."))
-        if ascii_name is None or not is_domain(ascii_name) or item.endswith("."):
+        ascii_name = to_ascii(item.lower())
+        if ascii_name is None or not is_domain(ascii_name) or "@" in item:
             invalid.append(raw.strip())
         elif item not in domains:
             domains.append(item)
