@@ -223,7 +223,8 @@ def check_security_folder(config: Config) -> list[Check]:
         "(<api>/public/upload/communities/security/)"
     )
     if not folder.is_dir():
-        if config.embedded:
+        # Only on the platform's own database (MariaDB/MySQL) must it be there already.
+        if make_url(config.database_url).get_backend_name() != "mysql":
             return [Check(OK, subject, f"{folder} will be created by the first upload")]
         return [Check(ERROR, subject, f"{folder} does not exist: {fix}")]
     if not os.access(folder, os.W_OK | os.X_OK):
