@@ -232,7 +232,9 @@ def cmd_demo(config: Config, args) -> int:
     engine = make_engine(config.database_url)
     schema.prepare(engine)
     try:
-        summary = fill_demo(engine, scale=args.scale, seed=args.seed)
+        summary = fill_demo(
+            engine, scale=args.scale, seed=args.seed, security_folder=config.security_folder
+        )
     except DemoError as error:
         print(f"referent-bot: {error}", file=sys.stderr)
         return 1

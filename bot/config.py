@@ -48,6 +48,7 @@ class BotConfig:
     language: str = "fr"
     operators: tuple[str, ...] = ()
     data_dir: str = ""
+    #: Deprecated alias of [platform] community_security_dir.
     community_security_dir: str = ""
     max_identifiers_file_kb: int = 5120
     link_code_minutes: int = 15
@@ -209,12 +210,18 @@ class Config:
             return self.database.url
         return f"sqlite:///{self.data_dir / 'referent-bot.sqlite3'}"
 
+    @property
+    def security_folder(self) -> Path:
+        """Where the platform reads identifier files (its API's COMMUNITY_SECURITY_PATH):
+        [platform] community_security_dir, else the deprecated [bot] one, else the embedded
+        default laid out as the platform's (`<data_dir>/upload/communities/security`)."""
+        configured = self.platform.community_security_dir or self.bot.community_security_dir
+        if configured:
+            return Path(configured).expanduser()
+        return self.data_dir / "upload" / "communities" / "security"
+
     def settings(self) -> Settings:
-        folder = (
-            Path(self.bot.community_security_dir).expanduser()
-            if self.bot.community_security_dir
-            else self.data_dir / "community_security"
-        )
+        folder = self.security_folder
         return Settings(
             operators=frozenset(e.strip().lower() for e in self.bot.operators),
             default_language=self.bot.language,
@@ -301,6 +308,13 @@ def _validate(config: Config) -> None:
         ) from error
     if not config.platform.base_url.startswith(("https://", "http://")):
         raise ConfigError("[platform] base_url must start with https:// or http://")
+    platform_dir = config.platform.community_security_dir
+    bot_dir = config.bot.community_security_dir
+    if platform_dir and bot_dir and Path(platform_dir).expanduser() != Path(bot_dir).expanduser():
+        raise ConfigError(
+            "[bot] community_security_dir (deprecated) and [platform] community_security_dir "
+            "differ: keep only [platform] community_security_dir"
+        )
     if config.bot.language not in LANGUAGES:
         raise ConfigError(f"[bot] language must be one of {', '.join(LANGUAGES)}")
     if config.telegram.mode not in ("polling", "webhook"):

@@ -8,6 +8,8 @@ configured tokens, secrets and passwords before it is written.
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import smtplib
 import warnings
 from collections.abc import Callable, Iterable
@@ -71,6 +73,7 @@ def diagnose(config: Config, timeout: float = 10.0) -> list[Check]:
     if config.slack.enabled:
         checks += check_slack(config, timeout)
     checks += check_email(config, timeout)
+    checks += check_security_folder(config)
     return checks
 
 
@@ -158,6 +161,15 @@ def check_config(config: Config) -> list[Check]:
                 "(xapp-...): Socket Mode needs one with connections:write",
             )
         )
+    if config.bot.community_security_dir:
+        checks.append(
+            Check(
+                WARNING,
+                "configuration",
+                "[bot] community_security_dir is deprecated: move it to [platform] "
+                "community_security_dir",
+            )
+        )
     checks.append(_check_cpu(config.bot.cpu))
     metrics = config.metrics
     if metrics.enabled:
@@ -190,6 +202,92 @@ def _check_cpu(setting: str) -> Check:
         return Check(OK, "cpu", "the OS places the bot's threads ([bot] cpu)")
     how = "the CPU it starts on" if setting == "auto" else f"CPU {cpu}"
     return Check(OK, "cpu", f"`run` keeps its event loop and use-case threads on {how}")
+
+
+# --- Identifier files of secured communities -------------------------------------------------
+
+#: The platform's folder (vich_uploader.yaml, communitySecurityFile; COMMUNITY_SECURITY_PATH).
+PLATFORM_SECURITY_TAIL = ("upload", "communities", "security")
+#: The platform's stored names: time()-communityId, plus the original extension.
+PLATFORM_FILE_NAME = re.compile(r"^\d+-(\d+)(?:\.[^/]*)?$")
+
+
+def check_security_folder(config: Config) -> list[Check]:
+    """The folder the bot writes identifier files to must be the one the platform's join check
+    reads (COMMUNITY_SECURITY_PATH), and writable: elsewhere, a secured community cannot be
+    joined. On the platform's database, the files named by community_security must be there."""
+    folder = config.security_folder
+    subject = "identifier files"
+    fix = (
+        "set [platform] community_security_dir to the platform API's COMMUNITY_SECURITY_PATH "
+        "(<api>/public/upload/communities/security/)"
+    )
+    if not folder.is_dir():
+        # Only on the platform's own database (MariaDB/MySQL) must it be there already.
+        if make_url(config.database_url).get_backend_name() != "mysql":
+            return [Check(OK, subject, f"{folder} will be created by the first upload")]
+        return [Check(ERROR, subject, f"{folder} does not exist: {fix}")]
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return [
+            Check(
+                ERROR,
+                subject,
+                f"{folder} is not writable by this user: give the bot's user write access "
+                "(e.g. the PHP user's group), or the uploads of identifier files fail",
+            )
+        ]
+    checks = []
+    if folder.resolve().parts[-3:] != PLATFORM_SECURITY_TAIL:
+        checks.append(
+            Check(
+                WARNING, subject, f"{folder} does not end with upload/communities/security: {fix}"
+            )
+        )
+    names = _security_rows(config)
+    if names is None:
+        checks.append(Check(OK, subject, f"{folder} exists and is writable"))
+        return checks
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        checks.append(
+            Check(
+                ERROR,
+                subject,
+                f"{len(missing)} of the {len(names)} files named in community_security are not in "
+                f"{folder} (e.g. {missing[0]}): those communities cannot be joined; {fix}",
+            )
+        )
+        return checks
+    present = [p.name for p in folder.iterdir() if PLATFORM_FILE_NAME.match(p.name)]
+    checks.append(
+        Check(
+            OK,
+            subject,
+            f"{folder} is writable and holds the {len(names)} file(s) named in "
+            f"community_security ({len(present)} named like the platform's)",
+        )
+    )
+    return checks
+
+
+def _security_rows(config: Config) -> list[str] | None:
+    """The file names in community_security; None when the database cannot say."""
+    from sqlalchemy import select
+
+    from storage.engine import make_engine
+    from storage.models import CommunitySecurity
+
+    url = make_url(config.database_url)
+    if config.embedded and not Path(url.database or "").exists():
+        return None
+    engine = make_engine(config.database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(select(CommunitySecurity.filename)))
+    except Exception:  # reported by the database checks
+        return None
+    finally:
+        engine.dispose()
 
 
 # --- Database --------------------------------------------------------------------------------

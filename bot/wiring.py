@@ -41,7 +41,7 @@ def open_runtime(config: Config, auto_demo: bool = False) -> Runtime:
         if created and auto_demo:
             from storage.demo import fill_demo
 
-            fill_demo(engine)
+            fill_demo(engine, security_folder=config.security_folder)
             demo_created = True
     else:
         missing = schema.missing_platform_tables(engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.admin_buttons import card_rows, full_description_line
 from handlers.context import Actor, Context
 from handlers.i18n import date, datetime, number, t
-from handlers.present import parse_domains_column, short_name, validation_key
+from handlers.present import parse_domains_column, short_name, validation_label
 from handlers.reply import Button, Reply
 from handlers.rights import administered, administered_community
 from handlers.uow import transaction, use_case
@@ -71,7 +71,11 @@ def community_card(ctx: Context, actor: Actor, community_id: int) -> Reply:
         t(lang, "card.title", name=community.name, id=community.id),
         t(lang, "card.members", members=number(members), pending=number(pending)),
         t(lang, "card.referent", name=short_name(referent) if referent else "—"),
-        t(lang, "card.validation", validation=t(lang, validation_key(community.validation_type))),
+        t(
+            lang,
+            "card.validation",
+            validation=validation_label(lang, community.validation_type, bool(files)),
+        ),  # fmt: skip
         t(lang, "card.domains", domains=", ".join(domains) if domains else "—"),
     ]
     if files:

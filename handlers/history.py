@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from handlers.context import Actor, Context
-from handlers.i18n import datetime, t
+from handlers.i18n import datetime, number, t
 from handlers.present import short_name, status_key, validation_key
 from handlers.reply import Reply
 from handlers.rights import administered_community
@@ -69,6 +69,9 @@ def describe(lang: str, entry: AuditEntry, people) -> str:
                  validation=t(lang, validation_key(after.get("validation_type", 0))))  # fmt: skip
         if after.get("domain") and after.get("domain") != before.get("domain"):
             text += " (" + str(after["domain"]).replace(";", ", ") + ")"
+        if after.get("identifier_files_deleted"):
+            text += t(lang, "history.identifiers_deleted",
+                      count=number(int(after["identifier_files_deleted"])))  # fmt: skip
     elif action == "identifiers":
         text = t(lang, "history.identifiers", name=after.get("file", ""))
     else:  # actions of other features describe themselves in their locale files

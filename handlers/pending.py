@@ -16,6 +16,7 @@ from handlers.present import Named, email_domain, parse_domains_column, short_na
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_community
 from handlers.uow import audit, transaction, use_case
+from handlers.validation_input import domain_accepts, platform_email_domain
 from storage import queries
 from storage.clock import now
 from storage.codes import MembershipStatus
@@ -45,13 +46,13 @@ def _request(
     membership_id: int, requested_at: dt.datetime, person: Named, community: Community
 ) -> PendingRequest:
     domains = parse_domains_column(community.domain)
-    domain = email_domain(person.email)
+    domain = platform_email_domain(person.email)
     return PendingRequest(
         membership_id=membership_id,
         name=short_name(person),
-        domain=domain,
+        domain=domain if domain is not None else email_domain(person.email),
         requested=date(requested_at),
-        domain_matches=(domain in domains) if domains else None,
+        domain_matches=domain_accepts(community.domain, person.email) if domains else None,
     )
 
 
@@ -219,8 +220,7 @@ def _targets(session: Session, community: Community, matching_only: bool):
     rows = queries.pending_with_users(session, community.id)
     if not matching_only:
         return rows
-    domains = set(parse_domains_column(community.domain))
-    return [(m, u) for m, u in rows if email_domain(u.email) in domains]
+    return [(m, u) for m, u in rows if domain_accepts(community.domain, u.email)]
 
 
 def bulk_count(session: Session, community: Community, kind: str) -> int:

@@ -46,10 +46,25 @@ def validation_key(validation_type: int) -> str:
 
 
 def parse_domains_column(domain: str | None) -> list[str]:
-    """The platform's `community.domain`: domains separated by `;`, a leading `@` ignored."""
-    if not domain:
-        return []
-    return [d.strip().lstrip("@").strip().lower() for d in domain.split(";") if d.strip()]
+    """The platform's `community.domain`, read as the platform reads it (exact, case kept)."""
+    from handlers.validation_input import platform_domains
+
+    return platform_domains(domain)
+
+
+def validation_label(lang: str, validation_type: int, secured: bool) -> str:
+    """The validation a member meets, as the platform applies it: a community is secured while
+    it has community_security rows, whatever validation_type says (CommunityManager::canJoin);
+    after the identifiers, a manual or domain validation_type still applies."""
+    from handlers.i18n import t
+
+    kind = ValidationType(validation_type)
+    if not secured:
+        key = "validation.secured_without_file" if kind == ValidationType.SECURED else None
+        return t(lang, key or validation_key(kind))
+    if kind in (ValidationType.MANUAL, ValidationType.DOMAIN):
+        return t(lang, "validation.secured_and", validation=t(lang, validation_key(kind)))
+    return t(lang, "validation.secured")
 
 
 def clip(text: str, limit: int = 80) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import contextlib
+import time
 from pathlib import Path
 
 from sqlalchemy import delete
@@ -11,12 +12,13 @@ from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import number, t
 from handlers.pending import BULK, bulk_count
-from handlers.present import clip, parse_domains_column, validation_key
+from handlers.present import clip, parse_domains_column, validation_key, validation_label
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_community
 from handlers.uow import audit, transaction, use_case
 from handlers.validation_input import (
     DOMAIN_COLUMN_LENGTH,
+    PLATFORM_MIME_TYPES,
     parse_domains,
     parse_identifiers,
 )
@@ -27,7 +29,9 @@ from storage.memberships import touch_community
 from storage.models import CommunitySecurity
 
 MAX_BAD_LINES_SHOWN = 10
-ALLOWED_SUFFIXES = (".csv", ".txt")
+#: Symfony's guessExtension for the platform's two MIME types, used by Vich's PropertyNamer
+#: when the original name has no extension.
+GUESSED_EXTENSIONS = {"text/plain": "txt", "text/csv": "csv"}
 
 
 @use_case
@@ -66,12 +70,15 @@ def validation_menu(ctx: Context, actor: Actor, community_id: int) -> Reply:
     lang = actor.language
     with transaction(ctx) as session:
         community = administered_community(session, actor, community_id)
+        files = queries.security_files(session, community.id)
     cid = str(community.id)
-    current = t(lang, validation_key(community.validation_type))
+    current = validation_label(lang, community.validation_type, bool(files))
     domains = parse_domains_column(community.domain)
     lines = [t(lang, "validation.menu", community=community.name, current=current)]
     if domains:
         lines.append(t(lang, "card.domains", domains=", ".join(domains)))
+    if files:
+        lines.append(t(lang, "validation.identifiers_will_go", rows=number(len(files))))
     lines += [t(lang, f"validation.explain.{v.name.lower()}") for v in ValidationType]
     return Reply(
         "\n".join(lines),
@@ -129,24 +136,38 @@ def _apply_validation(
     validation_type: ValidationType,
     extra: dict[str, object],
 ) -> Reply:
+    """Automatic, manual or domain validation. The platform treats a community as secured while
+    it has community_security rows (CommunityManager::canJoin), so leaving secured validation
+    deletes them, and their files after the commit, as the platform's own removal does."""
     lang = actor.language
     with transaction(ctx, write=True) as session:
         community = administered_community(session, actor, community_id)
         queries.lock_community(session, community.id)
+        files = queries.security_files(session, community.id)
         before = {"validation_type": community.validation_type, "domain": community.domain}
         values = {"validation_type": int(validation_type), **extra}
-        changed = any(before.get(k) != v for k, v in values.items())
+        changed = bool(files) or any(before.get(k) != v for k, v in values.items())
         if changed:
+            after: dict[str, object] = dict(values)
+            if files:
+                before["files"] = [f.original_name for f in files]
+                after["identifier_files_deleted"] = len(files)
+                delete_security_rows(session, community.id)
             touch_community(session, community, now(), **values)
             audit(session, actor, "validation", community_id=community.id,
-                  before=before, after=values)  # fmt: skip
+                  before=before, after=after)  # fmt: skip
         offer = _acceptance_offer(session, community, validation_type)
+    removed = remove_security_files(ctx.settings.security_folder, [f.filename for f in files])
     text = t(
         lang,
         "validation.changed" if changed else "validation.unchanged",
         community=community.name,
         validation=t(lang, validation_key(validation_type)),
     )
+    if files:
+        text += "\n" + t(
+            lang, "validation.identifiers_removed", rows=number(len(files)), files=number(removed)
+        )
     if validation_type == ValidationType.DOMAIN:
         text += "\n" + t(
             lang, "card.domains", domains=", ".join(parse_domains_column(community.domain))
@@ -190,25 +211,60 @@ def _with_offer(lang: str, text: str, community_id: int, offer) -> Reply:
     )
 
 
+def delete_security_rows(session, community_id: int) -> None:
+    session.execute(
+        delete(CommunitySecurity)
+        .where(CommunitySecurity.community_id == community_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def remove_security_files(folder: Path, names: list[str]) -> int:
+    """Delete identifier files from the platform's folder (never outside it); how many went."""
+    removed = 0
+    for name in names:
+        path = folder / Path(name).name
+        with contextlib.suppress(OSError):
+            if path.is_file():
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def stored_name(folder: Path, community_id: int, original_name: str, mime: str) -> str:
+    """The platform's name: `time()-communityId` (CommunitySecurityManager::createSecurity),
+    plus the original name's extension, which Vich's PropertyNamer appends (else the one
+    Symfony guesses from the MIME type). The next free second if that name is taken."""
+    extension = original_name.rpartition(".")[2] if "." in original_name else ""
+    extension = extension or GUESSED_EXTENSIONS.get(mime, "")
+    suffix = f".{extension}" if extension else ""
+    second = int(time.time())
+    while (folder / f"{second}-{community_id}{suffix}").exists():
+        second += 1
+    return f"{second}-{community_id}{suffix}"
+
+
 @use_case
 def set_identifiers(
     ctx: Context, actor: Actor, community_id: int, original_name: str, content: bytes
 ) -> Reply:
-    """Secured validation from a file of identifier pairs, checked line by line first."""
+    """Secured validation from a file of identifier pairs, accepted exactly when the platform's
+    upload would accept it (CommunitySecurityManager::__validateSecurityFile), and stored where
+    and as the platform stores it, so that its join check reads it."""
     lang = actor.language
     limit = ctx.settings.max_identifiers_file_bytes
     if len(content) > limit:
         raise Refusal("validation.file_too_big", limit=number(limit // 1024))
     original_name = Path(original_name or "identifiants.csv").name[:255]
-    suffix = Path(original_name).suffix.lower()
-    if suffix not in ALLOWED_SUFFIXES:
-        raise Refusal("validation.file_type", name=original_name)
     parsed = parse_identifiers(content)
+    if parsed.mime_type not in PLATFORM_MIME_TYPES:
+        raise Refusal("validation.file_type", name=original_name, mime=parsed.mime_type)
     if parsed.bad_lines:
         shown = "\n".join(
-            t(lang, "validation.bad_line", number=number(n), line=line[:80])
-            for n, line in parsed.bad_lines[:MAX_BAD_LINES_SHOWN]
-        )
+            t(lang, "validation.bad_line", number=number(bad.number), line=clip(bad.line),
+              reason=t(lang, f"validation.reason.{bad.reason}", columns=number(bad.columns)))
+            for bad in parsed.bad_lines[:MAX_BAD_LINES_SHOWN]
+        )  # fmt: skip
         more = len(parsed.bad_lines) - MAX_BAD_LINES_SHOWN
         if more > 0:
             shown += "\n" + t(lang, "validation.more_bad_lines", count=number(more))
@@ -217,21 +273,19 @@ def set_identifiers(
         raise Refusal("validation.file_empty")
     folder = Path(ctx.settings.security_folder)
     folder.mkdir(parents=True, exist_ok=True)
-    stored_name = f"{community_id}-{uuid.uuid4().hex}{suffix}"
-    path = folder / stored_name
-    path.write_bytes(content)
+    name = stored_name(folder, community_id, original_name, parsed.mime_type)
+    path = folder / name
+    path.write_bytes(parsed.content)
     try:
         with transaction(ctx, write=True) as session:
             # Lock first, so that the files read below are the latest (see confirm_bulk).
             queries.lock_community(session, community_id)
             community = administered_community(session, actor, community_id)
             old = queries.security_files(session, community.id)
-            session.execute(
-                delete(CommunitySecurity).where(CommunitySecurity.community_id == community.id)
-            )
+            delete_security_rows(session, community.id)
             session.add(
                 CommunitySecurity(
-                    community_id=community.id, filename=stored_name, original_name=original_name
+                    community_id=community.id, filename=name, original_name=original_name
                 )
             )
             before = {
@@ -245,9 +299,7 @@ def set_identifiers(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    for previous in old:
-        if previous.filename != stored_name:
-            (folder / Path(previous.filename).name).unlink(missing_ok=True)
+    remove_security_files(folder, [f.filename for f in old if f.filename != name])
     return Reply(
         t(
             lang,

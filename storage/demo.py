@@ -32,6 +32,7 @@ from array import array
 from bisect import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, func, select, text
 
@@ -680,6 +681,8 @@ class _Demo:
         self.emails: set[str] = set()
         self.searches = 0  # private proposals of the carpools' matchings (not ads)
         self.comms: dict[int, _Comm] = {}
+        #: Identifier files of the secured communities: stored name -> content.
+        self.security_files: dict[str, bytes] = {}
         self.territories = 0
         self.town_territories: list[tuple[int, ...]] = []
         self.language_ids: tuple[int, int] = (0, 0)
@@ -945,15 +948,25 @@ class _Demo:
             },
         )
         if validation == ValidationType.SECURED:
+            # Named as the platform names an upload: time()-communityId, plus the original
+            # name's extension (CommunitySecurityManager::createSecurity, Vich's PropertyNamer).
+            rng.getrandbits(64)  # the draw the former random name took: the figures stay the same
+            filename = f"{int(updated.replace(tzinfo=dt.UTC).timestamp())}-{cid}.csv"
+            pairs = random.Random(cid)
             self.writer.add(
                 "community_security",
                 {
                     "id": self.take_id("community_security"),
                     "community_id": cid,
-                    "filename": f"{cid}-{rng.getrandbits(64):016x}.csv",
+                    "filename": filename,
                     "original_name": f"identifiants_{self.asc(t.name)}.csv",
                 },
             )
+            self.security_files[filename] = "".join(
+                f"{pairs.randrange(100000, 999999)};{pairs.randrange(1, 29):02d}/"
+                f"{pairs.randrange(1, 13):02d}/{pairs.randrange(1950, 2005)}\n"
+                for _ in range(20)
+            ).encode()
         comm = _Comm(cid, creator, created, int(validation), _first_domain(domain), town, weight)
         self.comms[cid] = comm
         return comm
@@ -1674,12 +1687,15 @@ def fill_demo(
     seed: int = 2024,
     *,
     progress: Callable[[str], None] | None = None,
+    security_folder: Path | None = None,
 ) -> DemoSummary:
     """Fill an empty platform database with demo data (see the module docstring for scales).
 
     The platform tables must exist (`storage.schema.prepare`, or the platform's schema on
     MariaDB). Refuses a database that already holds communities, so a real database is never
     polluted. `progress` receives a line after each batch (for the CLI at large scales).
+    `security_folder`: where the secured communities' identifier files go (the platform's
+    folder, [platform] community_security_dir); None writes no file.
     """
     if scale != 0 and scale not in SCALES:
         raise ValueError(f"scale must be 0 or one of {sorted(SCALES)}, not {scale}")
@@ -1702,6 +1718,10 @@ def fill_demo(
         finally:
             connection.rollback()
             _sqlite_restore(connection, saved)
+    if security_folder is not None:
+        security_folder.mkdir(parents=True, exist_ok=True)
+        for name, content in demo.security_files.items():
+            (security_folder / name).write_bytes(content)
     counts = demo.writer.counts
     return DemoSummary(
         users=counts["user"],

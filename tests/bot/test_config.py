@@ -16,7 +16,10 @@ def test_no_configuration_means_the_embedded_sqlite_file(tmp_path):
     assert config.embedded
     assert config.database_url == f"sqlite:///{tmp_path}/referent-bot/referent-bot.sqlite3"
     assert config.settings().default_language == "fr"
-    assert config.settings().security_folder == tmp_path / "referent-bot" / "community_security"
+    # laid out as the platform's folder (COMMUNITY_SECURITY_PATH)
+    assert config.settings().security_folder == (
+        tmp_path / "referent-bot" / "upload" / "communities" / "security"
+    )
 
 
 def test_the_example_documents_every_key_with_its_default():

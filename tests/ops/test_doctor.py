@@ -56,8 +56,12 @@ async def fakes():
 
 def full_config(tmp_path: Path, url: str, fake_telegram: FakeBotApi, fake_slack: FakeSlack,
                 **changes):  # fmt: skip
+    folder = tmp_path / "api" / "public" / "upload" / "communities" / "security"
+    folder.mkdir(parents=True, exist_ok=True)
     sections = {
         "database": {"url": url},
+        # the platform's COMMUNITY_SECURITY_PATH, which must exist on the platform's database
+        "platform": {"community_security_dir": str(folder)},
         "bot": {"operators": ["operateur@hautsdefrance-mobilites.fr"]},
         "telegram": {"enabled": True, "token": TOKEN, "api_base_url": fake_telegram.base_url,
                      "bot_username": BOT_USERNAME},
@@ -81,6 +85,7 @@ async def test_a_healthy_installation_passes_on_each_database(engine, tmp_path, 
     assert find(lines, f"ok       bot tables: up to date (revision {schema.head_revision()})")
     assert find(lines, f"ok       telegram: token accepted by getMe: the bot is @{BOT_USERNAME}")
     assert find(lines, "ok       slack: bot token accepted by auth.test: bot user passpass")
+    assert find(lines, "ok       identifier files: ")
     assert lines[-1].startswith("doctor: ready to run")
     assert [c.method for c in telegram.calls] == ["getMe"]
     no_secret(lines)
@@ -255,3 +260,52 @@ def test_a_cpu_this_machine_lacks(tmp_path):
     assert find(lines, "ok       cpu: ") == [
         "ok       cpu: `run` keeps its event loop and use-case threads on the CPU it starts on"
     ]
+
+
+# --- Identifier files (docs/platform.md: the platform's COMMUNITY_SECURITY_PATH) ------------
+
+
+def test_the_identifier_folder_must_hold_the_files_the_rows_name(tmp_path, sqlite_template):
+    folder = tmp_path / "api" / "public" / "upload" / "communities" / "security"
+    folder.mkdir(parents=True)
+    engine = make_engine(f"sqlite:///{sqlite_template}")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO community (id, name, validation_type, members_hidden, proposals_hidden,"
+            " description, full_description, created_date)"
+            " VALUES (5, 'Arc', 3, 0, 0, 'd', 'd', '2024-01-01')"
+        ))  # fmt: skip
+        connection.execute(text(
+            "INSERT INTO community_security (community_id, filename, original_name)"
+            " VALUES (5, '1700000000-5.csv', 'ids.csv')"
+        ))  # fmt: skip
+    engine.dispose()
+    config = write_config(
+        tmp_path / "bot.toml",
+        database={"url": f"sqlite:///{sqlite_template}"},
+        platform={"community_security_dir": str(folder)},
+    )
+    code, lines = doctor(config)
+    assert code == 1
+    [line] = find(lines, "error    identifier files: 1 of the 1 files named in community_security")
+    assert "(e.g. 1700000000-5.csv): those communities cannot be joined" in line
+
+    (folder / "1700000000-5.csv").write_bytes(b"E1;E2\n")
+    code, lines = doctor(config)
+    assert (
+        f"ok       identifier files: {folder} is writable and holds the 1 file(s) named in "
+        "community_security (1 named like the platform's)"
+    ) in lines
+
+
+def test_an_identifier_folder_that_is_not_the_platforms(tmp_path, sqlite_template):
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    config = write_config(
+        tmp_path / "bot.toml",
+        database={"url": f"sqlite:///{sqlite_template}"},
+        bot={"community_security_dir": str(folder)},
+    )
+    code, lines = doctor(config)
+    assert find(lines, f"warning  identifier files: {folder} does not end with upload/communities/")
+    assert find(lines, "warning  configuration: [bot] community_security_dir is deprecated")
