@@ -47,6 +47,9 @@ def run_doctor(
         out(Check(ERROR, "configuration", f"{error}").line())
         out("doctor: 1 error: fix the configuration, then run `referent-bot doctor` again")
         return 1
+    from storage import clock
+
+    clock.set_zone(config.platform.timezone)
     checks = diagnose(config, timeout)
     secrets = config_secrets(config)
     for check in checks:
