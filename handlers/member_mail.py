@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from handlers.context import Context
 from handlers.i18n import normalize_language, t
+from handlers.platform_urls import community_page
 from storage.bot_models import EmailMessage
 from storage.clock import now
 from storage.codes import MembershipStatus, UserStatus
@@ -83,6 +84,7 @@ def queue_member_email(
         "role": t(lang, "email.role.moderator" if membership.status == MembershipStatus.MODERATOR
                   else "email.role.member"),
         "reason": t(lang, "email.reason", reason=reason) if reason else "",
+        "link": community_page(ctx.settings.platform_url, community.id, community.name),
     }  # fmt: skip
     greeting = t(lang, "email.hello", **params) if params["name"] else t(lang, "email.hello_anon")
     text = t(lang, f"email.{kind}.body", **params)
