@@ -23,6 +23,9 @@ from storage.codes import MembershipStatus, UserStatus
 from storage.models import Community, CommunityUser, Language, User
 
 Kind = Literal["accepted", "refused", "added"]
+#: Accounts the platform never notifies (Communication/Service/NotificationManager::notifies:
+#: anonymised, and pseudonymised: PseudonymizationManager::isUserPseudonymized).
+NOT_NOTIFIED = (UserStatus.ANONYMIZED, UserStatus.PSEUDONYMIZED)
 #: A refusal reason starting with this is shared with the member (the rest stays in the audit).
 SHARE_MARKER = "!"
 
@@ -63,15 +66,15 @@ def queue_member_email(
 ) -> EmailMessage | None:
     """Queue the e-mail telling the member of `kind`, in the caller's transaction.
 
-    Nothing is queued when e-mail is off ([email] absent) or the account is anonymised. The
-    dedup key names the decision (membership, status, time), so the same decision never queues
-    two e-mails, even if a use case is retried.
+    Nothing is queued when e-mail is off ([email] absent) or the account is anonymised or
+    pseudonymised (its address is a placeholder). The dedup key names the decision (membership,
+    status, time), so the same decision never queues two e-mails, even if a use case is retried.
     """
     if not ctx.settings.email_enabled:
         return None
     user = session.get(User, membership.user_id)
     community = session.get(Community, membership.community_id)
-    if user is None or community is None or not user.email or user.status == UserStatus.ANONYMIZED:
+    if user is None or community is None or not user.email or user.status in NOT_NOTIFIED:
         return None
     stamp = (membership.updated_date or membership.created_date or now()).strftime("%Y%m%d%H%M%S")
     key = f"member:{membership.id}:{kind}:{membership.status}:{stamp}"

@@ -38,7 +38,9 @@ class DeletionSummary:
 
 
 def users_matching_name(session: Session, words: str, limit: int) -> list[User]:
-    """Active users whose given or family name contains every word typed (any case)."""
+    """Users whose given or family name contains every word typed (any case), but neither
+    anonymised ones nor pseudonymised ones, whom the platform's user searches leave out
+    (User/Admin/DataProvider/UserCollectionDataProvider: `u.status != STATUS_PSEUDONYMIZED`)."""
     conditions = []
     for word in words.split():
         pattern = "%" + _escape_like(word) + "%"
@@ -53,7 +55,10 @@ def users_matching_name(session: Session, words: str, limit: int) -> list[User]:
     return list(
         session.scalars(
             select(User)
-            .where(*conditions, User.status != int(UserStatus.ANONYMIZED))
+            .where(
+                *conditions,
+                User.status.not_in([int(UserStatus.ANONYMIZED), int(UserStatus.PSEUDONYMIZED)]),
+            )
             .order_by(User.family_name, User.given_name, User.id)
             .limit(limit)
         )
