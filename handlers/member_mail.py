@@ -3,7 +3,9 @@
 The platform e-mails a member when their request is accepted or refused, but a decision the bot
 writes goes straight to the database and bypasses those e-mails. So each use case that decides
 calls `queue_member_email` inside its own transaction: the e-mail is an outbox row (bot_email)
-committed with the decision or not at all, and bot/email_sender.py sends it later, once.
+committed with the decision or not at all, and bot/email_sender.py sends it later, once. In
+the same transaction go the `notified` rows the platform writes for the e-mails it sends
+(storage.notified), dated as the platform dates them: when the decision is taken.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from storage.bot_models import EmailMessage
 from storage.clock import now
 from storage.codes import MembershipStatus, UserStatus
 from storage.models import Community, CommunityUser, Language, User
+from storage.notified import record_email_sent
 
 Kind = Literal["accepted", "refused", "added"]
 #: Accounts the platform never notifies (Communication/Service/NotificationManager::notifies:
@@ -108,4 +111,6 @@ def queue_member_email(
         created_at=now(),
     )
     session.add(message)
+    if kind != "added":  # the platform's admin adds a member without any notification
+        record_email_sent(session, membership.status, user.id, community.id, message.created_at)
     return message

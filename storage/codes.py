@@ -84,3 +84,21 @@ class CriteriaFrequency(IntEnum):
 
 #: The platform's CO2 factor: grams per kilometre carried out (GeoTools::getCO2).
 CO2_GRAMS_PER_KM = 213
+
+
+class Medium(IntEnum):
+    """medium.id (Communication/Entity/Medium.php)"""
+
+    MESSAGE = 1
+    EMAIL = 2
+    SMS = 3
+    PUSH = 4
+
+
+class NotifiedStatus(IntEnum):
+    """notified.status (Communication/Entity/Notified.php)"""
+
+    SENT = 1
+    RECEIVED = 2
+    READ = 3
+    BLOCKED = 4
