@@ -313,7 +313,15 @@ def check_timezone(engine: Engine, timezone: str) -> list[Check]:
     if schema.created_by_bot(engine):
         return [Check(OK, subject, f"[platform] timezone {timezone}: the bot created the "
                       "platform tables itself, so its own dates are the only ones")]  # fmt: skip
-    found = probe(engine)
+    try:
+        found = probe(engine)
+    except Exception as error:  # e.g. a database user without SELECT on `log`
+        reason = "".join(str(getattr(error, "orig", None) or error).strip().splitlines()[:1])
+        text = (
+            f"cannot read the newest platform rows ({reason[:200]}): the zone they fit is "
+            f"unknown; [platform] timezone is {timezone}"
+        )
+        return [Check(WARNING, subject, text)]
     zone = ZoneInfo(timezone)
     configured = format_offset(found.utc_now.replace(tzinfo=dt.UTC).astimezone(zone).utcoffset())
     named = f"{timezone} ({configured} now)"
