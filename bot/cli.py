@@ -13,7 +13,7 @@ from bot.logs import setup_logging
 from bot.wiring import NotReady, Runtime, open_runtime
 from handlers.errors import Refusal
 from handlers.i18n import t
-from storage import schema
+from storage import clock, schema
 from storage.engine import make_engine
 
 log = logging.getLogger("referent_bot")
@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"referent-bot: configuration error: {error}", file=sys.stderr)
         return 2
+    clock.set_zone(config.platform.timezone)  # every command writes and reads in that zone
     setup_logging(config.logging.format, args.log_level or config.log_level)
     if not args.log_level or args.log_level.upper() != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers.context import Settings
+from handlers.context import PASS_PASS_BASE_URL, Settings
 from handlers.i18n import LANGUAGES
 
 ENV_CONFIG = "REFERENT_BOT_CONFIG"
@@ -53,17 +53,14 @@ class BotConfig:
     max_identifiers_file_kb: int = 5120
     link_code_minutes: int = 15
     log_level: str = "INFO"
-    #: The community widget's URL; `{id}` is replaced by the community's id.
+    #: Deprecated: the embeddable widget's URL, `{id}` standing for the community's id.
+    #: Empty (the default): [platform] base_url + the platform's route /communaute/widget/{id}.
     widget_url: str = ""
     #: On SIGTERM, how long the work under way may take to finish before the bot gives up.
     shutdown_seconds: int = 20
     #: The CPU of the threads that share the GIL: "auto" (the one `run` starts on), "off"
     #: (the OS moves them), or a CPU number (bot/affinity.py says why).
     cpu: str = "auto"
-
-
-#: Pass Pass covoiturage's public address, the default of [platform] base_url.
-PASS_PASS_BASE_URL = "https://www.passpasscovoiturage.fr"
 
 
 @dataclass(frozen=True)
@@ -229,6 +226,7 @@ class Config:
             max_identifiers_file_bytes=self.bot.max_identifiers_file_kb * 1024,
             link_code_minutes=self.bot.link_code_minutes,
             telegram_bot_username=self.telegram.bot_username or None,
+            platform_url=self.platform.base_url,
             widget_url=self.bot.widget_url,
             email_enabled=self.email.enabled,
             operator_chats=self.notifications.chats(),

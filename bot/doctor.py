@@ -49,6 +49,9 @@ def run_doctor(
         out(Check(ERROR, "configuration", f"{error}").line())
         out("doctor: 1 error: fix the configuration, then run `referent-bot doctor` again")
         return 1
+    from storage import clock
+
+    clock.set_zone(config.platform.timezone)
     checks = diagnose(config, timeout)
     secrets = config_secrets(config)
     for check in checks:
@@ -331,6 +334,8 @@ def check_database(config: Config, timeout: float = 10.0) -> list[Check]:
         kind = DIALECTS.get(engine.dialect.name, engine.dialect.name)
         checks = [Check(OK, "database", f"reachable: {kind} {version} at {shown}".strip())]
         checks += check_platform_tables(engine)
+        if checks[-1].level == OK:
+            checks += check_timezone(engine, config.platform.timezone)
         checks += check_bot_tables(engine)
         if engine.dialect.name == "mysql":
             checks += check_grants(engine)
@@ -393,6 +398,63 @@ def check_platform_tables(engine: Engine) -> list[Check]:
             f"the {count} tables the bot uses are there, with every column it reads or writes",
         )
     ]
+
+
+def check_timezone(engine: Engine, timezone: str) -> list[Check]:
+    """Which UTC offset the platform's newest rows fit, against [platform] timezone: the
+    platform writes naive dates in its PHP server's zone, which only the data tells."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from storage import schema
+    from storage.platform_zone import FRESH, SKEW, format_offset, probe
+
+    subject = "time zone"
+    if schema.created_by_bot(engine):
+        return [Check(OK, subject, f"[platform] timezone {timezone}: the bot created the "
+                      "platform tables itself, so its own dates are the only ones")]  # fmt: skip
+    try:
+        found = probe(engine)
+    except Exception as error:  # e.g. a database user without SELECT on one of them
+        reason = "".join(str(getattr(error, "orig", None) or error).strip().splitlines()[:1])
+        text = (
+            f"cannot read the newest platform rows ({reason[:200]}): the zone they fit is "
+            f"unknown; [platform] timezone is {timezone}"
+        )
+        return [Check(WARNING, subject, text)]
+    zone = ZoneInfo(timezone)
+    configured = format_offset(found.utc_now.replace(tzinfo=dt.UTC).astimezone(zone).utcoffset())
+    named = f"{timezone} ({configured} now)"
+    if found.newest is None:
+        return [Check(OK, subject, f"no platform rows to compare with yet ([platform] timezone "
+                      f"{named})")]  # fmt: skip
+    age, fits = found.age_in(zone), format_offset(found.offset())
+    row = f"{found.table} row of {found.newest:%d/%m/%Y %H:%M}"
+    clock = f"the database's clock, zone {found.database_zone}"
+    if fits == "UTC+00:00":
+        fits += " (e.g. UTC)"
+    if age < -SKEW:
+        return [Check(ERROR, subject, f"the newest platform row ({row}) is {_duration(-age)} "
+                      f"ahead of {clock}, read in [platform] timezone {named}: the platform "
+                      f"writes its dates in {fits}; set [platform] timezone to its PHP server's "
+                      "zone (date.timezone)")]  # fmt: skip
+    if age < FRESH - SKEW:  # an offset of whole hours: an hour old fits the next one
+        return [Check(OK, subject, f"the newest platform rows fit [platform] timezone {named}: "
+                      f"{row}, {_duration(max(age, dt.timedelta(0)))} before {clock}")]  # fmt: skip
+    return [Check(WARNING, subject, f"the newest platform row ({row}) is {_duration(age)} old in "
+                  f"[platform] timezone {named}, by {clock}: if it was written within the hour "
+                  f"the platform's dates are in {fits}, not {timezone}; check the PHP server's "
+                  "date.timezone and set [platform] timezone (or the platform has been quiet "
+                  "since)")]  # fmt: skip
+
+
+def _duration(delta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes // (24 * 60)} days"
 
 
 def check_bot_tables(engine: Engine) -> list[Check]:

@@ -33,6 +33,7 @@ from bot.metrics import Metrics
 from bot.wiring import Runtime, open_runtime
 from handlers import seen_updates
 from handlers.chart_render import make_render_pool
+from storage import clock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -181,6 +182,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> bool:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    clock.set_zone(config.platform.timezone)  # also when serve() is called without the CLI
     cpu = affinity.cpu_for(config.bot.cpu)  # a CPU this machine lacks: refused before starting
     runtime = await asyncio.to_thread(open_runtime, config)
     charts = make_render_pool()  # before pinning: its workers are forked with every CPU

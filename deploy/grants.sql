@@ -4,6 +4,7 @@
 -- administrator; `referent-bot doctor` then says what is missing or more than needed.
 -- CREATE USER IF NOT EXISTS 'referent_bot'@'%' IDENTIFIED BY '...';
 
+GRANT SELECT ON `mobicoop`.`action` TO 'referent_bot'@'%';
 GRANT DELETE, SELECT ON `mobicoop`.`address` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`address_territory` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`ask` TO 'referent_bot'@'%';
@@ -25,15 +26,23 @@ GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE ON 
 GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE ON `mobicoop`.`bot_watcher_state` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`carpool_item` TO 'referent_bot'@'%';
 GRANT DELETE, SELECT, UPDATE ON `mobicoop`.`community` TO 'referent_bot'@'%';
+GRANT SELECT (`community_id`) ON `mobicoop`.`community_import` TO 'referent_bot'@'%';
 GRANT DELETE, INSERT, SELECT ON `mobicoop`.`community_security` TO 'referent_bot'@'%';
 GRANT DELETE, INSERT, SELECT, UPDATE ON `mobicoop`.`community_user` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`criteria` TO 'referent_bot'@'%';
+GRANT SELECT (`community_id`) ON `mobicoop`.`image` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`language` TO 'referent_bot'@'%';
+GRANT SELECT (`community_id`) ON `mobicoop`.`log` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`matching` TO 'referent_bot'@'%';
+GRANT SELECT ON `mobicoop`.`medium` TO 'referent_bot'@'%';
+GRANT SELECT ON `mobicoop`.`notification` TO 'referent_bot'@'%';
+GRANT INSERT, SELECT (`community_id`) ON `mobicoop`.`notified` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`proposal` TO 'referent_bot'@'%';
 GRANT DELETE, SELECT ON `mobicoop`.`proposal_community` TO 'referent_bot'@'%';
+GRANT SELECT (`community_id`) ON `mobicoop`.`relay_point` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`solidary_user` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`territory` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`user` TO 'referent_bot'@'%';
 GRANT DELETE, INSERT, SELECT ON `mobicoop`.`user_auth_assignment` TO 'referent_bot'@'%';
+GRANT SELECT ON `mobicoop`.`user_notification` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`waypoint` TO 'referent_bot'@'%';

@@ -27,7 +27,7 @@ from handlers.uow import audit, transaction, use_case
 from storage import queries
 from storage.bot_models import ChatBinding, Notification
 from storage.clock import now
-from storage.codes import MembershipStatus
+from storage.codes import MembershipStatus, UserStatus
 from storage.community_admin import (
     community_named,
     community_row,
@@ -61,7 +61,7 @@ def find_member_to_add(ctx: Context, actor: Actor, community_id: int, query: str
         community = administered_community(session, actor, community_id)
         if "@" in query:
             user = queries.user_by_email(session, query)
-            if user is None:
+            if user is None or user.status == UserStatus.PSEUDONYMIZED:  # deleted, to all
                 raise Refusal("admin.unknown_email", email=clip(query))
             return _role_choice(session, lang, community, user)
         found = users_matching_name(session, query, MAX_CHOICES + 1)
@@ -86,7 +86,7 @@ def pick_member_to_add(ctx: Context, actor: Actor, community_id: int, user_id: i
     with transaction(ctx) as session:
         community = administered_community(session, actor, community_id)
         user = session.get(User, user_id)
-        if user is None:
+        if user is None or user.status == UserStatus.PSEUDONYMIZED:
             raise Refusal("error.bad_button")
         return _role_choice(session, actor.language, community, user)
 
@@ -140,7 +140,7 @@ def add_member(ctx: Context, actor: Actor, community_id: int, user_id: int, stat
             raise Refusal("error.unknown_community", id=community_id)
         community = administered_community(session, actor, community_id)
         user = session.get(User, user_id)
-        if user is None:
+        if user is None or user.status == UserStatus.PSEUDONYMIZED:
             raise Refusal("error.bad_button")
         _refuse_if_member(session, lang, community, user)
         membership = CommunityUser(

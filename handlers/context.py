@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.i18n import DEFAULT_LANGUAGE
 
+#: Pass Pass covoiturage's public address, the default of [platform] base_url.
+PASS_PASS_BASE_URL = "https://www.passpasscovoiturage.fr"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -22,7 +25,10 @@ class Settings:
     page_size: int = 10
     link_code_minutes: int = 15
     telegram_bot_username: str | None = None
-    #: The community widget's URL, `{id}` standing for the community's id ([bot] widget_url).
+    #: The platform's public address ([platform] base_url): community pages and widgets.
+    platform_url: str = PASS_PASS_BASE_URL
+    #: Deprecated override of the embeddable widget's URL, `{id}` standing for the
+    #: community's id ([bot] widget_url); empty: derived from platform_url.
     widget_url: str = ""
     #: True when [email] is configured: decisions then queue e-mails to the members.
     email_enabled: bool = False

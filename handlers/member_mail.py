@@ -3,7 +3,9 @@
 The platform e-mails a member when their request is accepted or refused, but a decision the bot
 writes goes straight to the database and bypasses those e-mails. So each use case that decides
 calls `queue_member_email` inside its own transaction: the e-mail is an outbox row (bot_email)
-committed with the decision or not at all, and bot/email_sender.py sends it later, once.
+committed with the decision or not at all, and bot/email_sender.py sends it later, once. In
+the same transaction go the `notified` rows the platform writes for the e-mails it sends
+(storage.notified), dated as the platform dates them: when the decision is taken.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ from sqlalchemy.orm import Session
 
 from handlers.context import Context
 from handlers.i18n import normalize_language, t
+from handlers.platform_urls import community_page
 from storage.bot_models import EmailMessage
 from storage.clock import now
 from storage.codes import MembershipStatus, UserStatus
 from storage.models import Community, CommunityUser, Language, User
+from storage.notified import record_email_sent
 
 Kind = Literal["accepted", "refused", "added"]
+#: Accounts the platform never notifies (Communication/Service/NotificationManager::notifies:
+#: anonymised, and pseudonymised: PseudonymizationManager::isUserPseudonymized).
+NOT_NOTIFIED = (UserStatus.ANONYMIZED, UserStatus.PSEUDONYMIZED)
 #: A refusal reason starting with this is shared with the member (the rest stays in the audit).
 SHARE_MARKER = "!"
 
@@ -62,15 +69,15 @@ def queue_member_email(
 ) -> EmailMessage | None:
     """Queue the e-mail telling the member of `kind`, in the caller's transaction.
 
-    Nothing is queued when e-mail is off ([email] absent) or the account is anonymised. The
-    dedup key names the decision (membership, status, time), so the same decision never queues
-    two e-mails, even if a use case is retried.
+    Nothing is queued when e-mail is off ([email] absent) or the account is anonymised or
+    pseudonymised (its address is a placeholder). The dedup key names the decision (membership,
+    status, time), so the same decision never queues two e-mails, even if a use case is retried.
     """
     if not ctx.settings.email_enabled:
         return None
     user = session.get(User, membership.user_id)
     community = session.get(Community, membership.community_id)
-    if user is None or community is None or not user.email or user.status == UserStatus.ANONYMIZED:
+    if user is None or community is None or not user.email or user.status in NOT_NOTIFIED:
         return None
     stamp = (membership.updated_date or membership.created_date or now()).strftime("%Y%m%d%H%M%S")
     key = f"member:{membership.id}:{kind}:{membership.status}:{stamp}"
@@ -83,6 +90,7 @@ def queue_member_email(
         "role": t(lang, "email.role.moderator" if membership.status == MembershipStatus.MODERATOR
                   else "email.role.member"),
         "reason": t(lang, "email.reason", reason=reason) if reason else "",
+        "link": community_page(ctx.settings.platform_url, community.id, community.name),
     }  # fmt: skip
     greeting = t(lang, "email.hello", **params) if params["name"] else t(lang, "email.hello_anon")
     text = t(lang, f"email.{kind}.body", **params)
@@ -103,4 +111,6 @@ def queue_member_email(
         created_at=now(),
     )
     session.add(message)
+    if kind != "added":  # the platform's admin adds a member without any notification
+        record_email_sent(session, membership.status, user.id, community.id, message.created_at)
     return message

@@ -96,3 +96,21 @@ class AskStatus(IntEnum):
 #: carpool_item.distance exists since the platform's migration Version20230606134709 (whole
 #: kilometres, PaymentManager); items before it keep NULL there.
 CARPOOL_ITEM_DISTANCE_SINCE = (2023, 6, 6)
+
+
+class Medium(IntEnum):
+    """medium.id (Communication/Entity/Medium.php)"""
+
+    MESSAGE = 1
+    EMAIL = 2
+    SMS = 3
+    PUSH = 4
+
+
+class NotifiedStatus(IntEnum):
+    """notified.status (Communication/Entity/Notified.php)"""
+
+    SENT = 1
+    RECEIVED = 2
+    READ = 3
+    BLOCKED = 4

@@ -9,7 +9,14 @@ from sqlalchemy import delete, func, inspect, or_, select, text
 from sqlalchemy.orm import Session
 
 from storage.codes import UserStatus
-from storage.models import Community, CommunitySecurity, CommunityUser, ProposalCommunity, User
+from storage.models import (
+    Address,
+    Community,
+    CommunitySecurity,
+    CommunityUser,
+    ProposalCommunity,
+    User,
+)
 
 #: Other tables of the platform's real schema that reference `community`, and what the
 #: database does with their rows when the community is deleted (schema.sql). The bot does not
@@ -38,7 +45,9 @@ class DeletionSummary:
 
 
 def users_matching_name(session: Session, words: str, limit: int) -> list[User]:
-    """Active users whose given or family name contains every word typed (any case)."""
+    """Users whose given or family name contains every word typed (any case), but neither
+    anonymised ones nor pseudonymised ones, whom the platform's user searches leave out
+    (User/Admin/DataProvider/UserCollectionDataProvider: `u.status != STATUS_PSEUDONYMIZED`)."""
     conditions = []
     for word in words.split():
         pattern = "%" + _escape_like(word) + "%"
@@ -53,7 +62,10 @@ def users_matching_name(session: Session, words: str, limit: int) -> list[User]:
     return list(
         session.scalars(
             select(User)
-            .where(*conditions, User.status != int(UserStatus.ANONYMIZED))
+            .where(
+                *conditions,
+                User.status.not_in([int(UserStatus.ANONYMIZED), int(UserStatus.PSEUDONYMIZED)]),
+            )
             .order_by(User.family_name, User.given_name, User.id)
             .limit(limit)
         )
@@ -131,7 +143,10 @@ def delete_community_rows(session: Session, community_id: int) -> list[str]:
     community_security has no ON DELETE CASCADE in the platform's schema, so its rows go
     first; memberships and ad links are deleted explicitly (their foreign keys cascade on the
     platform, but not every embedded database enforces them); the rest is the database's.
+    The community's address goes with it (Community/Admin/Service/CommunityManager::
+    deleteCommunity: Community.address is a OneToOne with orphanRemoval).
     """
+    address_id = session.scalar(select(Community.address_id).where(Community.id == community_id))
     files = list(
         session.scalars(
             select(CommunitySecurity.filename).where(CommunitySecurity.community_id == community_id)
@@ -148,6 +163,12 @@ def delete_community_rows(session: Session, community_id: int) -> list[str]:
         .where(Community.id == community_id)
         .execution_options(synchronize_session=False)
     )
+    if address_id is not None:
+        session.execute(
+            delete(Address)
+            .where(Address.id == address_id)
+            .execution_options(synchronize_session=False)
+        )
     return files
 
 

@@ -64,11 +64,30 @@ def platform_tables() -> list[str]:
     return sorted(t.name for t in PlatformBase.metadata.sorted_tables)
 
 
+#: Platform tables the bot only appends to and never reads: no SELECT there.
+WRITE_ONLY = frozenset({"notified"})
+
+
+def _column_reads() -> dict[str, frozenset[str]]:
+    """Unmapped tables whose rows go with a deleted community: the deletion's summary counts
+    them (storage.community_admin.deletion_summary), which needs their community_id only."""
+    from storage.community_admin import OTHER_REFERENCES
+
+    return {
+        table: frozenset({"SELECT (community_id)"})
+        for table, on_delete in OTHER_REFERENCES.items()
+        if on_delete == "cascade"
+    }
+
+
 def required() -> dict[str, frozenset[str]]:
     """Table -> the privileges the bot needs on it."""
     needed: dict[str, frozenset[str]] = {}
     for table in platform_tables():
-        needed[table] = frozenset({"SELECT"}) | PLATFORM_WRITES.get(table, frozenset())
+        reads = frozenset() if table in WRITE_ONLY else frozenset({"SELECT"})
+        needed[table] = reads | PLATFORM_WRITES.get(table, frozenset())
+    for table, columns in _column_reads().items():
+        needed[table] = needed.get(table, frozenset()) | columns
     for table in bot_tables():
         needed[table] = BOT_TABLE_PRIVILEGES
     return needed
@@ -78,7 +97,7 @@ def grant_statements(database: str, user: str = "'referent_bot'@'%'") -> list[st
     """The GRANT statements for `user` on `database`, one per table, in a stable order."""
     statements = []
     for table, privileges in sorted(required().items()):
-        listed = ", ".join(sorted(privileges))
+        listed = ", ".join(_quoted(p) for p in sorted(privileges))
         statements.append(f"GRANT {listed} ON `{database}`.`{table}` TO {user};")
     return statements
 
@@ -105,16 +124,35 @@ class GrantReport:
     extra: list[str]
 
 
+def _quoted(privilege: str) -> str:
+    """'SELECT (community_id)' -> 'SELECT (`community_id`)' for a GRANT statement."""
+    name, _, column = privilege.partition(" (")
+    return f"{name} (`{column.rstrip(')')}`)" if column else privilege
+
+
 def _unquote(name: str) -> str:
     return name.strip().strip("`\"'")
 
 
-def _privileges(text: str) -> set[str] | None:
-    """The privilege names of a GRANT clause; None for column-level grants (not counted)."""
-    if "(" in text:
-        return None
-    names = {re.sub(r"\s+", " ", p.strip().upper()) for p in text.split(",")}
-    return {_ALL if n in ("ALL", _ALL) else n for n in names}
+def _privileges(text: str) -> set[str]:
+    """The privileges of a GRANT clause; a column-level one reads 'SELECT (community_id)'."""
+    found = set()
+    for part in re.findall(r"[A-Za-z ]+(?:\([^)]*\))?", text):
+        name, _, columns = part.partition("(")
+        name = re.sub(r"\s+", " ", name.strip().upper())
+        if not name:
+            continue
+        name = _ALL if name in ("ALL", _ALL) else name
+        if columns:
+            found |= {f"{name} ({_unquote(c)})" for c in columns.rstrip(")").split(",")}
+        else:
+            found.add(name)
+    return found
+
+
+def _covers(held: set[str], privilege: str) -> bool:
+    """A table-level privilege covers each of its columns."""
+    return _ALL in held or privilege in held or privilege.partition(" (")[0] in held
 
 
 def compare(grant_rows: Iterable[str], database: str) -> GrantReport:
@@ -127,9 +165,9 @@ def compare(grant_rows: Iterable[str], database: str) -> GrantReport:
         if not match:
             continue  # GRANT role TO user, PROXY, ...
         privileges = _privileges(match["privileges"])
+        privileges.discard("USAGE")
         if not privileges:
             continue
-        privileges.discard("USAGE")
         schema, _, table = match["object"].partition(".")
         schema, table = _unquote(schema), _unquote(table)
         if schema == "*":
@@ -143,8 +181,9 @@ def compare(grant_rows: Iterable[str], database: str) -> GrantReport:
     missing = {}
     for table, privileges in needed.items():
         held = everywhere | on_database | on_table.get(table, set())
-        if _ALL not in held and not privileges <= held:
-            missing[table] = frozenset(privileges - held)
+        lacking = frozenset(p for p in privileges if not _covers(held, p))
+        if lacking:
+            missing[table] = lacking
     extra = []
     if everywhere:
         extra.append(f"{_words(everywhere)} on every database of the server")
@@ -152,7 +191,11 @@ def compare(grant_rows: Iterable[str], database: str) -> GrantReport:
         extra.append(f"{_words(on_database)} on every table of `{database}`")
     for table, privileges in sorted(on_table.items()):
         allowed = needed.get(table, frozenset())
-        beyond = privileges - allowed if _ALL not in privileges else {_ALL}
+        beyond = (
+            {p for p in privileges if not _covers(set(allowed), p)}
+            if _ALL not in privileges
+            else {_ALL}
+        )
         if beyond:
             extra.append(f"{_words(beyond)} on `{database}`.`{table}`")
     return GrantReport(missing=missing, extra=extra)

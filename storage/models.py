@@ -327,3 +327,74 @@ Index(
 
 #: The platform tables the bot uses, in creation order.
 PLATFORM_TABLES = tuple(t.name for t in PlatformBase.metadata.sorted_tables)
+
+
+# --- Notifications (Communication/Entity): the `notified` row the platform writes per e-mail ---
+
+
+class Action(PlatformBase):
+    """Something the platform may notify, by name (e.g. community_membership_accepted)."""
+
+    __tablename__ = "action"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(SmallInteger)
+
+
+class Medium(PlatformBase):
+    """How a notification travels (Communication/Entity/Medium.php: 2 is e-mail)."""
+
+    __tablename__ = "medium"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+
+
+class Notification(PlatformBase):
+    """One action on one medium, active or not, that users may or may not edit."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
+    medium_id: Mapped[int] = mapped_column(ForeignKey("medium.id", ondelete="CASCADE"), index=True)
+    active: Mapped[bool | None] = mapped_column(Boolean)
+    user_editable: Mapped[bool | None] = mapped_column(Boolean)
+    position: Mapped[int] = mapped_column(SmallInteger)
+
+
+class UserNotification(PlatformBase):
+    """A user's own choice of a notification, which replaces the defaults for its action."""
+
+    __tablename__ = "user_notification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notification.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    active: Mapped[bool | None] = mapped_column(Boolean)
+    created_date: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Notified(PlatformBase):
+    """A notification sent to a user (NotificationManager::createNotified), e.g. per e-mail."""
+
+    __tablename__ = "notified"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notification.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    status: Mapped[int] = mapped_column(SmallInteger)
+    sent_date: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_date: Mapped[dt.datetime] = mapped_column(DateTime)
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+
+
+#: Again, with the tables mapped since the first count above.
+PLATFORM_TABLES = tuple(t.name for t in PlatformBase.metadata.sorted_tables)

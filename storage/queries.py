@@ -9,8 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.codes import ACCEPTED_STATUSES, MembershipStatus
+from storage.codes import ACCEPTED_STATUSES, MembershipStatus, UserStatus
 from storage.models import Address, Community, CommunitySecurity, CommunityUser, User
+
+#: The platform leaves pseudonymised users (deleted accounts) out of every member list and count
+#: (Community/Repository/CommunityUserRepository: findAllCommunityMembers, findForCommunity...:
+#: `u.status != STATUS_PSEUDONYMIZED`); their community_user rows stay.
+LISTED = User.status != int(UserStatus.PSEUDONYMIZED)
 
 
 @dataclass(frozen=True)
@@ -98,14 +103,18 @@ def _administered_statements():
     )
 
     def with_counts(ids: bool):
-        counts = select(
-            CommunityUser.community_id.label("community_id"),
-            func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)).label(
-                "members"
-            ),
-            func.sum(case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)).label(
-                "pending"
-            ),
+        counts = (
+            select(
+                CommunityUser.community_id.label("community_id"),
+                func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)).label(
+                    "members"
+                ),
+                func.sum(
+                    case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)
+                ).label("pending"),
+            )
+            .join(User, User.id == CommunityUser.user_id)
+            .where(LISTED)
         )
         query = select(Community)
         if ids:
@@ -165,7 +174,9 @@ def community_counts(session: Session, community_id: int) -> tuple[int, int]:
         select(
             func.sum(case((CommunityUser.status.in_(ACCEPTED_STATUSES), 1), else_=0)),
             func.sum(case((CommunityUser.status == MembershipStatus.PENDING, 1), else_=0)),
-        ).where(CommunityUser.community_id == community_id)
+        )
+        .join(User, User.id == CommunityUser.user_id)
+        .where(CommunityUser.community_id == community_id, LISTED)
     ).one()
     return int(row[0] or 0), int(row[1] or 0)
 
@@ -193,7 +204,7 @@ def memberships_page(
     limit: int = 10,
 ) -> tuple[list[tuple[CommunityUser, User]], int]:
     """One page of a community's memberships with their users, and the total matching."""
-    conditions = [CommunityUser.community_id == community_id]
+    conditions = [CommunityUser.community_id == community_id, LISTED]
     if statuses is not None:
         conditions.append(CommunityUser.status.in_([int(s) for s in statuses]))
     if search:
@@ -232,6 +243,7 @@ _PENDING_WITH_USERS = (
     .where(
         CommunityUser.community_id == bindparam("community_id"),
         CommunityUser.status == MembershipStatus.PENDING,
+        LISTED,
     )
     .order_by(CommunityUser.created_date, CommunityUser.id)
 )
@@ -260,6 +272,7 @@ _PENDING_PAGE = (
     .where(
         CommunityUser.community_id == bindparam("community_id"),
         CommunityUser.status == MembershipStatus.PENDING,
+        LISTED,
     )
     .order_by(CommunityUser.created_date, CommunityUser.id)
     .limit(bindparam("limit"))

@@ -56,6 +56,7 @@ def ensure_platform_tables(engine: Engine) -> bool:
         # A database whose platform tables the bot made itself, from an older version that
         # used fewer of them: complete it with the tables added since.
         PlatformBase.metadata.create_all(engine, tables=_tables(missing))
+        _seed(engine)
         return False
     if len(missing) < len(PLATFORM_TABLES):
         raise SchemaError(
@@ -70,7 +71,18 @@ def ensure_platform_tables(engine: Engine) -> bool:
             "at it, or load the platform's schema.sql first."
         )
     PlatformBase.metadata.create_all(engine)
+    _seed(engine)
     return True
+
+
+def _seed(engine: Engine) -> None:
+    """The platform's reference rows the bot's writes need (storage.notified.SEED)."""
+    from sqlalchemy.orm import Session
+
+    from storage import notified
+
+    with Session(engine) as session, session.begin():
+        notified.seed(session)
 
 
 def created_by_bot(engine: Engine) -> bool:

@@ -125,3 +125,4 @@ def frozen_clock():
     clock.set_now(clock.now().replace(year=2024, month=1, day=17, hour=10, minute=2, second=0))
     yield
     clock.set_now(None)
+    clock.set_zone(clock.DEFAULT_ZONE)  # a test that set [platform] timezone leaves no trace

@@ -1,4 +1,4 @@
-"""Fixtures of the admin tests: settings with e-mail on and a widget URL, a real SMTP server."""
+"""Fixtures of the admin tests: settings with e-mail on, a real SMTP server."""
 
 from __future__ import annotations
 
@@ -12,15 +12,13 @@ from handlers.context import Context, Settings
 from storage.engine import make_sessionmaker
 from tests.admin.smtp import SmtpServer
 
-WIDGET = "https://www.passpasscovoiturage.fr/communaute/{id}/widget"
-
 
 @pytest.fixture
 def mail_ctx(engine, settings: Settings) -> Context:
-    """The bot with [email] configured and a widget URL."""
+    """The bot with [email] configured."""
     return Context(
         sessions=make_sessionmaker(engine),
-        settings=dataclasses.replace(settings, email_enabled=True, widget_url=WIDGET),
+        settings=dataclasses.replace(settings, email_enabled=True),
     )
 
 

@@ -33,7 +33,8 @@ def test_email_is_on_when_a_host_is_set_and_the_password_comes_from_the_environm
     assert "s3cret" not in repr(config)
     settings = config.settings()
     assert settings.email_enabled
-    assert settings.widget_url == "https://pp.fr/communaute/{id}/widget"
+    assert settings.widget_url == "https://pp.fr/communaute/{id}/widget"  # deprecated, kept
+    assert settings.platform_url == "https://www.passpasscovoiturage.fr"  # [platform] base_url
 
 
 def test_email_is_off_without_the_section(tmp_path):

@@ -1,34 +1,48 @@
-"""The widget: its link and the HTML snippet to paste in a website, from [bot] widget_url."""
+"""The widget: the platform's page for it and the HTML snippet to paste in a website, derived
+from [platform] base_url as the platform's client routes them (routes.yaml: community_widget,
+community_get_widget)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from handlers import commands
 from handlers.actions import Press, press
 from tests.handlers.helpers import actor
 
 
-def test_the_widget_link_and_snippet(mail_ctx, world):
+def test_the_widget_page_and_snippet_with_no_configuration(ctx, world):
     arc = world.communities["arc"]
     name, args = commands.parse(f"/widget@PassPassReferentBot {arc}")
 
-    reply = commands.run_command(mail_ctx, actor(mail_ctx, world, "emilie"), name, args)
+    reply = commands.run_command(ctx, actor(ctx, world, "emilie"), name, args)
 
-    url = f"https://www.passpasscovoiturage.fr/communaute/{arc}/widget"
     assert reply.ok
     assert reply.text.splitlines() == [
         "**Widget de Arc France**",
-        f"Lien : {url}",
+        f"Aperçu et code sur la plateforme : https://www.passpasscovoiturage.fr/communaute/widget/get/{arc}",
         "Code HTML à coller dans votre site :",
-        f'<iframe src="{url}" title="Covoiturage — Arc France" width="100%" height="440" '
-        'frameborder="0" style="border:0"></iframe>',
+        f'<iframe src="https://www.passpasscovoiturage.fr/communaute/widget/{arc}" width="100%" '
+        'height="640px" frameborder="0" scrolling="no"></iframe>',
     ]
 
 
-def test_without_a_configured_url_the_bot_says_so(ctx, world):
-    reply = press(ctx, actor(ctx, world, "emilie"), Press("widget", str(world.communities["arc"])))
-
-    assert reply.ok is False
-    assert reply.text.startswith("Le widget n'est pas configuré pour ce bot ([bot] widget_url)")
+def test_another_platform_address_and_the_deprecated_widget_url(ctx, world):
+    arc = world.communities["arc"]
+    other = dataclasses.replace(
+        ctx, settings=dataclasses.replace(ctx.settings, platform_url="https://covoit.example/")
+    )
+    lines = press(other, actor(other, world, "emilie"), Press("widget", str(arc))).text
+    assert f"https://covoit.example/communaute/widget/get/{arc}" in lines
+    assert f'<iframe src="https://covoit.example/communaute/widget/{arc}" ' in lines
+    # [bot] widget_url, deprecated, still replaces the embedded widget's address
+    old = dataclasses.replace(
+        other,
+        settings=dataclasses.replace(other.settings, widget_url="https://w.example/c/{id}"),
+    )
+    lines = press(old, actor(old, world, "emilie"), Press("widget", str(arc))).text
+    assert f'<iframe src="https://w.example/c/{arc}" ' in lines
+    assert f"https://covoit.example/communaute/widget/get/{arc}" in lines
 
 
 def test_only_administrators_get_it(mail_ctx, world):

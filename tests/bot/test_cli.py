@@ -316,3 +316,57 @@ async def test_run_serves_slack_over_http_until_sigterm(configured, tmp_path):
     assert "slack front started" in logs and "chat.postMessage" in logs
     for secret in (BOT_TOKEN, SIGNING_SECRET, code):
         assert secret not in logs
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("run",),
+        ("console", "--as", "x@y.fr"),
+        ("demo",),
+        ("db", "upgrade"),
+        ("link", "x@y.fr"),
+        ("chart", "--indicator", "co2", "--out", "x.png"),
+    ],
+)
+def test_a_time_zone_that_does_not_exist_stops_every_command_at_start(tmp_path, command):
+    """[platform] timezone is checked before anything runs: exit 2, the key named, nothing
+    created (the embedded database would otherwise be written in a wrong zone)."""
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        f'[bot]\ndata_dir = "{tmp_path / "data"}"\n[platform]\ntimezone = "Europe/Lile"\n',
+        "utf-8",
+    )
+    result = cli(*command, env={"REFERENT_BOT_CONFIG": str(config)})
+    assert result.returncode == 2, result.stderr
+    assert (
+        "referent-bot: configuration error: [platform] timezone: 'Europe/Lile' is not a time "
+        "zone name (e.g. Europe/Paris, UTC)"
+    ) in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_the_configured_zone_dates_what_the_bot_writes(configured):
+    """A link code expires [bot] link_code_minutes after now in [platform] timezone: the
+    command prints the expiry and stores it in that zone (storage.clock, set at start)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    env, url, _ = configured
+    config = Path(env["REFERENT_BOT_CONFIG"])
+    config.write_text(
+        config.read_text("utf-8") + '[platform]\ntimezone = "Pacific/Kiritimati"\n', "utf-8"
+    )
+    before = dt.datetime.now(ZoneInfo("Pacific/Kiritimati")).replace(tzinfo=None)
+    result = cli("link", "marion.hennebert@arcfrance.fr", env=env)
+    after = dt.datetime.now(ZoneInfo("Pacific/Kiritimati")).replace(tzinfo=None)
+    assert result.returncode == 0, result.stderr
+    printed = re.search(r"until (\d\d/\d\d/\d{4} \d\d:\d\d)", result.stdout).group(1)
+    expires = dt.datetime.strptime(printed, "%d/%m/%Y %H:%M")
+    low = (before + dt.timedelta(minutes=15)).replace(second=0, microsecond=0)
+    assert low <= expires <= after + dt.timedelta(minutes=15)
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as session:
+        stored = session.scalar(select(LinkCode.expires_at))
+    engine.dispose()
+    assert stored.replace(second=0) == expires

@@ -5,6 +5,7 @@ makes the exit code 1; no secret is ever printed."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -309,3 +310,67 @@ def test_an_identifier_folder_that_is_not_the_platforms(tmp_path, sqlite_templat
     code, lines = doctor(config)
     assert find(lines, f"warning  identifier files: {folder} does not end with upload/communities/")
     assert find(lines, "warning  configuration: [bot] community_security_dir is deprecated")
+
+
+def _platform_user_written_at(engine, written: dt.datetime) -> None:
+    """A user row as the platform inserts it: created_date is its PHP server's local time."""
+    from sqlalchemy.orm import Session
+
+    from storage.codes import Gender, PhoneDisplay, UserStatus
+    from storage.models import User
+
+    with Session(engine) as session, session.begin():
+        session.add(User(email=f"u{written:%H%M%S%f}@ex.fr", gender=int(Gender.OTHER),
+                         status=int(UserStatus.ACTIVE), created_date=written,
+                         phone_display=int(PhoneDisplay.RESTRICTED)))  # fmt: skip
+
+
+def test_the_zone_the_newest_platform_rows_fit(engine, tmp_path):
+    """doctor compares the newest created_date of the platform's busy tables with the
+    database's clock (storage.platform_zone): the platform writes naive dates in its PHP
+    server's zone (Mobicoop's entities: `new \\DateTime()`), which nothing in its repository
+    sets. On a database whose platform tables the bot created, its own dates are the only ones."""
+    from zoneinfo import ZoneInfo
+
+    def run(zone: str) -> list[str]:
+        config = write_config(tmp_path / "bot.toml", database={"url": url_of(engine)},
+                              platform={"timezone": zone})  # fmt: skip
+        return doctor(config)[1]
+
+    if engine.dialect.name != "mysql":
+        assert (
+            "ok       time zone: [platform] timezone Europe/Paris: the bot created the platform "
+            "tables itself, so its own dates are the only ones"
+        ) in run("Europe/Paris")
+        return
+    [line] = find(run("Europe/Paris"), "ok       time zone: ")
+    assert line.startswith("ok       time zone: no platform rows to compare with yet ")
+    # A platform whose PHP runs in UTC (its Dockerfile's TZ), a bot left at Europe/Paris
+    written = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    _platform_user_written_at(engine, written)
+    paris = format(dt.datetime.now(ZoneInfo("Europe/Paris")).utcoffset().seconds // 3600, "02d")
+    [line] = find(run("Europe/Paris"), "warning  time zone: ")
+    assert line.startswith(
+        f"warning  time zone: the newest platform row (user row of {written:%d/%m/%Y %H:%M}) is "
+    )
+    assert (
+        f"old in [platform] timezone Europe/Paris (UTC+{paris}:00 now), by the database's clock, "
+        "zone SYSTEM"
+    ) in line
+    assert "the platform's dates are in UTC+00:00 (e.g. UTC), not Europe/Paris;" in line
+    [line] = find(run("UTC"), "ok       time zone: ")
+    assert line.startswith(
+        "ok       time zone: the newest platform rows fit [platform] timezone UTC (UTC+00:00 "
+        f"now): user row of {written:%d/%m/%Y %H:%M}, 0 min before the database's clock"
+    )
+    # The platform in Tokyo: its newest row is hours ahead of the clock read in UTC
+    tokyo = dt.datetime.now(ZoneInfo("Asia/Tokyo")).replace(tzinfo=None, microsecond=0)
+    _platform_user_written_at(engine, tokyo)
+    code, lines = doctor(write_config(tmp_path / "bot.toml", database={"url": url_of(engine)},
+                                      platform={"timezone": "UTC"}))  # fmt: skip
+    assert code == 1
+    [line] = find(lines, "error    time zone: ")
+    assert line.endswith(
+        "read in [platform] timezone UTC (UTC+00:00 now): the platform writes its dates in "
+        "UTC+09:00; set [platform] timezone to its PHP server's zone (date.timezone)"
+    )

@@ -8,6 +8,7 @@ The platform's own code has no rule here; what it sets is the list of tables the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
 
 from bot.doctor import ERROR, OK, WARNING, check_grants
 from handlers import chat, community_admin, members, pending
@@ -24,13 +26,13 @@ from handlers.charts import ChartRequest, chart
 from handlers.context import Context
 from handlers.linking import ChatAccount, issue_link_code
 from handlers.notifications import scan_new_pending
-from storage import grants, schema
+from storage import grants, notified, schema
 from storage.bot_models import AuditEntry, ChatIdentity
 from storage.codes import MembershipStatus, ValidationType
 from storage.engine import make_engine, make_sessionmaker
 from storage.indicator_days import refresh
 from storage.indicators import Indicator
-from storage.models import Community, CommunitySecurity, CommunityUser
+from storage.models import Community, CommunitySecurity, CommunityUser, Notified
 from tests.support.databases import throwaway_database
 from tests.support.world import build_world
 
@@ -45,7 +47,7 @@ def test_deploy_script_is_what_the_bot_declares():
 def test_every_write_is_granted_and_every_mapped_table_is_readable():
     needed = grants.required()
     for table in grants.platform_tables():
-        assert "SELECT" in needed[table]
+        assert ("SELECT" in needed[table]) == (table not in grants.WRITE_ONLY)
     for table, privileges in grants.PLATFORM_WRITES.items():
         assert table in grants.platform_tables(), f"{table} is written but not mapped"
         assert privileges <= needed[table]
@@ -70,6 +72,17 @@ def test_compare_reads_global_database_and_table_grants():
     assert grants.compare(exact, "mobicoop") == grants.GrantReport(missing={}, extra=[])
     # another database's grants count for nothing
     assert grants.compare(exact, "other").missing.keys() == grants.required().keys()
+
+    # the deletion's summary counts the rows of unmapped tables by their community_id only;
+    # a table-level SELECT covers that column
+    assert grants.required()["log"] == {"SELECT (community_id)"}
+    columns = [s for s in exact if "`log`" in s]
+    assert columns == ["GRANT SELECT (`community_id`) ON `mobicoop`.`log` TO `bot`@`%`"]
+    table_wide = [s for s in exact if "`log`" not in s] + [
+        "GRANT SELECT ON `mobicoop`.`log` TO `bot`@`%`"
+    ]
+    assert grants.compare(table_wide, "mobicoop").missing == {}
+    assert grants.compare(table_wide, "mobicoop").extra == ["SELECT on `mobicoop`.`log`"]
 
     one_more = [*exact, "GRANT DROP, SELECT ON `mobicoop`.`user` TO `bot`@`%`"]
     assert grants.compare(one_more, "mobicoop").extra == ["DROP on `mobicoop`.`user`"]
@@ -119,6 +132,8 @@ def _whole_flow(admin, engine, tmp_path, settings) -> None:
     schema.prepare(engine)
     assert schema.current_revision(engine) == schema.head_revision()
     world = build_world(admin)  # the platform's rows, written by the platform (here: root)
+    with Session(admin) as session, session.begin():
+        notified.seed(session)  # the notifications the platform's migrations insert
 
     # doctor: exactly the grants needed; the administrator's account has more
     assert [c.level for c in check_grants(engine)] == [OK]
@@ -129,7 +144,11 @@ def _whole_flow(admin, engine, tmp_path, settings) -> None:
         connection.execute(text("DELETE FROM `user`"))
     with pytest.raises((OperationalError, ProgrammingError)), engine.begin() as connection:
         connection.execute(text("DROP TABLE `community_user`"))
+    with pytest.raises((OperationalError, ProgrammingError)), engine.begin() as connection:
+        connection.execute(text("SELECT * FROM `log`"))  # only its community_id is readable
 
+    # e-mails on: decisions also write the platform's `notified` rows and the bot's outbox
+    settings = dataclasses.replace(settings, email_enabled=True)
     ctx = Context(sessions=make_sessionmaker(engine), settings=settings)
     arc, gsk = world.communities["arc"], world.communities["gsk"]
 
@@ -197,6 +216,8 @@ def _whole_flow(admin, engine, tmp_path, settings) -> None:
         assert world.users["marion"] not in statuses
         assert session.scalar(select(func.count()).select_from(AuditEntry)) >= 8
         assert session.scalar(select(func.count()).select_from(ChatIdentity)) == 1
+        # the platform's record of the e-mails sent: one acceptance (Pierre), one refusal
+        assert session.scalar(select(func.count()).select_from(Notified)) == 2
     assert [c.level for c in check_grants(engine)] == [OK]
     assert ERROR not in [c.level for c in check_grants(engine)]
 
