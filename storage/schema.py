@@ -15,6 +15,7 @@ from sqlalchemy import Engine, inspect, text
 
 from storage.bot_models import BOT_TABLES
 from storage.models import PLATFORM_TABLES, PlatformBase
+from storage.roles import ensure_auth_items
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "bot_alembic_version"
@@ -56,6 +57,8 @@ def ensure_platform_tables(engine: Engine) -> bool:
         # A database whose platform tables the bot made itself, from an older version that
         # used fewer of them: complete it with the tables added since.
         PlatformBase.metadata.create_all(engine, tables=_tables(missing))
+        if "auth_item" in missing:
+            _seed_auth_items(engine)
         return False
     if len(missing) < len(PLATFORM_TABLES):
         raise SchemaError(
@@ -70,7 +73,15 @@ def ensure_platform_tables(engine: Engine) -> bool:
             "at it, or load the platform's schema.sql first."
         )
     PlatformBase.metadata.create_all(engine)
+    _seed_auth_items(engine)
     return True
+
+
+def _seed_auth_items(engine: Engine) -> None:
+    """The platform's roles the bot assigns or reads, which the platform's own migrations
+    insert: only in an auth_item table the bot has just created itself."""
+    with engine.begin() as connection:
+        ensure_auth_items(connection)
 
 
 def created_by_bot(engine: Engine) -> bool:
