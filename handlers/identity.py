@@ -72,7 +72,7 @@ def actor_of_row(ctx: Context, row, front: str) -> Actor | None:
     """The Actor from a row of ACTOR_OF_ACCOUNT (None: not linked, or not active)."""
     if row is None or row.status != UserStatus.ACTIVE:
         return None
-    scope = admin_scope(row.admin_super_everywhere, row.admin_any, row.admin_territories)
+    scope = admin_scope(row.admin_roles)
     return Actor(
         user_id=row.id,
         front=front,

@@ -114,36 +114,40 @@ NO_SCOPE = AdminScope()
 
 
 def admin_columns(user_id) -> tuple:
-    """Three correlated columns that, given to `admin_scope`, say a user's admin scope: cheap
-    (the assignment table's user_id index) and added to one statement (handlers.identity)."""
-    of_user = UserAuthAssignment.user_id == user_id
+    """One correlated column (a string, "item:territory" per admin assignment, comma-separated)
+    that `admin_scope` turns into the user's admin scope: cheap (the assignment table's user_id
+    index), and added to the one statement that identifies a chat account (handlers.identity)."""
     # Two equalities rather than IN: a literal IN list is expanded again on every execution.
     is_admin = or_(*(UserAuthAssignment.auth_item_id == item for item in ADMIN_ITEMS))
-    super_everywhere = exists().where(
-        of_user,
-        UserAuthAssignment.auth_item_id == int(AuthItemId.SUPER_ADMIN),
-        UserAuthAssignment.territory_id.is_(None),
+    pair = (
+        cast(UserAuthAssignment.auth_item_id, String)
+        + ":"
+        + func.coalesce(cast(UserAuthAssignment.territory_id, String), "")
     )
-    territories = (
-        select(func.aggregate_strings(cast(UserAuthAssignment.territory_id, String), ","))
-        .where(of_user, is_admin, UserAuthAssignment.territory_id.is_not(None))
+    roles = (
+        select(func.aggregate_strings(pair, ","))
+        .where(UserAuthAssignment.user_id == user_id, is_admin)
         .scalar_subquery()
     )
-    return (
-        super_everywhere.label("admin_super_everywhere"),
-        exists().where(of_user, is_admin).label("admin_any"),
-        territories.label("admin_territories"),
-    )
+    return (roles.label("admin_roles"),)
 
 
-def admin_scope(super_everywhere, any_admin, territories: str | None) -> AdminScope:
-    """AuthManager::getTerritories for the admin roles (see the module docstring)."""
-    if not any_admin:
+def admin_scope(roles: str | None) -> AdminScope:
+    """AuthManager::getTerritories for the admin roles (see the module docstring), from the
+    column of `admin_columns`."""
+    if not roles:
         return NO_SCOPE
-    ids = frozenset(int(part) for part in (territories or "").split(",") if part.strip())
-    if super_everywhere or not ids:
+    super_everywhere = False
+    territories: set[int] = set()
+    for pair in roles.split(","):
+        item, _, territory = pair.partition(":")
+        if territory.strip():
+            territories.add(int(territory))
+        elif int(item) == AuthItemId.SUPER_ADMIN:
+            super_everywhere = True
+    if super_everywhere or not territories:
         return AdminScope(everywhere=True)
-    return AdminScope(territories=ids)
+    return AdminScope(territories=frozenset(territories))
 
 
 _ADMIN_SCOPE = select(*admin_columns(bindparam("user_id")))
@@ -151,8 +155,7 @@ _ADMIN_SCOPE = select(*admin_columns(bindparam("user_id")))
 
 def platform_admin_scope(session: Session, user_id: int) -> AdminScope:
     """The user's admin scope, read now (one statement)."""
-    row = session.execute(_ADMIN_SCOPE, {"user_id": user_id}).one()
-    return admin_scope(*row)
+    return admin_scope(session.execute(_ADMIN_SCOPE, {"user_id": user_id}).scalar())
 
 
 def in_territories(territories):
