@@ -333,3 +333,28 @@ def _account(ctx: Context, key: str, *roles, world: World | None = None) -> Chat
     code = issue_link_code(ctx, f"{key}@hautsdefrance.fr").code
     redeem_link_code(ctx, account, code, "fr")
     return account
+
+
+def test_the_roles_exist_where_the_bot_creates_the_platform_tables(tmp_path):
+    """api/src/Migrations/Version20200307180232.php inserts the roles into auth_item; where
+    the bot creates the platform tables (SQLite here) it inserts the ones it uses, the same."""
+    from storage import schema
+    from storage.engine import make_engine
+    from storage.models import AuthItem
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    schema.prepare(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(AuthItem.id, AuthItem.type, AuthItem.name, AuthItem.description).order_by(
+                AuthItem.id
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        (1, 2, "ROLE_SUPER_ADMIN", "Super admin"),
+        (2, 2, "ROLE_ADMIN", "Admin"),
+        (7, 2, "ROLE_COMMUNITY_MANAGER", "Community manager"),
+        (8, 2, "ROLE_COMMUNITY_MANAGER_PUBLIC", "Community manager for public communities"),
+        (9, 2, "ROLE_COMMUNITY_MANAGER_PRIVATE", "Community manager for private communities"),
+    ]
