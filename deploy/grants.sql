@@ -43,6 +43,6 @@ GRANT SELECT (`community_id`) ON `mobicoop`.`relay_point` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`solidary_user` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`territory` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`user` TO 'referent_bot'@'%';
-GRANT DELETE, INSERT, SELECT ON `mobicoop`.`user_auth_assignment` TO 'referent_bot'@'%';
+GRANT INSERT, SELECT ON `mobicoop`.`user_auth_assignment` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`user_notification` TO 'referent_bot'@'%';
 GRANT SELECT ON `mobicoop`.`waypoint` TO 'referent_bot'@'%';

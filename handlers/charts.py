@@ -128,7 +128,9 @@ def resolve_scope(session, actor: Actor, scope: str) -> ResolvedScope:
         community = administered_community(session, actor, value)
         return ResolvedScope(Scope(community_ids=(community.id,)), community.name)
     if kind == "t":
-        if not actor.is_operator:
+        # Operators and platform admins everywhere: any territory; a territory admin: theirs
+        # (the dashboard's territories of the admin's assignments, AnalyticManager).
+        if not (actor.is_operator or value in actor.territories):
             raise Refusal("charts.territory_operators")
         territory = session.get(Territory, value)
         if territory is None:
@@ -602,6 +604,18 @@ def open_charts(ctx: Context, actor: Actor, community_id: int | None = None) -> 
         return Reply(t(lang, "charts.pick_operator"), tuple(rows))
     with transaction(ctx) as session:
         rows_ = administered(session, actor)
+        mine = territory_names(session, actor.territories)
+    if mine:  # a territory admin: their territories first, then their communities
+        buttons_ = [(Button(name, "chart_menu", f"t{tid}"),) for tid, name in mine]
+        if rows_:
+            buttons_.append(
+                (Button(t(lang, "charts.all_mine", count=len(rows_)), "chart_menu", "a"),)
+            )
+        buttons_ += [
+            (Button(row.community.name, "chart_menu", f"c{row.community.id}"),)
+            for row in rows_[:40]
+        ]
+        return Reply(t(lang, "charts.pick_territory"), tuple(buttons_))
     if not rows_:
         return Reply(t(lang, "charts.no_rights"), ok=False)
     if len(rows_) == 1:
@@ -611,6 +625,18 @@ def open_charts(ctx: Context, actor: Actor, community_id: int | None = None) -> 
         (Button(row.community.name, "chart_menu", f"c{row.community.id}"),) for row in rows_[:40]
     ]
     return Reply(t(lang, "charts.pick"), tuple(buttons))
+
+
+def territory_names(session, territory_ids: frozenset[int]) -> list[tuple[int, str]]:
+    """(id, name) of these territories, by name (a territory admin's)."""
+    if not territory_ids:
+        return []
+    rows = session.execute(
+        select(Territory.id, Territory.name)
+        .where(Territory.id.in_(sorted(territory_ids)))
+        .order_by(Territory.name, Territory.id)
+    ).all()
+    return [(row.id, row.name) for row in rows]
 
 
 def territory_choices(session) -> list[tuple[int, str]]:

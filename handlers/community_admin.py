@@ -22,7 +22,7 @@ from handlers.i18n import datetime, number, t
 from handlers.member_mail import queue_member_email
 from handlers.present import clip, email_domain, short_name, status_key
 from handlers.reply import Button, InputRequest, Reply
-from handlers.rights import administered_community
+from handlers.rights import administered_community, operates
 from handlers.uow import audit, transaction, use_case
 from storage import queries
 from storage.bot_models import ChatBinding, Notification
@@ -38,6 +38,7 @@ from storage.community_admin import (
 )
 from storage.memberships import touch_community
 from storage.models import Community, CommunityUser, User
+from storage.roles import grant_moderator_role
 
 #: Most people offered when a name matches several accounts.
 MAX_CHOICES = 10
@@ -155,6 +156,8 @@ def add_member(ctx: Context, actor: Actor, community_id: int, user_id: int, stat
         )
         session.add(membership)
         session.flush()
+        if status == MembershipStatus.MODERATOR:
+            grant_moderator_role(session, user.id)  # CommunityUserSaveListener::postPersist
         audit(
             session,
             actor,
@@ -264,9 +267,10 @@ def _change_feed(session: Session, kind: str, community_id: int, payload: dict) 
 
 
 def _deletable(session: Session, actor: Actor, community_id: int) -> Community:
-    """Only the creator or an operator; a moderator administers but may not delete."""
+    """Only the creator, an operator or a platform admin of it; a moderator administers but
+    may not delete."""
     community = administered_community(session, actor, community_id)
-    if not (actor.is_operator or community.user_id == actor.user_id):
+    if not (community.user_id == actor.user_id or operates(session, actor, community)):
         raise Refusal("admin.delete_not_allowed", community=community.name)
     return community
 

@@ -57,5 +57,10 @@ class Actor:
     user_id: int
     front: str
     language: str
+    #: Administers every community: listed in [bot] operators, or a platform admin everywhere
+    #: (ROLE_SUPER_ADMIN / ROLE_ADMIN in user_auth_assignment, storage.roles.admin_scope).
     is_operator: bool = False
     name: str = ""
+    #: A territory-limited platform admin: also administers the communities whose address lies
+    #: in one of these territories (address_territory). Read on every call, like the rest.
+    territories: frozenset[int] = frozenset()

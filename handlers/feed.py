@@ -29,6 +29,7 @@ from storage.bot_models import ChatIdentity, Delivery, Notification, Preference
 from storage.clock import now
 from storage.codes import MembershipStatus
 from storage.models import Community, CommunityUser
+from storage.roles import territory_admins
 
 #: Notifications delivered to the operators' chats.
 FEED_KINDS = ("community_change", "community_deleted", "unreachable", "reminder_operators")
@@ -191,7 +192,7 @@ def _deciders(session: Session, community: Community) -> set[int]:
     )
     if community.user_id:
         users.add(community.user_id)
-    return users
+    return users | territory_admins(session, community.id)
 
 
 def _unique(session: Session, kind: str, key: str, payload: dict) -> Notification | None:

@@ -1,4 +1,5 @@
-"""Turning a platform user into an Actor: operator status and language are read on each call."""
+"""Turning a platform user into an Actor: operator status, platform admin rights and language
+are read on each call."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from storage import queries
 from storage.bot_models import ChatIdentity, Preference
 from storage.codes import UserStatus
 from storage.models import Language, User
+from storage.roles import AdminScope, admin_columns, admin_scope, platform_admin_scope
 
 
 def actor_for_user(ctx: Context, user_id: int, front: str) -> Actor | None:
@@ -36,6 +38,8 @@ ACTOR_OF_ACCOUNT = (
         User.id, User.status, User.email, User.given_name, User.family_name,
         # The language chosen in the bot ("" counts as none), else the platform's.
         func.coalesce(func.nullif(Preference.language, ""), Language.code).label("language"),
+        # The platform admin rights (user_auth_assignment), read now like every other right.
+        *admin_columns(User.id),
     )
     .select_from(ChatIdentity)
     .join(User, User.id == ChatIdentity.user_id)
@@ -68,12 +72,14 @@ def actor_of_row(ctx: Context, row, front: str) -> Actor | None:
     """The Actor from a row of ACTOR_OF_ACCOUNT (None: not linked, or not active)."""
     if row is None or row.status != UserStatus.ACTIVE:
         return None
+    scope = admin_scope(row.admin_roles)
     return Actor(
         user_id=row.id,
         front=front,
         language=normalize_language(row.language or ctx.settings.default_language),
-        is_operator=_is_operator(ctx, row.email),
+        is_operator=_is_operator(ctx, row.email, scope),
         name=short_name(row),
+        territories=_territories(ctx, row.email, scope),
     )
 
 
@@ -94,14 +100,29 @@ def _actor(ctx: Context, session, user: User, front: str, preferred: str | None)
     if not preferred and user.language_id:
         preferred = session.scalar(select(Language.code).where(Language.id == user.language_id))
     language = normalize_language(preferred or ctx.settings.default_language)
+    scope = platform_admin_scope(session, user.id)
     return Actor(
         user_id=user.id,
         front=front,
         language=language,
-        is_operator=_is_operator(ctx, user.email),
+        is_operator=_is_operator(ctx, user.email, scope),
         name=short_name(user),
+        territories=_territories(ctx, user.email, scope),
     )
 
 
-def _is_operator(ctx: Context, email: str) -> bool:
+def _configured_operator(ctx: Context, email: str) -> bool:
     return email.strip().lower() in {e.strip().lower() for e in ctx.settings.operators}
+
+
+def _is_operator(ctx: Context, email: str, scope: AdminScope) -> bool:
+    """Every community: a platform admin everywhere, or an operator of the configuration (an
+    addition to the platform's admins, for staff who hold no role there)."""
+    return scope.everywhere or _configured_operator(ctx, email)
+
+
+def _territories(ctx: Context, email: str, scope: AdminScope) -> frozenset[int]:
+    """A territory admin's territories (none when they administer everything anyway)."""
+    if not scope.territories or _configured_operator(ctx, email):
+        return frozenset()
+    return scope.territories

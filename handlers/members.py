@@ -18,6 +18,7 @@ from storage.clock import now
 from storage.codes import ACCEPTED_STATUSES, MembershipStatus
 from storage.memberships import change_status
 from storage.models import CommunityUser, User
+from storage.roles import grant_moderator_role
 
 #: Filters by letter, so that a button's reference stays short.
 FILTERS: dict[str, tuple[MembershipStatus, ...] | None] = {
@@ -204,6 +205,8 @@ def set_member_status(
         before = membership.status
         if not change_status(session, membership, target, actor.user_id, when):
             raise Refusal("members.changed_now", name=short_name(user))
+        if target == MembershipStatus.MODERATOR:
+            grant_moderator_role(session, user.id)  # CommunityUserSaveListener::postUpdate
         audit(
             session,
             actor,

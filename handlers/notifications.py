@@ -44,6 +44,7 @@ from storage.bot_models import (
 from storage.clock import now
 from storage.codes import MembershipStatus, UserStatus
 from storage.models import Community, CommunityUser, Language, User
+from storage.roles import territory_admins
 
 PENDING_MEMBER = "pending_member"
 WATERMARK = "pending_member_watermark"
@@ -156,7 +157,9 @@ def _create_notification(
 
 
 def recipients(session: Session, community_id: int) -> list[Recipient]:
-    """The deciders' linked chats (push on) and the chats bound to the community."""
+    """The deciders' linked chats (push on) and the chats bound to the community. Deciders: the
+    creator and moderators, as the platform notifies them, and the admins of a territory that
+    holds the community (the bot's addition: their scope's requests reach them)."""
     community = session.get(Community, community_id)
     if community is None:
         return []
@@ -170,6 +173,7 @@ def recipients(session: Session, community_id: int) -> list[Recipient]:
     )
     if community.user_id:
         deciders.add(community.user_id)
+    deciders |= territory_admins(session, community_id)  # admins of a territory holding it
     # A disabled or anonymized platform account decides nothing: it is not told either.
     deciders = set(
         session.scalars(

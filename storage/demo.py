@@ -34,13 +34,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, insert, literal, select, text
 
 from storage import clock
 from storage.codes import (
     ACCEPTED_STATUSES,
     CARPOOL_ITEM_DISTANCE_SINCE,
     AskStatus,
+    AuthItemId,
     CarpoolItemStatus,
     CriteriaFrequency,
     Gender,
@@ -50,7 +51,16 @@ from storage.codes import (
     UserStatus,
     ValidationType,
 )
-from storage.models import Community, CommunityUser, Language, PlatformBase, User
+from storage.models import (
+    Community,
+    CommunityUser,
+    Language,
+    PlatformBase,
+    Territory,
+    User,
+    UserAuthAssignment,
+)
+from storage.roles import ensure_auth_items
 
 
 class DemoError(RuntimeError):
@@ -303,6 +313,14 @@ CAST: tuple[_Person, ...] = (
 )
 
 _CAST_NAMES = frozenset((p.given, p.family) for p in CAST)
+
+#: Platform admins of the sample, to try in the console: e-mail -> (role, département code of
+#: the territory it is limited to, or None). Benoît (Région Hauts-de-France) administers every
+#: community; Eddy (Département du Nord) those of the Nord.
+DEMO_ADMINS: dict[str, tuple[AuthItemId, str | None]] = {
+    "benoit.delannoy@hautsdefrance.fr": (AuthItemId.ADMIN, None),
+    "eddy.lemaire@lenord.fr": (AuthItemId.ADMIN, "59"),
+}
 
 _ARC_FRANCE_DESCRIPTION = (
     "Afin de préserver la planète et de bâtir un monde meilleur pour la future génération, "
@@ -790,6 +808,7 @@ class _Demo:
             rows.append(self._territory_row(epci_ids[key], name, TERRITORY_LEVEL_EPCI, box))
         self._insert_territories(rows)
         self.territories = len(rows)
+        self.departement_ids = dep_ids
         for town in TOWNS:
             links = (dep_ids[town.departement],)
             if town.epci:
@@ -1616,6 +1635,31 @@ class _Demo:
         solidary = rng.random() < 0.004
         self.add_user(given, family, gender, email, created, town, uid=uid, solidary=solidary)
 
+    # ---- roles on the platform
+
+    def write_roles(self) -> None:
+        """The platform's roles: ROLE_COMMUNITY_MANAGER_PUBLIC for every moderator (what
+        CommunityUserSaveListener wrote when their membership was saved), a platform admin and
+        a territory admin for the console to try (DEMO_ADMINS)."""
+        ensure_auth_items(self.connection)
+        self.connection.execute(
+            insert(UserAuthAssignment).from_select(
+                ["user_id", "auth_item_id"],
+                select(CommunityUser.user_id, literal(int(AuthItemId.COMMUNITY_MANAGER_PUBLIC)))
+                .where(CommunityUser.status == _MODERATOR)
+                .distinct(),
+            )
+        )
+        for email, (item, departement) in DEMO_ADMINS.items():
+            self.connection.execute(
+                insert(UserAuthAssignment).values(
+                    user_id=self.cast_ids[email],
+                    auth_item_id=int(item),
+                    territory_id=self.departement_ids[departement] if departement else None,
+                )
+            )
+        self.connection.commit()
+
     # ---- after the fill
 
     def reset_sequences(self) -> None:
@@ -1713,6 +1757,7 @@ def fill_demo(
             if scale:
                 demo.build_large(*SCALES[scale])
             demo.writer.flush()
+            demo.write_roles()
             demo.reset_sequences()
             _analyze(connection)
         finally:
@@ -1770,7 +1815,21 @@ def demo_login_hint(engine: Engine, limit: int = 8) -> list[tuple[str, str]]:
             waiting = sum(pending.get(c, 0) for _, c, _ in mine)
             return (waiting == 0, -min(len(mine), 2), uid)
 
-        chosen = sorted(roles, key=rank)[:limit]
+        # The sample's platform admins (DEMO_ADMINS) are always offered, last.
+        admins = {
+            row.id: ("territory admin of " + row.territory if row.territory else "platform admin")
+            for row in connection.execute(
+                select(User.id, Territory.name.label("territory"))
+                .join(UserAuthAssignment, UserAuthAssignment.user_id == User.id)
+                .outerjoin(Territory, Territory.id == UserAuthAssignment.territory_id)
+                .where(
+                    User.email.in_(list(DEMO_ADMINS)),
+                    UserAuthAssignment.auth_item_id.in_([int(i) for i, _ in DEMO_ADMINS.values()]),
+                )
+            )
+        }
+        others = [uid for uid in sorted(roles, key=rank) if uid not in admins]
+        chosen = others[: max(limit - len(admins), 0)] + sorted(admins)
         people = {
             row.id: row
             for row in connection.execute(
@@ -1783,9 +1842,12 @@ def demo_login_hint(engine: Engine, limit: int = 8) -> list[tuple[str, str]]:
     for uid in chosen:
         person = people[uid]
         initial = (person.family_name or "?")[:1].upper()
-        what = ", ".join(
-            f"{role} of {name} ({pending.get(cid, 0)} pending)" for role, cid, name in roles[uid]
-        )
+        parts = [admins[uid]] if uid in admins else []
+        parts += [
+            f"{role} of {name} ({pending.get(cid, 0)} pending)"
+            for role, cid, name in roles.get(uid, ())
+        ]
+        what = ", ".join(parts)
         hints.append((person.email, f"{(person.given_name or '').title()} {initial}. — {what}"))
     return hints
 

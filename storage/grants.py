@@ -37,8 +37,9 @@ PLATFORM_WRITES: Mapping[str, frozenset[str]] = {
     "community_user": frozenset({"INSERT", "UPDATE", "DELETE"}),
     # identifier files of secured communities: replaced on upload, removed on leaving secured
     "community_security": frozenset({"INSERT", "DELETE"}),
-    # ROLE_COMMUNITY_MANAGER_PUBLIC of moderators, added and removed as the platform does
-    "user_auth_assignment": frozenset({"INSERT", "DELETE"}),
+    # ROLE_COMMUNITY_MANAGER_PUBLIC of moderators, added as the platform does (never removed:
+    # the platform removes it only when an admin changes a community's referrer)
+    "user_auth_assignment": frozenset({"INSERT"}),
     # a deleted community's ad links (storage.community_admin.delete_community_rows deletes
     # them itself: not every embedded database enforces the platform's cascades)
     "proposal_community": frozenset({"DELETE"}),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage.codes import ACCEPTED_STATUSES, MembershipStatus, UserStatus
 from storage.models import Address, Community, CommunitySecurity, CommunityUser, User
+from storage.roles import in_territories
 
 #: The platform leaves pseudonymised users (deleted accounts) out of every member list and count
 #: (Community/Repository/CommunityUserRepository: findAllCommunityMembers, findForCommunity...:
@@ -65,15 +66,28 @@ _IS_ADMINISTRATOR = _is_administrator_statement()
 _COMMUNITY_AND_RIGHT = select(
     Community, or_(Community.user_id == bindparam("user_id"), _moderates()).label("administers")
 ).where(Community.id == bindparam("community_id"))
+#: The same for a territory admin: or the community's address lies in one of their territories.
+_COMMUNITY_AND_RIGHT_IN_TERRITORIES = select(
+    Community,
+    or_(
+        Community.user_id == bindparam("user_id"),
+        _moderates(),
+        in_territories(bindparam("territories", expanding=True)),
+    ).label("administers"),
+).where(Community.id == bindparam("community_id"))
 
 
 def community_and_right(
-    session: Session, community_id: int, user_id: int
+    session: Session, community_id: int, user_id: int, territories: frozenset[int] = frozenset()
 ) -> tuple[Community | None, bool]:
-    """The community (None if there is none) and whether the user administers it now."""
-    row = session.execute(
-        _COMMUNITY_AND_RIGHT, {"community_id": community_id, "user_id": user_id}
-    ).first()
+    """The community (None if there is none) and whether the user administers it now: its
+    creator, a moderator, or an admin of a territory that holds it (`territories`)."""
+    params: dict[str, object] = {"community_id": community_id, "user_id": user_id}
+    statement = _COMMUNITY_AND_RIGHT
+    if territories:
+        statement = _COMMUNITY_AND_RIGHT_IN_TERRITORIES
+        params["territories"] = sorted(territories)
+    row = session.execute(statement, params).first()
     if row is None:
         return None, False
     return row[0], bool(row[1])
@@ -90,16 +104,19 @@ def _administered_statements():
     """The two queries of administered_communities, built once (building them took as long as
     running them): the communities a user administers, then those with their counts."""
     user = bindparam("user_id")
-    mine = select(Community.id).where(
-        or_(
-            Community.user_id == user,
-            Community.id.in_(
-                select(CommunityUser.community_id).where(
-                    CommunityUser.user_id == user,
-                    CommunityUser.status == MembershipStatus.MODERATOR,
-                )
-            ),
-        )
+    created_or_moderated = (
+        Community.user_id == user,
+        Community.id.in_(
+            select(CommunityUser.community_id).where(
+                CommunityUser.user_id == user,
+                CommunityUser.status == MembershipStatus.MODERATOR,
+            )
+        ),
+    )
+    mine = select(Community.id).where(or_(*created_or_moderated))
+    # A territory admin's: also those whose address lies in one of their territories.
+    mine_or_territories = select(Community.id).where(
+        or_(*created_or_moderated, in_territories(bindparam("territories", expanding=True)))
     )
 
     def with_counts(ids: bool):
@@ -131,23 +148,34 @@ def _administered_statements():
             .order_by(Community.name, Community.id)
         )
 
-    return mine, with_counts(True), with_counts(False)
+    return mine, mine_or_territories, with_counts(True), with_counts(False)
 
 
-_MINE, _MINE_WITH_COUNTS, _ALL_WITH_COUNTS = _administered_statements()
+_MINE, _MINE_OR_TERRITORIES, _MINE_WITH_COUNTS, _ALL_WITH_COUNTS = _administered_statements()
+
+
+def _mine(territories: frozenset[int]):
+    """The statement of the ids a user administers, and its parameters beyond user_id."""
+    if territories:
+        return _MINE_OR_TERRITORIES, {"territories": sorted(territories)}
+    return _MINE, {}
 
 
 def administered_communities(
-    session: Session, user_id: int, everything: bool = False
+    session: Session,
+    user_id: int,
+    everything: bool = False,
+    territories: frozenset[int] = frozenset(),
 ) -> list[CommunityCounts]:
-    """Communities the user administers (all of them for an operator), with member and
-    pending counts, by name."""
+    """Communities the user administers (all of them for an operator; those of their
+    territories too for a territory admin), with member and pending counts, by name."""
     if everything:
         rows = session.execute(_ALL_WITH_COUNTS)
     else:
         # The referent's communities first: counting the members of every community of the
         # platform (740,000 memberships) took 0.1-0.3 s on each /attente without an id.
-        mine = list(session.scalars(_MINE, {"user_id": user_id}))
+        statement, params = _mine(territories)
+        mine = list(session.scalars(statement, {"user_id": user_id, **params}))
         if not mine:
             return []
         rows = session.execute(_MINE_WITH_COUNTS, {"counted": mine, "shown": mine})
@@ -158,14 +186,32 @@ def administered_communities(
 
 
 def administered_names(
-    session: Session, user_id: int, everything: bool = False
+    session: Session,
+    user_id: int,
+    everything: bool = False,
+    territories: frozenset[int] = frozenset(),
 ) -> list[tuple[int, str]]:
     """(id, name) of the communities the user administers, by name: enough to pick one,
     without counting their members (a command with no community id runs this first)."""
     query = select(Community.id, Community.name).order_by(Community.name, Community.id)
+    params: dict[str, object] = {"user_id": user_id}
     if not everything:
-        query = query.where(Community.id.in_(_MINE))
-    return [(id_, name) for id_, name in session.execute(query, {"user_id": user_id})]
+        mine, extra = _mine(territories)
+        query = query.where(Community.id.in_(mine))
+        params.update(extra)
+    return [(id_, name) for id_, name in session.execute(query, params)]
+
+
+def in_any_territory(session: Session, community_id: int, territories: frozenset[int]) -> bool:
+    """Whether the community's address lies in one of `territories`."""
+    if not territories:
+        return False
+    found = session.scalar(
+        select(Community.id).where(
+            Community.id == community_id, in_territories(sorted(territories))
+        )
+    )
+    return found is not None
 
 
 def community_counts(session: Session, community_id: int) -> tuple[int, int]:

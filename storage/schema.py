@@ -15,6 +15,7 @@ from sqlalchemy import Engine, inspect, text
 
 from storage.bot_models import BOT_TABLES
 from storage.models import PLATFORM_TABLES, PlatformBase
+from storage.roles import ensure_auth_items
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "bot_alembic_version"
@@ -56,7 +57,7 @@ def ensure_platform_tables(engine: Engine) -> bool:
         # A database whose platform tables the bot made itself, from an older version that
         # used fewer of them: complete it with the tables added since.
         PlatformBase.metadata.create_all(engine, tables=_tables(missing))
-        _seed(engine)
+        _seed(engine, auth_items="auth_item" in missing)
         return False
     if len(missing) < len(PLATFORM_TABLES):
         raise SchemaError(
@@ -71,18 +72,23 @@ def ensure_platform_tables(engine: Engine) -> bool:
             "at it, or load the platform's schema.sql first."
         )
     PlatformBase.metadata.create_all(engine)
-    _seed(engine)
+    _seed(engine, auth_items=True)
     return True
 
 
-def _seed(engine: Engine) -> None:
-    """The platform's reference rows the bot's writes need (storage.notified.SEED)."""
+def _seed(engine: Engine, auth_items: bool) -> None:
+    """The platform's reference rows the bot's writes need, which the platform's own
+    migrations insert: the notifications of storage.notified.SEED (those missing), and the
+    roles the bot assigns or reads, only in an auth_item table the bot has just created."""
     from sqlalchemy.orm import Session
 
     from storage import notified
 
     with Session(engine) as session, session.begin():
         notified.seed(session)
+    if auth_items:
+        with engine.begin() as connection:
+            ensure_auth_items(connection)
 
 
 def created_by_bot(engine: Engine) -> bool:

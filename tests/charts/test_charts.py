@@ -196,7 +196,10 @@ def test_territory_filter_is_for_operators(ctx, iworld):
     assert "3 utilisateurs au total" in reply.text
     refused = press(ctx, who(ctx, iworld, "ref"), Press("chart", f"users:m:r:t{t1}"))
     assert refused.ok is False and not refused.images
-    assert refused.text == "Le filtre de territoire est réservé aux opérateurs de la plateforme."
+    assert refused.text == (
+        "Le filtre de territoire est réservé aux opérateurs de la plateforme et aux "
+        "administrateurs de ce territoire."
+    )
     unknown = press(ctx, operator, Press("chart_menu", "t999999"))
     assert unknown.ok is False and unknown.text == "Le territoire n° 999999 n'existe pas."
 

@@ -28,11 +28,17 @@ from handlers.linking import ChatAccount, issue_link_code
 from handlers.notifications import scan_new_pending
 from storage import grants, notified, schema
 from storage.bot_models import AuditEntry, ChatIdentity
-from storage.codes import MembershipStatus, ValidationType
+from storage.codes import AuthItemId, MembershipStatus, ValidationType
 from storage.engine import make_engine, make_sessionmaker
 from storage.indicator_days import refresh
 from storage.indicators import Indicator
-from storage.models import Community, CommunitySecurity, CommunityUser, Notified
+from storage.models import (
+    Community,
+    CommunitySecurity,
+    CommunityUser,
+    Notified,
+    UserAuthAssignment,
+)
 from tests.support.databases import throwaway_database
 from tests.support.world import build_world
 
@@ -216,6 +222,15 @@ def _whole_flow(admin, engine, tmp_path, settings) -> None:
         assert world.users["marion"] not in statuses
         assert session.scalar(select(func.count()).select_from(AuditEntry)) >= 8
         assert session.scalar(select(func.count()).select_from(ChatIdentity)) == 1
+        # the moderators made hold the platform's role (user_auth_assignment, item 8)
+        role_holders = set(
+            session.scalars(
+                select(UserAuthAssignment.user_id).where(
+                    UserAuthAssignment.auth_item_id == AuthItemId.COMMUNITY_MANAGER_PUBLIC
+                )
+            )
+        )
+        assert {world.users["lila"], world.users["marion"]} <= role_holders
         # the platform's record of the e-mails sent: one acceptance (Pierre), one refusal
         assert session.scalar(select(func.count()).select_from(Notified)) == 2
     assert [c.level for c in check_grants(engine)] == [OK]

@@ -1,4 +1,4 @@
-"""Shared by the security tests: the seven roles, linked chat identities, a whole-database
+"""Shared by the security tests: the ten roles, linked chat identities, a whole-database
 snapshot, and a bounded hypothesis profile (the suite must stay fast and deterministic)."""
 
 from __future__ import annotations
@@ -15,8 +15,15 @@ from handlers.context import Context
 from handlers.i18n import t
 from handlers.linking import ChatAccount, issue_link_code, redeem_link_code
 from storage.bot_models import BotBase
-from storage.codes import Gender, PhoneDisplay, UserStatus
-from storage.models import PlatformBase, Territory, User
+from storage.codes import AuthItemId, Gender, PhoneDisplay, UserStatus
+from storage.models import (
+    AddressTerritory,
+    Community,
+    PlatformBase,
+    Territory,
+    User,
+    UserAuthAssignment,
+)
 from tests.slack.conftest import bot, fake, sqlite_engine  # noqa: F401  (fixtures)
 from tests.support.world import T0, World
 from tests.telegram.conftest import api, front  # noqa: F401  (fixtures)
@@ -41,8 +48,20 @@ ROLES = {
     "moderator": "emilie",  # moderator of Arc France, not its creator
     "creator": "jeanmarc",  # Arc France's creator (community.user_id)
     "operator": "operator",  # listed in the configuration
+    # Platform admins as the platform records them (user_auth_assignment, storage/roles.py):
+    "platform_admin": "admin",  # ROLE_ADMIN, no territory: every community
+    "territory_admin": "admin_nord",  # ROLE_ADMIN limited to the territory holding Arc France
+    "other_territory_admin": "admin_somme",  # ROLE_ADMIN limited to LeNord covoiture's territory
 }
-ADMINS = ("moderator", "creator", "operator")
+#: Those who operate on Arc France beyond a referent (delete it, filter by its territory).
+OPERATORS = ("operator", "platform_admin", "territory_admin")
+ADMINS = ("moderator", "creator", *OPERATORS)
+#: (key, auth_item_id, territory) of the platform admins added by `add_roles`.
+PLATFORM_ADMINS = (
+    ("admin", AuthItemId.ADMIN, None),
+    ("admin_nord", AuthItemId.ADMIN, 4242),
+    ("admin_somme", AuthItemId.ADMIN, 4243),
+)
 PLACE = ChatPlace("telegram", "1", is_group=False)
 GROUP = ChatPlace("telegram", "-100", is_group=True)
 
@@ -69,7 +88,8 @@ def sec_ctx(ctx) -> Context:
 
 
 def add_roles(ctx: Context, world: World) -> Roles:
-    """A user with no rights, a territory, and one linked Telegram identity per role."""
+    """A user with no rights, two territories, platform admins, and one linked Telegram identity
+    per role."""
     with ctx.sessions() as session, session.begin():
         nobody = User(
             given_name="Zoé", family_name="Sansdroit", email="zoe.sansdroit@exemple.fr",
@@ -79,14 +99,32 @@ def add_roles(ctx: Context, world: World) -> Roles:
         session.add(nobody)
         session.flush()
         world.users["nobody"] = nobody.id
-        if session.get_bind().dialect.name == "mysql":  # the platform's NOT NULL geometry
-            session.execute(text(
-                "INSERT INTO territory (id, name, geo_json_detail, admin_level) VALUES (4242, "
-                "'Hauts-de-France', ST_GeomFromText('MULTIPOLYGON(((0 0,0 1,1 1,1 0,0 0)))'), 4)"
-            ))  # fmt: skip
-        else:
-            session.add(Territory(id=4242, name="Hauts-de-France", admin_level=4))
+        for tid, name in ((4242, "Hauts-de-France"), (4243, "Somme")):
+            if session.get_bind().dialect.name == "mysql":  # the platform's NOT NULL geometry
+                session.execute(text(
+                    "INSERT INTO territory (id, name, geo_json_detail, admin_level) VALUES (:id, "
+                    ":name, ST_GeomFromText('MULTIPOLYGON(((0 0,0 1,1 1,1 0,0 0)))'), 4)"
+                ), {"id": tid, "name": name})  # fmt: skip
+            else:
+                session.add(Territory(id=tid, name=name, admin_level=4))
+        session.flush()
         territory_id = 4242
+        # Arc France's address lies in 4242, LeNord covoiture's in 4243 (address_territory).
+        for key, tid in (("arc", 4242), ("lenord", 4243)):
+            address_id = session.get(Community, world.communities[key]).address_id
+            session.add(AddressTerritory(address_id=address_id, territory_id=tid))
+        for key, item, tid in PLATFORM_ADMINS:
+            admin = User(
+                given_name="Agathe", family_name=key.title(), email=f"{key}@hautsdefrance.fr",
+                gender=int(Gender.FEMALE), status=int(UserStatus.ACTIVE), created_date=T0,
+                phone_display=int(PhoneDisplay.RESTRICTED),
+            )  # fmt: skip
+            session.add(admin)
+            session.flush()
+            session.add(
+                UserAuthAssignment(user_id=admin.id, auth_item_id=int(item), territory_id=tid)
+            )
+            world.users[key] = admin.id
     accounts = {}
     for number, (role, person) in enumerate(ROLES.items(), start=1):
         account = ChatAccount("telegram", str(5000 + number), display_name=role)

@@ -23,23 +23,35 @@ from handlers.actions import ACTIONS, Press
 from handlers.commands import COMMANDS
 from storage.bot_models import AuditEntry
 from tests.handlers.helpers import snapshot
-from tests.security.conftest import ADMINS, GROUP, PLACE, ROLES, WIDGET, Roles, fr, full_snapshot
+from tests.security.conftest import (
+    ADMINS,
+    GROUP,
+    OPERATORS,
+    PLACE,
+    ROLES,
+    WIDGET,
+    Roles,
+    fr,
+    full_snapshot,
+)
 
 NOT_ADMIN = fr("error.not_administrator", community="Arc France")
 NOT_LINKED = fr("error.not_linked")
 NOT_CREATOR = fr("admin.delete_not_allowed", community="Arc France")
 NEW_NAME = "Arc France – Sites du Nord"
 NOT_CREATOR_RENAMED = fr("admin.delete_not_allowed", community=NEW_NAME)
-REFUSED_ROLES = ("unlinked", "no_rights", "member", "other_moderator")
+REFUSED_ROLES = ("unlinked", "no_rights", "member", "other_moderator", "other_territory_admin")
 
 
 @dataclass(frozen=True)
 class Case:
     """One use case as a chat sends it. `rule`: who may run it.
 
-    admin    the community's creator, moderators and operators; others get NOT_ADMIN.
-    creator  the creator and operators; moderators get NOT_CREATOR, others NOT_ADMIN.
-    operator operators only; others get `refusal`.
+    admin    the community's creator, moderators, operators and platform admins of it (everywhere,
+             or of its territory); others get NOT_ADMIN.
+    creator  the creator, operators and platform admins of it; moderators get NOT_CREATOR,
+             others NOT_ADMIN.
+    operator operators and platform admins of the territory; others get `refusal`.
     self     anyone linked: about their own account; `outcome` per role (else `ok`).
     """
 
@@ -73,6 +85,7 @@ SELF_COMMUNITIES = {
     "no_rights": (True, fr("communities.none")),
     "member": (True, fr("communities.none")),
     "other_moderator": (True, "LeNord covoiture"),
+    "other_territory_admin": (True, "LeNord covoiture"),
 }
 
 #: Button presses, in the order an administrator runs them (each one still succeeds).
@@ -203,7 +216,7 @@ def expected(case: Case, role: str) -> tuple[bool, str]:
     if case.rule == "self":
         return case.outcome.get(role, (True, case.ok))
     if case.rule == "operator":
-        return (True, case.ok) if role == "operator" else (False, case.refusal)
+        return (True, case.ok) if role in OPERATORS else (False, case.refusal)
     if role not in ADMINS:
         return False, NOT_ADMIN
     if case.rule == "creator" and role == "moderator":

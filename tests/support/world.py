@@ -8,8 +8,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from storage.codes import Gender, MembershipStatus, PhoneDisplay, UserStatus, ValidationType
-from storage.models import Address, Community, CommunityUser, User
+from storage.codes import (
+    AuthItemId,
+    Gender,
+    MembershipStatus,
+    PhoneDisplay,
+    UserStatus,
+    ValidationType,
+)
+from storage.models import Address, Community, CommunityUser, User, UserAuthAssignment
+from storage.roles import ensure_auth_items
 
 T0 = dt.datetime(2023, 10, 13, 9, 30)
 
@@ -101,6 +109,15 @@ def build_world(engine: Engine) -> World:
                 admin_id=users[COMMUNITIES[community][3]].id if decided else None,
             )  # fmt: skip
         session.add_all(memberships.values())
+        session.flush()
+        # The roles as the platform's migrations insert them, and ROLE_COMMUNITY_MANAGER_PUBLIC
+        # for each moderator, as CommunityUserSaveListener adds it (once per user, no territory).
+        ensure_auth_items(session)
+        moderators = [p for _, p, s, _ in MEMBERSHIPS if s == MembershipStatus.MODERATOR]
+        for key in dict.fromkeys(moderators):
+            session.add(UserAuthAssignment(
+                user_id=users[key].id, auth_item_id=int(AuthItemId.COMMUNITY_MANAGER_PUBLIC),
+            ))  # fmt: skip
         session.flush()
         world.users = {k: u.id for k, u in users.items()}
         world.communities = {k: c.id for k, c in communities.items()}
