@@ -36,7 +36,7 @@ from storage.community_admin import (
     membership_of,
     users_matching_name,
 )
-from storage.memberships import touch_community
+from storage.memberships import added_values, touch_community
 from storage.models import Community, CommunityUser, User
 from storage.roles import grant_moderator_role
 
@@ -148,11 +148,7 @@ def add_member(ctx: Context, actor: Actor, community_id: int, user_id: int, stat
             community_id=community.id,
             user_id=user.id,
             admin_id=actor.user_id,
-            status=status,
-            created_date=when,
-            accepted_date=when,
-            refused_date=None,
-            updated_date=when,
+            **added_values(community, user.id, MembershipStatus(status), when),
         )
         session.add(membership)
         session.flush()
