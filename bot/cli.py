@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         "PostgreSQL database, the platform tables it uses)",
     )
     db_sub.add_parser("status", help="show the schema revision and the tables found")
+    roles = db_sub.add_parser(
+        "moderator-roles",
+        help="list the moderators lacking the platform's ROLE_COMMUNITY_MANAGER_PUBLIC "
+        "(written by an earlier version); --apply gives it to them as the platform would",
+    )
+    roles.add_argument("--apply", action="store_true", help="write the missing rows")
     grants = db_sub.add_parser(
         "grants",
         help="print the least GRANT statements the bot needs on the platform's MariaDB/MySQL "
@@ -195,6 +201,8 @@ def cmd_db(config: Config, args) -> int:
             print("created the platform tables the bot uses (empty database)")
         print(f"bot tables at revision {after}" + (f" (was {before})" if before != after else ""))
         return 0
+    if args.db_command == "moderator-roles":
+        return _moderator_roles(engine, apply=args.apply)
     if args.db_command == "indicators":
         return _refresh_indicators(engine, full=not args.window)
     missing = schema.missing_platform_tables(engine)
@@ -204,6 +212,27 @@ def cmd_db(config: Config, args) -> int:
     state = "up to date" if current == head else "run `referent-bot db upgrade`"
     print(f"bot tables: revision {current or 'none'}, latest {head} ({state})")
     return 0 if current == head and not missing else 1
+
+
+def _moderator_roles(engine, apply: bool) -> int:
+    from sqlalchemy.orm import Session
+
+    from storage.roles import moderators_without_role, repair_moderator_roles
+
+    with Session(engine) as session, session.begin():
+        users = repair_moderator_roles(session) if apply else moderators_without_role(session)
+    if not users:
+        print("every moderator holds ROLE_COMMUNITY_MANAGER_PUBLIC")
+        return 0
+    listed = ", ".join(str(u) for u in users)
+    if apply:
+        print(f"gave ROLE_COMMUNITY_MANAGER_PUBLIC to {len(users)} moderator(s): user {listed}")
+        return 0
+    print(
+        f"{len(users)} moderator(s) lack ROLE_COMMUNITY_MANAGER_PUBLIC (user {listed}): "
+        "run again with --apply to give it as the platform would"
+    )
+    return 1
 
 
 def _refresh_indicators(engine, full: bool) -> int:

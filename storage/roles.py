@@ -28,8 +28,15 @@ from dataclasses import dataclass
 from sqlalchemy import String, bindparam, cast, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from storage.codes import AuthItemId, UserStatus
-from storage.models import AddressTerritory, AuthItem, Community, User, UserAuthAssignment
+from storage.codes import AuthItemId, MembershipStatus, UserStatus
+from storage.models import (
+    AddressTerritory,
+    AuthItem,
+    Community,
+    CommunityUser,
+    User,
+    UserAuthAssignment,
+)
 
 #: auth_item rows the bot relies on, as the platform's migration Version20200307180232 inserts
 #: them (id, auth_rule_id, type 2 = role, name, description).
@@ -202,3 +209,32 @@ __all__ = [
     "platform_admin_scope",
     "territory_admins",
 ]
+
+
+def moderators_without_role(session: Session) -> list[int]:
+    """Moderators (community_user status 2) who lack ROLE_COMMUNITY_MANAGER_PUBLIC: written
+    by a version of the bot that did not give it, or by hand. The platform's listener would
+    have given it to each."""
+    return list(
+        session.scalars(
+            select(CommunityUser.user_id)
+            .where(
+                CommunityUser.status == int(MembershipStatus.MODERATOR),
+                ~exists().where(
+                    UserAuthAssignment.user_id == CommunityUser.user_id,
+                    UserAuthAssignment.auth_item_id == int(AuthItemId.COMMUNITY_MANAGER_PUBLIC),
+                ),
+            )
+            .distinct()
+            .order_by(CommunityUser.user_id)
+        )
+    )
+
+
+def repair_moderator_roles(session: Session) -> list[int]:
+    """Give each moderator without it the role, as CommunityUserSaveListener::checkRole would
+    have; returns who got it. Call in a transaction."""
+    fixed = moderators_without_role(session)
+    for user_id in fixed:
+        grant_moderator_role(session, user_id)
+    return fixed

@@ -370,3 +370,30 @@ def test_the_configured_zone_dates_what_the_bot_writes(configured):
         stored = session.scalar(select(LinkCode.expires_at))
     engine.dispose()
     assert stored.replace(second=0) == expires
+
+
+def test_db_moderator_roles_lists_then_gives_the_missing_role(home):
+    """The repair of moderators written without ROLE_COMMUNITY_MANAGER_PUBLIC, on the demo."""
+    import sqlite3
+
+    env = home
+    assert cli("demo", env=env).returncode == 0
+    assert cli("db", "moderator-roles", env=env).stdout.startswith("every moderator holds")
+    path = Path(home["XDG_DATA_HOME"]) / "referent-bot" / "referent-bot.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM user_auth_assignment WHERE auth_item_id = 8")
+        moderators = db.execute(
+            "SELECT COUNT(DISTINCT user_id) FROM community_user WHERE status = 2"
+        ).fetchone()[0]
+    listed = cli("db", "moderator-roles", env=env)
+    assert listed.returncode == 1
+    assert f"{moderators} moderator(s) lack ROLE_COMMUNITY_MANAGER_PUBLIC" in listed.stdout
+    applied = cli("db", "moderator-roles", "--apply", env=env)
+    assert applied.returncode == 0
+    assert f"gave ROLE_COMMUNITY_MANAGER_PUBLIC to {moderators} moderator(s)" in applied.stdout
+    with sqlite3.connect(path) as db:
+        held = db.execute(
+            "SELECT COUNT(DISTINCT user_id) FROM user_auth_assignment WHERE auth_item_id = 8"
+        ).fetchone()[0]
+    assert held >= moderators
+    assert cli("db", "moderator-roles", env=env).returncode == 0

@@ -358,3 +358,25 @@ def test_the_roles_exist_where_the_bot_creates_the_platform_tables(tmp_path):
         (8, 2, "ROLE_COMMUNITY_MANAGER_PUBLIC", "Community manager for public communities"),
         (9, 2, "ROLE_COMMUNITY_MANAGER_PRIVATE", "Community manager for private communities"),
     ]
+
+
+def test_moderators_left_without_the_role_are_found_and_given_it(ctx, world, engine):
+    """A moderator written without the role (by an earlier version of the bot) gets it as
+    CommunityUserSaveListener::checkRole would have given it: once, whatever they moderate.
+    `referent-bot db moderator-roles [--apply]` runs these two functions."""
+    from sqlalchemy.orm import Session
+
+    from storage.roles import moderators_without_role, repair_moderator_roles
+
+    jeanmarc, emilie = world.users["jeanmarc"], world.users["emilie"]
+    with ctx.sessions() as session, session.begin():
+        session.execute(delete(UAA).where(UAA.user_id.in_([jeanmarc, emilie])))
+    with Session(engine) as session, session.begin():
+        assert moderators_without_role(session) == sorted([jeanmarc, emilie])
+        assert repair_moderator_roles(session) == sorted([jeanmarc, emilie])
+    with Session(engine) as session:
+        assert moderators_without_role(session) == []
+    moderator_role = (int(AuthItemId.COMMUNITY_MANAGER_PUBLIC), None)
+    assert role_rows(ctx, jeanmarc) == [moderator_role]
+    assert role_rows(ctx, emilie) == [moderator_role]
+    assert role_rows(ctx, world.users["marion"]) == []  # a member gets nothing
