@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -269,7 +270,9 @@ def test_a_cpu_this_machine_lacks(tmp_path):
 def test_the_identifier_folder_must_hold_the_files_the_rows_name(tmp_path, sqlite_template):
     folder = tmp_path / "api" / "public" / "upload" / "communities" / "security"
     folder.mkdir(parents=True)
-    engine = make_engine(f"sqlite:///{sqlite_template}")
+    database = tmp_path / "bot.sqlite3"  # a copy: the template is shared by every test
+    shutil.copyfile(sqlite_template, database)
+    engine = make_engine(f"sqlite:///{database}")
     with engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO community (id, name, validation_type, members_hidden, proposals_hidden,"
@@ -283,7 +286,7 @@ def test_the_identifier_folder_must_hold_the_files_the_rows_name(tmp_path, sqlit
     engine.dispose()
     config = write_config(
         tmp_path / "bot.toml",
-        database={"url": f"sqlite:///{sqlite_template}"},
+        database={"url": f"sqlite:///{database}"},
         platform={"community_security_dir": str(folder)},
     )
     code, lines = doctor(config)

@@ -19,7 +19,16 @@ from handlers.actions import ACTIONS, Press
 from handlers.charts import ChartRequest, parse_scope
 from handlers.linking import ALPHABET, CODE_LENGTH, ChatAccount, looks_like_code, redeem_link_code
 from handlers.settings import set_identifiers
-from handlers.validation_input import ENCODINGS, decode, is_domain, parse_domains, parse_identifiers
+from handlers.validation_input import (
+    ENCODINGS,
+    PLATFORM_MIME_TYPES,
+    decode,
+    domain_accepts,
+    is_domain,
+    parse_domains,
+    parse_identifiers,
+    to_ascii,
+)
 from storage.bot_models import PendingInput
 from tests.handlers.helpers import actor, snapshot
 from tests.security.conftest import BOUNDED, PLACE, fr, full_snapshot
@@ -149,16 +158,25 @@ def test_any_press_on_telegram_s_input_layer_is_understood_or_refused(ctx, world
 # --- Domain lists ----------------------------------------------------------------------------
 
 
+DOMAIN_LIKE = r"\A@?[a-zA-Zé0-9-]{1,12}(\.[a-zA-Z]{2,6}){1,2}\Z"
+
+
 @BOUNDED
-@given(st.one_of(ANY_TEXT, st.lists(st.from_regex(r"\A@?[a-zé0-9-]{1,12}(\.[a-z]{2,6}){1,2}\Z"),
-                                    max_size=6).map(";".join)))  # fmt: skip
+@given(st.one_of(ANY_TEXT, st.lists(st.from_regex(DOMAIN_LIKE), max_size=6).map(";".join)))
 @example("arcfrance.fr ; @arc-intl.com,exemple.fr")
 @example("société.fr")
+@example("ArcFrance.FR;arcfrance.fr")
 @example("-bad-.fr;a..b;" + "x" * 300 + ".fr")
 def test_a_domain_list_always_parses(text):
+    """Domains are kept as typed: the platform compares them exactly with the part of an
+    e-mail after `@` (CommunityManager::canJoin), so what is stored must match that form."""
     parsed = parse_domains(text)
     for domain in parsed.domains:
-        assert domain.isascii() and is_domain(domain) and domain == domain.lower()
+        assert "@" not in domain and domain == domain.strip()
+        assert domain in text  # as typed: no lower-casing, no punycode
+        assert is_domain(to_ascii(domain.lower()) or "")
+        assert domain_accepts(parsed.column, f"someone@{domain}")
+        assert not domain_accepts(parsed.column, f"someone@sub.{domain}")
     assert len(set(parsed.domains)) == len(parsed.domains)
     assert parse_domains(parsed.column).domains == parsed.domains  # what is stored reads back
     assert all(item.strip() for item in parsed.invalid)
@@ -172,12 +190,29 @@ def test_a_domain_list_always_parses(text):
 @example(b"\xef\xbb\xbfa;b\r\nc;d\re;f\n")
 @example("é;à\n".encode("cp1252"))
 @example(b"\x00\x00;\xff\xfe\n")
+@example(b'"a;b";c\n"d\ne";f\n')
 def test_an_identifier_file_of_any_bytes_parses(content):
+    """Any bytes are read without an error: accepted, or refused with lines the file has."""
     parsed = parse_identifiers(content)
-    assert parsed.encoding in ENCODINGS
-    lines = [line for line in decode(content)[0].replace("\r\n", "\n").replace("\r", "\n")
-             .split("\n") if line.strip()]  # fmt: skip
-    assert parsed.pairs + len(parsed.bad_lines) == len(lines)
+    assert decode(content)[1] in ENCODINGS  # shown to the referent whatever the bytes
+    assert parsed.content == content.removeprefix(b"\xef\xbb\xbf")
+    lines = content.count(b"\n") + 1
+    assert all(1 <= bad.number <= lines for bad in parsed.bad_lines)
+    if parsed.accepted:
+        assert parsed.pairs > 0 and parsed.mime_type in PLATFORM_MIME_TYPES
+
+
+TOKEN = st.from_regex(r"\A[A-Za-z0-9._-]{1,20}\Z")
+
+
+@BOUNDED
+@given(st.lists(st.tuples(TOKEN, TOKEN), min_size=1, max_size=50), st.booleans())
+def test_a_file_of_plain_pairs_is_accepted_pair_for_pair(pairs, final_newline):
+    """CommunitySecurityManager: one record per `\\n`-ended line, 2 non-empty columns each."""
+    content = "\n".join(f"{a};{b}" for a, b in pairs).encode() + (b"\n" if final_newline else b"")
+    parsed = parse_identifiers(content)
+    assert parsed.accepted, parsed
+    assert parsed.pairs == len(pairs)
 
 
 @BOUNDED
@@ -189,9 +224,13 @@ def test_an_identifier_file_in_any_encoding_is_read_as_written_or_refused(text, 
     except UnicodeEncodeError:
         return
     decoded, used = decode(content)
-    if encoding in ("utf-8", "utf-8-sig") or encoding == "cp1252" and used == "cp1252":
+    if encoding == "utf-8" or encoding == "cp1252" and used == "cp1252":
         assert decoded == text
-    parse_identifiers(content)  # never raises, whatever it reads
+    parsed = parse_identifiers(content)  # never raises, whatever it reads
+    # a UTF-8 byte order mark is not stored: PHP would keep it inside the first identifier
+    assert not parsed.content.startswith(b"\xef\xbb\xbf") or content.startswith(
+        b"\xef\xbb\xbf\xef\xbb\xbf"
+    )
 
 
 @SQLITE

@@ -218,8 +218,9 @@ async def test_secured_identifiers_file_with_bad_lines_changes_nothing(bot):
     await bot.user.file_shared("jeanmarc", "ids.csv")
     await bot.fake.wait_for("chat.postEphemeral", 2)
     report = bot.fake.texts("chat.postEphemeral")[1]
-    assert report.startswith("Fichier refusé : 2 ligne(s)")
-    assert "ligne 2 : « sans separateur »" in report and "ligne 4 : « ;vide »" in report
+    assert report.startswith("Fichier refusé, comme la plateforme le refuserait : 2 ligne(s)")
+    assert "ligne 2 : 1 colonne(s) au lieu de 2 — « sans separateur »" in report
+    assert "ligne 4 : premier identifiant vide — « ;vide »" in report
     assert bot.fake.of("download")[0].args == {"name": "ids.csv"}
     assert snapshot(bot.ctx) == before
     assert not list((bot.ctx.settings.security_folder).glob("*"))

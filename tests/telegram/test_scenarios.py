@@ -230,8 +230,10 @@ async def test_identifiers_file_with_bad_lines_then_a_good_one(api, front, ctx, 
     api.send_document(EMILIE, "ids.csv", b"dupont;1234\nsans separateur\nx;y;z\nmartin;99\n")
     report = await reply_to(api, EMILIE["id"], 2)
     assert report.text == (
-        "Fichier refusé : 2 ligne(s) n'ont pas exactement deux colonnes non vides séparées par "
-        "« ; ». Rien n'a été modifié.\nligne 2 : « sans separateur »\nligne 3 : « x;y;z »"
+        "Fichier refusé, comme la plateforme le refuserait : 2 ligne(s) ne sont pas une paire "
+        "« identifiant;identifiant ». Rien n'a été modifié.\n"
+        "ligne 2 : 1 colonne(s) au lieu de 2 — « sans separateur »\n"
+        "ligne 3 : 3 colonne(s) au lieu de 2 — « x;y;z »"
     )
     assert "download" in api.methods()
     assert snapshot(ctx) == before
