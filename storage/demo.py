@@ -1658,8 +1658,8 @@ class _Demo:
             moment = self.activity_moment()
             for _ in range(_RETRIES):
                 r = rng.random()
-                if r < 0.5:
-                    pool = staff if r < 0.3 else others
+                if r < 0.65:
+                    pool = staff if r < 0.35 else others
                     cid, uid, when = pool[rng.randrange(len(pool))]
                     if when < moment:
                         self.add_ad(uid, cid if rng.random() < 0.85 else None, moment)
