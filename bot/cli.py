@@ -270,7 +270,8 @@ def cmd_demo(config: Config, args) -> int:
         return 1
     print(
         f"demo data: {summary.users:,} users, {summary.communities:,} communities, "
-        f"{summary.memberships:,} memberships, {summary.ads:,} ads, "
+        f"{summary.memberships:,} memberships, "
+        f"{summary.ads:,} proposals (ads, their returns, searches), "
         f"{summary.carpool_items:,} carpool items, {summary.solidary_users:,} solidarity users"
     )
     return 0
