@@ -931,6 +931,39 @@ class _Demo:
         self.add_place(town, created, street=street, home_of=uid)
         return uid
 
+    def add_town_community(
+        self,
+        name: str,
+        town: int,
+        town_name: str,
+        validation: ValidationType,
+        domain: str | None,
+        creator: int,
+        created: dt.datetime,
+        hidden: bool,
+        weight: float | None,
+    ) -> _Comm:
+        """A generic community of a town (scale 0's platform, scales 1-3): its texts, a street
+        drawn, then its weight (None: drawn from a Pareto law, after the street)."""
+        rng = self.rng
+        street = f"{rng.randint(1, 120)} {STREETS[rng.randrange(len(STREETS))]}"
+        return self.add_community(
+            name,
+            f"Communauté « {name} » : partagez vos trajets du quotidien.",
+            f"Bienvenue dans la communauté « {name} ». Publiez vos annonces, trouvez des "
+            f"covoitureurs autour {_of(town_name)} et réduisez ensemble vos émissions de CO2.",
+            validation,
+            domain,
+            street,
+            TOWNS[town].postal_code,
+            town,
+            creator,
+            created,
+            hidden,
+            hidden,
+            min(rng.paretovariate(1.1), 25.0) if weight is None else weight,
+        )
+
     def add_community(
         self,
         name: str,
@@ -1608,21 +1641,8 @@ class _Demo:
                 [town], domain if rng.random() < 0.9 else None, self.origin, 1.5
             )
             created = self.between(registered + ONE_DAY, now - dt.timedelta(days=60))
-            comm = self.add_community(
-                name,
-                f"Communauté « {name} » : partagez vos trajets du quotidien.",
-                f"Bienvenue dans la communauté « {name} ». Publiez vos annonces, trouvez des "
-                f"covoitureurs autour {_of(town_name)} et réduisez ensemble vos émissions de CO2.",
-                validation,
-                domain,
-                f"{rng.randint(1, 120)} {STREETS[rng.randrange(len(STREETS))]}",
-                TOWNS[town].postal_code,
-                town,
-                creator,
-                created,
-                hidden,
-                hidden,
-                1.0,
+            comm = self.add_town_community(
+                name, town, town_name, validation, domain, creator, created, hidden, weight=1.0
             )
             self.accepted.append(
                 (comm.id, creator, self.add_membership(comm, creator, _MODERATOR, created))
@@ -1741,21 +1761,8 @@ class _Demo:
                 own = domain if domain and rng.random() < 0.9 else None
                 self.add_large_user(admin, created_of(admin), own, town)
             created = self.between(created_of(admins[-1]) + ONE_DAY, now - dt.timedelta(days=120))
-            comm = self.add_community(
-                name,
-                f"Communauté « {name} » : partagez vos trajets du quotidien.",
-                f"Bienvenue dans la communauté « {name} ». Publiez vos annonces, trouvez des "
-                f"covoitureurs autour {_of(town_name)} et réduisez ensemble vos émissions de CO2.",
-                validation,
-                domain,
-                f"{rng.randint(1, 120)} {STREETS[rng.randrange(len(STREETS))]}",
-                TOWNS[town].postal_code,
-                town,
-                creator,
-                created,
-                hidden,
-                hidden,
-                min(rng.paretovariate(1.1), 25.0),
+            comm = self.add_town_community(
+                name, town, town_name, validation, domain, creator, created, hidden, weight=None
             )
             by_comm[comm.id] = array("i")
             remember(comm, creator, self.add_membership(comm, creator, _MODERATOR, created))
