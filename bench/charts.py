@@ -54,13 +54,14 @@ from storage.indicators import (
     Point,
     Scope,
     basis,
+    carpool_metres,
     live_source,
     period_keys,
     series,
     to_display,
     totals_at,
 )
-from storage.models import CarpoolItem, Community, CommunityUser
+from storage.models import Community, CommunityUser
 
 GOAL_SERIES_S = {"sqlite": 1.5, "postgresql": 0.25, "mysql": 0.25}
 GOAL_COLD_S, GOAL_CACHED_S, GOAL_STALL_S = 0.150, 0.005, 0.020
@@ -134,7 +135,8 @@ def python_series(
     sums: list[tuple[dict[str, float], float]] = []
     for measure in MEASURES[indicator]:
         source = live_source(dialect, measure, scope)
-        amount = CarpoolItem.distance if measure is Measure.CO2 else None
+        # each item's metres, as the platform stores them (km, or the ask's matching before 2023)
+        amount = carpool_metres() if measure is Measure.CO2 else None
         columns = [source.date] + ([amount] if amount is not None else [])
         buckets: dict[str, float] = {}
         before = 0.0
