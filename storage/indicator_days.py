@@ -178,7 +178,7 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
         items = select().select_from(CarpoolItem)
         by_passenger, sid_p = _by_user(kind, items, CarpoolItem.debtor_user_id)
         by_driver, sid_d = _by_user(kind, items, CarpoolItem.creditor_user_id)
-        columns = (CarpoolItem.id, CarpoolItem.item_date, carpool_metres().label("metres"))
+        columns = (CarpoolItem.id, CarpoolItem.item_date, CarpoolItem.distance, CarpoolItem.ask_id)
         driver_only = _unless_also(
             kind, by_driver.add_columns(sid_d.label("sid"), *columns), sid_d,
             CarpoolItem.debtor_user_id,
@@ -187,8 +187,9 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
             by_passenger.add_columns(sid_p.label("sid"), *columns).where(*carried).distinct(),
             driver_only.where(*carried).distinct(),
         ).subquery()
+        metres = carpool_metres(sides.c.distance, sides.c.ask_id)
         return select(
-            sides.c.sid, sides.c.item_date.label("day"), func.sum(sides.c.metres).label("value")
+            sides.c.sid, sides.c.item_date.label("day"), func.sum(metres).label("value")
         ).group_by(sides.c.sid, sides.c.item_date)
 
     if measure in (Measure.USERS, Measure.SOLIDARITY):

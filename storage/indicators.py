@@ -363,18 +363,27 @@ def ad_last_day() -> ColumnElement:
     )
 
 
-def carpool_metres() -> ColumnElement:
+def carpool_metres(
+    distance: ColumnElement | None = None, ask_id: ColumnElement | None = None
+) -> ColumnElement:
     """The metres of one carpool item: distance (whole km) * 1000, or for items written before
     June 2023 (distance NULL) the matching's common_distance through the ask, as
     CarpoolExportManager does. The correlated subquery sits inside COALESCE, which every
-    database evaluates lazily: it runs for the old items only."""
+    database evaluates lazily: it runs for the old items only.
+
+    `distance` and `ask_id`: the item's columns as a derived table exposes them (default: the
+    table's own). A query that first picks items (joins, DISTINCT) should carry the two plain
+    columns and apply this outside: MariaDB computed the subquery for every joined row inside
+    a DISTINCT derived table (the window refresh by territory took 23 s instead of 5)."""
+    distance = CarpoolItem.distance if distance is None else distance
+    ask_id = CarpoolItem.ask_id if ask_id is None else ask_id
     common = (
         select(Matching.common_distance)
         .join(Ask, Ask.matching_id == Matching.id)
-        .where(Ask.id == CarpoolItem.ask_id)
+        .where(Ask.id == ask_id)
         .scalar_subquery()
     )
-    return func.coalesce(CarpoolItem.distance * 1000, common)
+    return func.coalesce(distance * 1000, common)
 
 
 def beneficiary() -> ColumnElement[bool]:
