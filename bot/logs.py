@@ -76,7 +76,7 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)
 SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
 #: A quoted literal, for SQLAlchemy's parameter and row lines.
 LITERAL = re.compile(_QUOTED)
-MASKED = re.compile(r"^\\?['\"]?\[(?:name|file name|e-mail|text, \d+ characters)\]")
+MASKED = re.compile(r"^\\?['\"]?\[(?:name|file name|e-mail|text, \d+ chars)\]")
 
 
 def _length(value: str) -> int:
@@ -98,7 +98,7 @@ def _mask(key: str, value: str | None = None) -> str:
         return "[file name]"
     if key in EMAIL_KEYS:
         return "[e-mail]"
-    return f"[text, {_length(value or '')} characters]"
+    return f"[text, {_length(value or '')} chars]"
 
 
 def redact_personal_data(text: str, literals: bool = False) -> str:
@@ -124,20 +124,21 @@ def redact_personal_data(text: str, literals: bool = False) -> str:
 
 class PersonalDataRedactor(logging.Filter):
     """Masks personal data in a record's message, exception and stack (see
-    `redact_personal_data`), once per record. The lines of SQLAlchemy's engine logger that
+    `redact_personal_data`), once per message (a record filled in after it was made, as
+    `logging.makeLogRecord` does, is masked again). The lines of SQLAlchemy's engine logger that
     carry arguments are its parameters and result rows: every quoted literal is masked there.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "personal_data_redacted", False):
-            return True
-        record.personal_data_redacted = True
+        if getattr(record, "personal_data_redacted", None) is record.msg and record.msg:
+            return True  # already masked (by the record factory, then by the handler)
         literals = bool(record.args) and record.name.startswith("sqlalchemy.engine")
         try:
             message = record.getMessage()
         except Exception:  # a malformed record: left to logging's own error path
             return True
         record.msg, record.args = redact_personal_data(message, literals), None
+        record.personal_data_redacted = record.msg
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
