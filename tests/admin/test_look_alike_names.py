@@ -39,7 +39,8 @@ def rename(ctx, world, person: str, key: str, name: str):
         ("\u0410rc France", ["ressemble à « Arc France » (n° {arc})"]),  # Cyrillic А
         ("Arc Fr\u0430nce", ["ressemble à « Arc France » (n° {arc})"]),  # Cyrillic а
         ("Arc  France", ["ressemble à « Arc France » (n° {arc})"]),  # two spaces
-        ("Arc Ｆrance", ["ressemble à « Arc France » (n° {arc})"]),  # fullwidth F
+        # Fullwidth F: MariaDB's collation already calls it "Arc France" (the platform's rule).
+        ("Arc Ｆrance", ["(n° {arc})"]),
         ("ARC FRANCE", ["« ARC FRANCE » est déjà celui d'une autre communauté", "(n° {arc})"]),
         (f"Arc{ZWSP}France", ["caractère invisible", "U+200B zero width space"]),
         (f"Arc {ZWSP}France", ["U+200B zero width space"]),
