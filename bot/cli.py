@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"referent-bot: configuration error: {error}", file=sys.stderr)
         return 2
     clock.set_zone(config.platform.timezone)  # every command writes and reads in that zone
-    setup_logging(config.logging.format, args.log_level or config.log_level)
+    setup_logging(config.logging.format, args.log_level or config.log_level,
+                  redact_personal=config.logging.redact_personal_data)  # fmt: skip
     if not args.log_level or args.log_level.upper() != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
     handler = COMMANDS[args.command]

@@ -159,6 +159,12 @@ class LoggingConfig:
     format: str = "text"
     #: DEBUG, INFO, WARNING, ERROR; empty: [bot] log_level.
     level: str = ""
+    #: Mask names, e-mail addresses, message texts and file names in every log line
+    #: (bot.logs.PersonalDataRedactor). On unless turned off: logs travel further and live
+    #: longer than the database (collectors, support tickets), so a deployment that never
+    #: thought about it must not copy its members' personal data there (GDPR, data protection
+    #: by default); whoever needs them to debug turns it off knowingly, for a while.
+    redact_personal_data: bool = True
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from handlers import communities
+from handlers import communities, names
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import datetime, number, t
@@ -27,13 +27,14 @@ from handlers.uow import audit, transaction, use_case
 from storage import queries
 from storage.bot_models import ChatBinding, Notification
 from storage.clock import now
-from storage.codes import MembershipStatus, UserStatus
+from storage.codes import MembershipStatus, UserStatus, ValidationType
 from storage.community_admin import (
     community_named,
     community_row,
     delete_community_rows,
     deletion_summary,
     membership_of,
+    other_community_names,
     users_matching_name,
 )
 from storage.memberships import added_values, touch_community
@@ -205,9 +206,7 @@ def edit_details(ctx: Context, actor: Actor, community_id: int, column: str, val
         if before == value:
             return Reply(t(lang, "admin.unchanged", community=community.name))
         if column == "name":
-            other = community_named(session, value, community.id)
-            if other is not None:
-                raise Refusal("admin.name_taken", name=value, id=other.id)
+            _check_name(session, actor, community.id, value)
         touch_community(session, community, when, **{column: value})
         audit(
             session,
@@ -244,6 +243,35 @@ def edit_details(ctx: Context, actor: Actor, community_id: int, column: str, val
     )
     card = communities.community_card(ctx, actor, community.id)
     return Reply(text + "\n\n" + card.text, card.buttons, replaces_message=True)
+
+
+def _check_name(session: Session, actor: Actor, community_id: int, name: str) -> None:
+    """Refuse a name another community already has (the platform's rule: whatever the case),
+    one holding an invisible or bidirectional character, or one that looks like another
+    community's (same confusable skeleton, `handlers.names`). The look-alike is named unless it
+    is a secured community the actor neither belongs to nor administers (hidden from
+    non-members on the platform)."""
+    refused = names.refused_character(name)
+    if refused is not None:
+        raise Refusal("admin.name_invisible", character=refused)
+    other = community_named(session, name, community_id)
+    if other is not None:
+        raise Refusal("admin.name_taken", name=name, id=other.id)
+    key = names.look_alike_key(name)
+    for other_id, other_name, validation in other_community_names(session, community_id):
+        if names.look_alike_key(other_name) != key:
+            continue
+        if validation == ValidationType.SECURED and not _sees(session, actor, other_id):
+            raise Refusal("admin.name_looks_like_hidden")
+        raise Refusal("admin.name_looks_like", name=name, other=other_name, id=other_id)
+
+
+def _sees(session: Session, actor: Actor, community_id: int) -> bool:
+    """Whether the actor may know this community's name: an operator, one who administers
+    it, or one with a membership in it."""
+    if actor.is_operator or membership_of(session, community_id, actor.user_id) is not None:
+        return True
+    return queries.community_and_right(session, community_id, actor.user_id, actor.territories)[1]
 
 
 def _change_feed(session: Session, kind: str, community_id: int, payload: dict) -> None:

@@ -89,6 +89,17 @@ def community_named(session: Session, name: str, other_than: int) -> Community |
     ).first()
 
 
+def other_community_names(session: Session, other_than: int) -> list[tuple[int, str, int]]:
+    """(id, name, validation type) of every other community, by id: the names a new name is
+    compared with for look-alikes (in Python: no database computes a confusable skeleton)."""
+    rows = session.execute(
+        select(Community.id, Community.name, Community.validation_type)
+        .where(Community.id != other_than)
+        .order_by(Community.id)
+    )
+    return [(row.id, row.name or "", row.validation_type) for row in rows]
+
+
 def community_row(session: Session, community_id: int) -> dict[str, object]:
     """Every column of the community row, mapped or not (the audit's record of what was)."""
     quote = session.get_bind().dialect.identifier_preparer.quote

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from bot.logs import redact_personal_data_in_logs
 from handlers.context import Context, Settings
 from storage import clock, schema
 from storage.bot_models import BotBase
@@ -118,6 +119,14 @@ def ctx(engine, settings) -> Context:
 @pytest.fixture
 def world(engine) -> World:
     return build_world(engine)
+
+
+@pytest.fixture(autouse=True)
+def personal_data_in_logs_as_configured():
+    """`referent-bot` run in-process turns the masking of personal data on for the process
+    ([logging] redact_personal_data defaults to true): each test starts without it."""
+    yield
+    redact_personal_data_in_logs(False)
 
 
 @pytest.fixture(autouse=True)
