@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.console import Console
+from handlers import chat
 from handlers.actions import callback_data
-from handlers.linking import issue_link_code
+from handlers.bindings import ChatPlace
+from handlers.linking import ChatAccount, issue_link_code
 from storage.bot_models import PendingInput
 from storage.codes import MembershipStatus
 from storage.models import CommunityUser
@@ -36,6 +38,7 @@ def not_admin(world, key: str) -> str:
 #: Tables a refused request may touch: none. (The bot's transient question, if one was asked,
 #: is gone again by the end of each exchange: checked separately.)
 NOTHING = set()
+PRIVATE = ChatPlace("telegram", "55000")
 
 
 def demote(ctx, membership_id: int) -> None:
@@ -288,3 +291,39 @@ async def test_slack_unlinked_and_member(bot):
     await bot.fake.wait_for("chat.postEphemeral", 3)
     assert bot.fake.texts("chat.postEphemeral")[2] == not_admin(bot.world, "lenord")
     assert changed(linked, full_snapshot(bot.ctx)) == NOTHING
+
+
+# --- Linking under a flood of wrong codes -------------------------------------------------------
+
+
+def wrong_codes(ctx, identities: int = 20, each: int = 5) -> None:
+    """The issue's attack: throwaway chat accounts sending wrong codes up to their limit."""
+    for n in range(identities):
+        account = ChatAccount("telegram", f"55{n:03d}")
+        for _ in range(each):
+            assert not chat.on_command(ctx, account, PRIVATE, "start", ["ABCDEFGHJK"]).ok
+
+
+@SQLITE
+@pytest.mark.asyncio
+async def test_telegram_a_valid_code_links_at_once_after_a_flood_of_wrong_codes(api, front, ctx):
+    wrong_codes(ctx)
+    api.send_text(STRANGER, "/start ABCDEFGHJK")  # a fresh attacker: one guess...
+    assert (await reply_to(api, STRANGER["id"], 1)).text == fr("link.bad_code")
+    api.send_text(STRANGER, "/start ABCDEFGHJM")  # ...then no more lookups
+    assert (await reply_to(api, STRANGER["id"], 2)).text == fr("link.too_many_attempts", minutes=15)
+
+    await telegram_link(api, ctx, EMILIE)  # asserts "Compte relié"
+
+
+@pytest.mark.asyncio
+async def test_slack_a_valid_code_links_at_once_after_a_flood_of_wrong_codes(bot):
+    wrong_codes(bot.ctx)
+    code = issue_link_code(bot.ctx, "emilie.fournier@arcfrance.fr").code
+
+    await bot.user.command("emilie", f"link {code}")
+
+    await bot.fake.wait_for("chat.postEphemeral")
+    assert bot.fake.texts("chat.postEphemeral")[-1] == fr(
+        "link.linked", name="Emilie F.", email="emilie.fournier@arcfrance.fr"
+    )
