@@ -203,7 +203,7 @@ def all_replies(ctx, world) -> list[Reply]:
     jeanmarc = actor(ctx, world, "jeanmarc")
     cid, mid = big_community(ctx, world)
     arc = world.communities["arc"]
-    long_search = "Éléonore-Bérénice-Hélène Évêque-Ménéstrel"  # 40 characters, 50 bytes
+    long_search = "Éléonore-Bérénice-Hélène Évêque-Ménéstre"  # 40 characters (the most), 50 bytes
     replies = [
         communities.my_communities(ctx, jeanmarc),
         communities.my_communities(ctx, actor(ctx, world, "operator")),

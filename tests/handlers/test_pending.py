@@ -201,7 +201,7 @@ def test_a_reason_too_long_is_refused(ctx, world):
         ctx, actor(ctx, world, "emilie"), world.membership("arc", "helene"), "x" * 1001
     )
 
-    assert_refused(ctx, reply, before, "Texte trop long (1 000 caractères au plus)")
+    assert_refused(ctx, reply, before, "Texte trop long : 1 001 caractères pour 1 000 au plus")
 
 
 @pytest.mark.parametrize("second", ["approve", "refuse"])
