@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from handlers import limits
 from handlers.chart_render import CardData, ChartData, render_card_png, render_png
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
@@ -538,6 +539,7 @@ def synthesis(
     lang = actor.language
     today = clock.today()
     if typed is not None:
+        limits.check(typed, limits.DATE)
         at = parse_typed_date(typed)
         if at is None:
             return Reply(t(lang, "charts.bad_date", text=typed.strip()[:40]),

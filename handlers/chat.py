@@ -6,9 +6,9 @@ platform user, whose rights each use case checks again.
 
 from __future__ import annotations
 
-from handlers import actions, bindings, commands
+from handlers import actions, bindings, commands, limits
 from handlers.context import Actor, Context
-from handlers.i18n import normalize_language, t
+from handlers.i18n import normalize_language, number, t
 from handlers.identity import actor_for_account
 from handlers.linking import ChatAccount, linked_user_id, looks_like_code, redeem_link_code, unlink
 from handlers.reply import Reply
@@ -44,6 +44,10 @@ def on_command(
     the caller has just resolved it."""
     name = name.lower()
     fallback = normalize_language(language_hint or ctx.settings.default_language)
+    typed = len(name) + sum(len(arg) + 1 for arg in args)
+    if typed > limits.MESSAGE:  # before anything, even who is writing
+        return Reply(t(fallback, "error.too_long", length=number(typed),
+                       limit=number(limits.MESSAGE)), ok=False)  # fmt: skip
     if name in LINK_WORDS and args and looks_like_code(args[0]):
         return redeem_link_code(ctx, account, args[0], fallback)
     actor = actor or who(ctx, account)

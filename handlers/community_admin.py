@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from handlers import communities, names
+from handlers import communities, limits, names
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import datetime, number, t
@@ -43,9 +43,12 @@ from storage.roles import grant_moderator_role
 
 #: Most people offered when a name matches several accounts.
 MAX_CHOICES = 10
-#: Column lengths: community.name and description are VARCHAR(255); full_description is a
-#: LONGTEXT, kept to what a chat message can show.
-LIMITS = {"name": 255, "description": 255, "full_description": 4000}
+#: Column lengths (handlers/limits.py).
+LIMITS = {
+    "name": limits.NAME,
+    "description": limits.DESCRIPTION,
+    "full_description": limits.FULL_DESCRIPTION,
+}
 ROLES = {int(MembershipStatus.MEMBER): "member", int(MembershipStatus.MODERATOR): "moderator"}
 
 
@@ -56,6 +59,7 @@ ROLES = {int(MembershipStatus.MEMBER): "member", int(MembershipStatus.MODERATOR)
 def find_member_to_add(ctx: Context, actor: Actor, community_id: int, query: str) -> Reply:
     """By e-mail (exact) or by name (a choice when several match); then the role to give."""
     lang = actor.language
+    limits.check(query, limits.PERSON_SEARCH)
     query = (query or "").strip()
     if not query:
         raise Refusal("admin.add_nothing")
@@ -195,8 +199,7 @@ def edit_details(ctx: Context, actor: Actor, community_id: int, column: str, val
     value = (value or "").strip()
     if not value:
         raise Refusal("admin.empty")
-    if len(value) > LIMITS[column]:
-        raise Refusal("admin.too_long", length=number(len(value)), limit=number(LIMITS[column]))
+    limits.check(value, LIMITS[column])
     when = now()
     with transaction(ctx, write=True) as session:
         if queries.lock_community(session, community_id) is None:
@@ -351,6 +354,7 @@ def ask_delete(ctx: Context, actor: Actor, community_id: int) -> Reply:
 def delete_community(ctx: Context, actor: Actor, community_id: int, typed_name: str) -> Reply:
     """Delete it, if the name typed is exactly the community's."""
     lang = actor.language
+    limits.check(typed_name, limits.NAME)  # a longer text is not the name: no query for it
     when = now()
     with transaction(ctx, write=True) as session:
         if queries.lock_community(session, community_id) is None:

@@ -32,7 +32,13 @@ from storage.models import Community, CommunityUser
 from storage.roles import territory_admins
 
 #: Notifications delivered to the operators' chats.
-FEED_KINDS = ("community_change", "community_deleted", "unreachable", "reminder_operators")
+FEED_KINDS = (
+    "community_change",
+    "community_deleted",
+    "unreachable",
+    "reminder_operators",
+    "link_attack",
+)
 #: Audit actions that change a community's settings, hence go to the change feed.
 SETTINGS_ACTIONS = ("validation", "members_hidden", "proposals_hidden", "identifiers")
 REMINDERS_STATE = "reminders_last_day"
@@ -77,6 +83,21 @@ def record_settings_change(
             created_at=when,
         )
     )
+
+
+def record_link_attack(
+    session: Session, when: dt.datetime, minutes: int, failures: int, identities: int
+) -> bool:
+    """Queue the operators' alert that wrong link codes reached the overall limit: one per
+    window of `minutes` (the key is the window's number), in the failure's transaction."""
+    window = int(when.replace(tzinfo=dt.UTC).timestamp() // (minutes * 60))
+    payload = {
+        "failures": failures,
+        "identities": identities,
+        "minutes": minutes,
+        "at": when.isoformat(),
+    }
+    return _unique(session, "link_attack", f"window:{window}", payload) is not None
 
 
 def operator_chats(ctx: Context) -> list[tuple[str, str, str]]:
@@ -222,6 +243,18 @@ def render(language: str, notification: Notification) -> Reply:
         for name, count in payload.get("communities", {}).items():
             lines.append(t(language, "feed.reminder_line", community=name, count=number(count)))
         return Reply("\n".join(lines))
+    if kind == "link_attack":
+        when = dt.datetime.fromisoformat(payload["at"])
+        return Reply(
+            t(
+                language,
+                "feed.link_attack",
+                failures=number(payload.get("failures", 0)),
+                identities=number(payload.get("identities", 0)),
+                minutes=payload.get("minutes", 15),
+                when=datetime(when, language),
+            )
+        )
     if kind == "unreachable":
         return Reply(t(language, "feed.unreachable", notification=payload.get("notification_id")))
     when = dt.datetime.fromisoformat(payload["at"]) if payload.get("at") else None

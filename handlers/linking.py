@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, select, update
 
+from handlers import feed
 from handlers.context import Context
 from handlers.errors import Refusal
 from handlers.i18n import t
@@ -23,6 +25,8 @@ from storage import queries
 from storage.bot_models import ChatIdentity, LinkAttempt, LinkCode
 from storage.clock import now
 from storage.models import User
+
+log = logging.getLogger(__name__)
 
 #: Unambiguous characters: no 0/O, no 1/I/L.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -58,9 +62,15 @@ def issue_link_code(ctx: Context, email: str) -> IssuedCode:
     return IssuedCode(code, user_id, expires, link)
 
 
-#: Failed attempts allowed per chat identity, and in all, within the window.
+#: Failed attempts allowed per chat identity within the window; past it, that identity's
+#: attempts are refused without looking the code up. SECURITY.md computes the odds.
 ATTEMPTS_PER_IDENTITY = 5
+#: Failed attempts, all identities together, past which linking is under attack: the operators
+#: are alerted (once per window) and an identity that has failed once gets no further lookup.
+#: A valid code from an identity that has not failed is always looked up and accepted, so no
+#: number of attackers can lock a referent out.
 ATTEMPTS_OVERALL = 100
+ATTEMPTS_PER_IDENTITY_UNDER_ATTACK = 1
 ATTEMPT_WINDOW = dt.timedelta(minutes=15)
 
 
@@ -82,8 +92,10 @@ def looks_like_code(text: str) -> bool:
 def redeem_link_code(ctx: Context, account: ChatAccount, code: str, language: str) -> Reply:
     """Link `account` to the platform user the code was issued for, once.
 
-    Failed attempts are counted per chat identity and overall; past the limit every attempt
-    is refused until the window has passed, so codes cannot be guessed.
+    Failed attempts are counted per chat identity and overall. An identity past its limit is
+    refused without a lookup until the window has passed, so codes cannot be guessed; the
+    overall limit only lowers that limit (and alerts the operators), it never refuses a valid
+    code from an identity that has not failed.
     """
     when = now()
     try:
@@ -136,6 +148,8 @@ def redeem_link_code(ctx: Context, account: ChatAccount, code: str, language: st
                     attempted_at=when,
                 )
             )
+            session.flush()
+            _alert_if_under_attack(session, when)
         return Reply(t(language, "link.bad_code"), ok=False)
     except Refusal as refusal:
         return Reply(t(language, refusal.key, **refusal.params), ok=False)
@@ -146,19 +160,55 @@ class _BadCode(Exception):
     pass
 
 
-def _check_attempts(session, account: ChatAccount, when: dt.datetime) -> None:
-    since = when - ATTEMPT_WINDOW
-    mine = session.scalar(
-        select(func.count()).where(
+def _failures_since(session, since: dt.datetime, account: ChatAccount | None = None) -> int:
+    mine = (
+        ()
+        if account is None
+        else (
             LinkAttempt.platform == account.platform,
             LinkAttempt.team_id == account.team_id,
             LinkAttempt.external_id == account.external_id,
-            LinkAttempt.attempted_at > since,
         )
     )
-    overall = session.scalar(select(func.count()).where(LinkAttempt.attempted_at > since))
-    if mine >= ATTEMPTS_PER_IDENTITY or overall >= ATTEMPTS_OVERALL:
+    query = select(func.count()).where(LinkAttempt.attempted_at > since, *mine)
+    return session.scalar(query) or 0
+
+
+def _check_attempts(session, account: ChatAccount, when: dt.datetime) -> None:
+    """Refuse, without looking the code up, an identity that has used up its attempts."""
+    since = when - ATTEMPT_WINDOW
+    mine = _failures_since(session, since, account)
+    if mine == 0:
+        return  # never refused: a referent holding a valid code is never locked out by others
+    under_attack = _failures_since(session, since) >= ATTEMPTS_OVERALL
+    allowed = ATTEMPTS_PER_IDENTITY_UNDER_ATTACK if under_attack else ATTEMPTS_PER_IDENTITY
+    if mine >= allowed:
         raise Refusal("link.too_many_attempts", minutes=int(ATTEMPT_WINDOW.total_seconds() // 60))
+
+
+def _alert_if_under_attack(session, when: dt.datetime) -> None:
+    """The failure that reaches the overall limit tells the operators (once per window)."""
+    since = when - ATTEMPT_WINDOW
+    failures = _failures_since(session, since)
+    if failures < ATTEMPTS_OVERALL:
+        return
+    identities = session.scalar(
+        select(func.count()).select_from(
+            select(LinkAttempt.platform, LinkAttempt.team_id, LinkAttempt.external_id)
+            .where(LinkAttempt.attempted_at > since)
+            .distinct()
+            .subquery()
+        )
+    )
+    minutes = int(ATTEMPT_WINDOW.total_seconds() // 60)
+    if feed.record_link_attack(session, when, minutes, failures, identities or 0):
+        log.warning(
+            "linking: %s wrong link codes from %s chat identities within %s minutes; the "
+            "operators are alerted",
+            failures,
+            identities,
+            minutes,
+        )
 
 
 def identity_of(account: ChatAccount) -> tuple[ColumnElement[bool], ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
+from handlers import limits
 from handlers.communities import page_buttons
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
@@ -37,7 +38,7 @@ FILTER_WORDS = {
     "attente": "p", "en-attente": "p", "pending": "p",
     "refuses": "r", "refusés": "r", "refuse": "r", "refusé": "r", "refused": "r",
 }  # fmt: skip
-MAX_SEARCH = 40
+MAX_SEARCH = limits.MEMBER_SEARCH
 #: The search rides in the page buttons' reference ("members|<id>:<filter>:<page>:<search>"),
 #: which must fit Telegram's 64 bytes of callback data with a 10-digit id and a 6-digit page.
 MAX_SEARCH_BYTES = 64 - len("members|") - 10 - len(":a:") - 6 - len(":")
@@ -55,6 +56,7 @@ def list_members(
     lang = actor.language
     if filter_code not in FILTERS:
         raise Refusal("members.bad_filter")
+    limits.check(search, MAX_SEARCH)
     search = _fit_search(search)
     size = ctx.settings.page_size
     with transaction(ctx) as session:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from handlers import limits
 from handlers.communities import page_buttons
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
@@ -24,7 +25,7 @@ from storage.memberships import change_status
 from storage.models import Community, CommunityUser, User
 
 PAGE = 10
-MAX_REASON = 1000
+MAX_REASON = limits.REASON
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,7 @@ def approve(ctx: Context, actor: Actor, membership_id: int) -> Reply:
 @use_case(repeatable=True)  # guarded writes: a re-run after a lost COMMIT is the check
 def refuse(ctx: Context, actor: Actor, membership_id: int, reason: str | None = None) -> Reply:
     reason, shared = split_shared_reason(reason)  # "! reason": shared with the member
-    if reason and len(reason) > MAX_REASON:
-        raise Refusal("error.too_long", limit=number(MAX_REASON))
+    limits.check(reason, limits.REASON)
     return _decide(ctx, actor, membership_id, MembershipStatus.REFUSED, reason, shared)
 
 

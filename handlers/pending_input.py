@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, select
 
-from handlers import actions, chat, pending
+from handlers import actions, chat, limits, pending
 from handlers.bindings import ChatPlace
 from handlers.context import Actor, Context
 from handlers.i18n import normalize_language, number, t
@@ -283,6 +283,11 @@ def on_text(
         request = resolved[1]
         return Answer(Reply(t(lang, "telegram.input.file_expected") + "\n" + request.prompt,
                             ok=False), awaiting=request)  # fmt: skip
+    limit = limits.answer_limit(resolved[0] if resolved else "")
+    if len(text or "") > limit:  # refused before the question is consumed: answer again
+        request = resolved[1] if resolved else None
+        refusal = t(lang, "error.too_long", length=number(len(text)), limit=number(limit))
+        return Answer(Reply(refusal, ok=False), awaiting=request)
     row = _take(ctx, account, place)
     if row is None or resolved is None:
         return None

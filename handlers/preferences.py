@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 
+from handlers import limits
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import LANGUAGES, t
@@ -73,7 +74,9 @@ def set_push(ctx: Context, actor: Actor, words: list[str]) -> Reply:
 @use_case
 def set_quiet_hours(ctx: Context, actor: Actor, words: list[str]) -> Reply:
     """`silence 22:00-07:00` (or `silence off`): pushes in that window wait for its end."""
-    text = " ".join(words).strip().lower()
+    text = " ".join(words).strip()
+    limits.check(text, limits.QUIET_HOURS)
+    text = text.lower()
     if text in OFF_WORDS:
         start = end = None
     else:

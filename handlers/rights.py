@@ -16,10 +16,10 @@ def administered_community(session: Session, actor: Actor, community_id: int) ->
     community, administers = queries.community_and_right(
         session, community_id, actor.user_id, actor.territories
     )
-    if community is None:
+    if community is None or not (actor.is_operator or administers):
+        # One answer for both: naming the community, or saying it does not exist, would let
+        # anyone linked learn every community's name (secured ones included) from its id.
         raise Refusal("error.unknown_community", id=community_id)
-    if not (actor.is_operator or administers):
-        raise Refusal("error.not_administrator", community=community.name)
     return community
 
 

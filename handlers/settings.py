@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import delete
 
+from handlers import limits
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import number, t
@@ -115,6 +116,7 @@ def set_validation(ctx: Context, actor: Actor, community_id: int, validation_typ
 
 @use_case
 def set_domains(ctx: Context, actor: Actor, community_id: int, text: str) -> Reply:
+    limits.check(text, limits.DOMAINS)
     parsed = parse_domains(text)
     if parsed.invalid:
         raise Refusal(

@@ -23,6 +23,9 @@ from tests.handlers.helpers import (
     buttons,
 )
 
+#: A refusal about a community the person does not administer (never its name).
+NOT_ADMINISTERED = "introuvable parmi celles que vous administrez"
+
 
 def run(ctx, who, text: str):
     name, args = commands.parse(text)
@@ -159,7 +162,7 @@ def test_only_administrators_add_and_forged_buttons_change_nothing(mail_ctx, wor
             Press("add_pick", f"{arc}:{lila}"),
         ):
             assert_refused_full(mail_ctx, press(mail_ctx, who, p), before,
-                                "Vous n'administrez pas la communauté « Arc France »")  # fmt: skip
+                                f"Communauté n° {arc} : {NOT_ADMINISTERED}")  # fmt: skip
     emilie = actor(mail_ctx, world, "emilie")
     for ref in (f"{arc}:{lila}:0", f"{arc}:{lila}:3", f"{arc}:999999:1", f"999999:{lila}:1"):
         assert press(mail_ctx, emilie, Press("add_as", ref)).ok is False

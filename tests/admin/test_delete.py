@@ -123,7 +123,12 @@ def test_a_moderator_or_a_member_may_not_delete(ctx, world):
             )
     for person in ("marion", "eddy"):
         reply = press(ctx, actor(ctx, world, person), Press("delete", str(arc), text="Arc France"))
-        assert_refused_full(ctx, reply, before, "Vous n'administrez pas la communauté")
+        assert_refused_full(
+            ctx,
+            reply,
+            before,
+            f"Communauté n° {arc} : introuvable parmi celles que vous administrez",
+        )
 
 
 def test_an_operator_deletes_any_community_with_the_name_in_the_command(ctx, world):
@@ -146,7 +151,9 @@ def test_a_community_deleted_meanwhile_is_said_to_be_unknown(ctx, world):
 
     reply = press(ctx, operator, Press("delete", str(gsk), text="GSK Saint Amand les Eaux"))
 
-    assert_refused_full(ctx, reply, before, f"La communauté n° {gsk} n'existe pas")
+    assert_refused_full(
+        ctx, reply, before, f"Communauté n° {gsk} : introuvable parmi celles que vous administrez"
+    )
 
 
 def test_on_the_platform_schema_the_other_references_follow_its_foreign_keys(ctx, world, engine):

@@ -135,7 +135,12 @@ def test_only_administrators_edit(ctx, world):
         who = actor(ctx, world, person)
         for action in ("edit_name", "edit_description", "edit_full_description"):
             reply = press(ctx, who, Press(action, arc, text="Pirate"))
-            assert_refused_full(ctx, reply, before, "Vous n'administrez pas la communauté")
+            assert_refused_full(
+                ctx,
+                reply,
+                before,
+                f"Communauté n° {arc} : introuvable parmi celles que vous administrez",
+            )
 
 
 def test_a_command_without_text_offers_a_button_that_asks_for_it(ctx, world):

@@ -51,4 +51,7 @@ def test_only_administrators_get_it(mail_ctx, world):
     )
 
     assert reply.ok is False
-    assert "Vous n'administrez pas la communauté « Arc France »" in reply.text
+    assert (
+        f"Communauté n° {world.communities['arc']} : introuvable parmi celles que vous administrez"
+        in reply.text
+    )

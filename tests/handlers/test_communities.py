@@ -153,7 +153,11 @@ def test_the_card_is_refused_to_a_plain_member(ctx, world):
     reply = communities.community_card(ctx, actor(ctx, world, "marion"), world.communities["arc"])
 
     assert_refused(
-        ctx, reply, before, "Vous n'administrez pas la communauté « Arc France »", NOTHING_CHANGED
+        ctx,
+        reply,
+        before,
+        f"Communauté n° {world.communities['arc']} : introuvable parmi celles que vous administrez",
+        NOTHING_CHANGED,
     )
     assert reply.buttons == ()
 
@@ -163,7 +167,13 @@ def test_the_card_of_an_unknown_community_is_refused(ctx, world):
 
     reply = communities.community_card(ctx, actor(ctx, world, "operator"), 987654)
 
-    assert_refused(ctx, reply, before, "La communauté n° 987654 n'existe pas.", NOTHING_CHANGED)
+    assert_refused(
+        ctx,
+        reply,
+        before,
+        "Communauté n° 987654 : introuvable parmi celles que vous administrez.",
+        NOTHING_CHANGED,
+    )
 
 
 def test_an_operator_opens_any_card(ctx, world):

@@ -108,7 +108,12 @@ def test_the_history_is_refused_to_a_member(ctx, world):
 
     reply = history.history(ctx, actor(ctx, world, "marion"), world.communities["arc"])
 
-    assert_refused(ctx, reply, before, "Vous n'administrez pas la communauté « Arc France »")
+    assert_refused(
+        ctx,
+        reply,
+        before,
+        f"Communauté n° {world.communities['arc']} : introuvable parmi celles que vous administrez",
+    )
 
 
 # --- Language ---------------------------------------------------------------------------------
@@ -136,7 +141,9 @@ def test_langue_en_switches_that_users_replies_to_english(ctx, world):
     )
     refused = history.history(ctx, emilie, world.communities["lenord"])
     assert refused.ok is False
-    assert refused.text.startswith("You do not administer the community “LeNord covoiture”")
+    assert refused.text.startswith(
+        f"Community #{world.communities['lenord']}: not found among those you administer."
+    )
 
     # the others still read French
     jeanmarc = actor(ctx, world, "jeanmarc")

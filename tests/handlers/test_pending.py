@@ -28,7 +28,8 @@ from tests.handlers.helpers import (
 )
 
 NOW = dt.datetime(2024, 1, 17, 10, 2)
-NOT_ADMIN = "Vous n'administrez pas la communauté « Arc France »"
+#: A refusal that does not name the community (it would tell its name to anyone).
+NOT_ADMIN = "introuvable parmi celles que vous administrez. Rien n'a été modifié."
 
 
 # --- The list ---------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ def test_a_reason_too_long_is_refused(ctx, world):
         ctx, actor(ctx, world, "emilie"), world.membership("arc", "helene"), "x" * 1001
     )
 
-    assert_refused(ctx, reply, before, "Texte trop long (1 000 caractères au plus)")
+    assert_refused(ctx, reply, before, "Texte trop long : 1 001 caractères pour 1 000 au plus")
 
 
 @pytest.mark.parametrize("second", ["approve", "refuse"])
@@ -479,7 +480,13 @@ def test_an_unknown_community_is_refused(ctx, world, action, ref):
 
     reply = press(ctx, actor(ctx, world, "operator"), Press(action, ref))
 
-    assert_refused(ctx, reply, before, "La communauté n° 987654 n'existe pas.", NOTHING_CHANGED)
+    assert_refused(
+        ctx,
+        reply,
+        before,
+        "Communauté n° 987654 : introuvable parmi celles que vous administrez.",
+        NOTHING_CHANGED,
+    )
 
 
 def test_an_unknown_membership_is_refused(ctx, world):

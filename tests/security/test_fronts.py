@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.console import Console
+from handlers import chat
 from handlers.actions import callback_data
-from handlers.linking import issue_link_code
+from handlers.bindings import ChatPlace
+from handlers.linking import ChatAccount, issue_link_code
 from storage.bot_models import PendingInput
 from storage.codes import MembershipStatus
 from storage.models import CommunityUser
@@ -27,12 +29,16 @@ from tests.telegram.conftest import link as telegram_link
 
 SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
-NOT_ADMIN_ARC = fr("error.not_administrator", community="Arc France")
-NOT_ADMIN_GSK = fr("error.not_administrator", community="GSK Saint Amand les Eaux")
-NOT_ADMIN_LENORD = fr("error.not_administrator", community="LeNord covoiture")
+
+def not_admin(world, key: str) -> str:
+    """Refusal for a community the person does not administer: its id, never its name."""
+    return fr("error.unknown_community", id=world.communities[key])
+
+
 #: Tables a refused request may touch: none. (The bot's transient question, if one was asked,
 #: is gone again by the end of each exchange: checked separately.)
 NOTHING = set()
+PRIVATE = ChatPlace("telegram", "55000")
 
 
 def demote(ctx, membership_id: int) -> None:
@@ -80,7 +86,7 @@ def test_console_a_member_and_a_moderator_of_another_community_are_refused(ctx, 
     for person in ("marion", "eddy"):
         out = console(ctx, world.users[person], f"attente {arc}", f"renommer {arc} Pirate",
                       f"membres {arc}", "quitter")  # fmt: skip
-        assert out.count(NOT_ADMIN_ARC) == 3, out
+        assert out.count(not_admin(world, "arc")) == 3, out
 
     assert changed(before, full_snapshot(ctx)) == NOTHING
 
@@ -100,7 +106,7 @@ def test_console_a_demoted_moderator_presses_the_numbers_still_on_screen(ctx, wo
                   "quitter")  # fmt: skip
 
     assert "[1] ✅ Pierre L." in out and "[7] Tout accepter (3)" in out
-    assert out.count(NOT_ADMIN_ARC) == 3, out
+    assert out.count(not_admin(world, "arc")) == 3, out
     assert changed(snapshots[0], full_snapshot(ctx)) == NOTHING
 
 
@@ -140,13 +146,14 @@ async def test_telegram_forged_callback_data_into_other_communities(api, front, 
     before = full_snapshot(ctx)
     message = {"message_id": 900}
     forged = [
-        (callback_data("approve", str(aurelien)), NOT_ADMIN_GSK),
-        (callback_data("set_status", f"{aurelien}:2:0"), NOT_ADMIN_GSK),
-        (callback_data("remove_ok", f"{lila}:1"), NOT_ADMIN_LENORD),
-        (callback_data("member", str(lila)), NOT_ADMIN_LENORD),
+        (callback_data("approve", str(aurelien)), not_admin(world, "gsk")),
+        (callback_data("set_status", f"{aurelien}:2:0"), not_admin(world, "gsk")),
+        (callback_data("remove_ok", f"{lila}:1"), not_admin(world, "lenord")),
+        (callback_data("member", str(lila)), not_admin(world, "lenord")),
         (callback_data("add_as", f"{world.communities['gsk']}:{world.users['emilie']}:2"),
-         NOT_ADMIN_GSK),
-        (callback_data("members_hidden", f"{world.communities['lenord']}:1"), NOT_ADMIN_LENORD),
+         not_admin(world, "gsk")),
+        (callback_data("members_hidden", f"{world.communities['lenord']}:1"),
+         not_admin(world, "lenord")),
         (callback_data("approve", "1;DROP TABLE community_user"), fr("error.bad_button")),
     ]  # fmt: skip
     for data, text in forged:
@@ -155,9 +162,9 @@ async def test_telegram_forged_callback_data_into_other_communities(api, front, 
     # A forged input button: the bot asks for the reason, the answer is refused all the same.
     query = api.press(EMILIE, message, callback_data("refuse", str(aurelien)))
     await answered(api, query)
-    told = len([c for c in api.sent(EMILIE["id"]) if c.text == NOT_ADMIN_GSK])
+    told = len([c for c in api.sent(EMILIE["id"]) if c.text == not_admin(world, "gsk")])
     api.send_text(EMILIE, "motif forgé")
-    await api.wait_for(lambda c: c.method == "sendMessage" and c.text == NOT_ADMIN_GSK,
+    await api.wait_for(lambda c: c.method == "sendMessage" and c.text == not_admin(world, "gsk"),
                        count=told + 1)  # fmt: skip
     assert changed(before, full_snapshot(ctx)) == NOTHING
 
@@ -180,11 +187,11 @@ async def test_telegram_a_moderator_demoted_on_the_web_admin_while_buttons_are_o
     before = full_snapshot(ctx)
 
     for data in (approve, approve_all):
-        assert await answered(api, api.press(EMILIE, listing, data)) == NOT_ADMIN_ARC
+        assert await answered(api, api.press(EMILIE, listing, data)) == not_admin(world, "arc")
     await answered(api, api.press(EMILIE, listing, refuse))  # asks for the reason first
-    told = len([c for c in api.sent(EMILIE["id"]) if c.text == NOT_ADMIN_ARC])
+    told = len([c for c in api.sent(EMILIE["id"]) if c.text == not_admin(world, "arc")])
     api.send_text(EMILIE, "trop tard")
-    await api.wait_for(lambda c: c.method == "sendMessage" and c.text == NOT_ADMIN_ARC,
+    await api.wait_for(lambda c: c.method == "sendMessage" and c.text == not_admin(world, "arc"),
                        count=told + 1)  # fmt: skip
 
     assert changed(before, full_snapshot(ctx)) == NOTHING
@@ -204,7 +211,7 @@ async def test_telegram_unlinked_and_no_rights(api, front, ctx, world):
     await telegram_link(api, ctx, EDDY)  # LeNord's moderator, English client, French account
     before = full_snapshot(ctx)
     api.send_text(EDDY, f"/attente {arc}")
-    assert (await reply_to(api, EDDY["id"], 2)).text == NOT_ADMIN_ARC
+    assert (await reply_to(api, EDDY["id"], 2)).text == not_admin(world, "arc")
     assert changed(before, full_snapshot(ctx)) == NOTHING
 
 
@@ -226,10 +233,10 @@ async def test_slack_forged_values_into_other_communities(bot):
     lila = bot.world.membership("lenord", "lila")
     before = full_snapshot(bot.ctx)
     forged = [
-        (f"approve|{aurelien}", NOT_ADMIN_GSK),
-        (f"set_status|{aurelien}:2:0", NOT_ADMIN_GSK),
-        (f"remove_ok|{lila}:1", NOT_ADMIN_LENORD),
-        (f"validation_set|{bot.world.communities['lenord']}:1", NOT_ADMIN_LENORD),
+        (f"approve|{aurelien}", not_admin(bot.world, "gsk")),
+        (f"set_status|{aurelien}:2:0", not_admin(bot.world, "gsk")),
+        (f"remove_ok|{lila}:1", not_admin(bot.world, "lenord")),
+        (f"validation_set|{bot.world.communities['lenord']}:1", not_admin(bot.world, "lenord")),
         ("approve|١", fr("error.bad_button")),
     ]
     for number, (value, _) in enumerate(forged, start=1):
@@ -260,7 +267,9 @@ async def test_slack_a_moderator_demoted_while_buttons_are_on_screen(bot):
     await bot.fake.wait_for("chat.postEphemeral", 2)
     await asyncio.sleep(0.1)
 
-    assert bot.fake.texts("chat.postEphemeral") == [NOT_ADMIN_ARC.replace("**", "*")] * 2
+    assert (
+        bot.fake.texts("chat.postEphemeral") == [not_admin(bot.world, "arc").replace("**", "*")] * 2
+    )
     assert bot.fake.of("chat.update") == []
     assert changed(before, full_snapshot(bot.ctx)) == NOTHING
     assert pending_inputs(bot.ctx) == []
@@ -280,5 +289,41 @@ async def test_slack_unlinked_and_member(bot):
     assert changed(before, linked) == {"bot_chat_identity", "bot_link_code"}
     await bot.user.command("eddy", f"parametres {bot.world.communities['lenord']}")
     await bot.fake.wait_for("chat.postEphemeral", 3)
-    assert bot.fake.texts("chat.postEphemeral")[2] == NOT_ADMIN_LENORD
+    assert bot.fake.texts("chat.postEphemeral")[2] == not_admin(bot.world, "lenord")
     assert changed(linked, full_snapshot(bot.ctx)) == NOTHING
+
+
+# --- Linking under a flood of wrong codes -------------------------------------------------------
+
+
+def wrong_codes(ctx, identities: int = 20, each: int = 5) -> None:
+    """The issue's attack: throwaway chat accounts sending wrong codes up to their limit."""
+    for n in range(identities):
+        account = ChatAccount("telegram", f"55{n:03d}")
+        for _ in range(each):
+            assert not chat.on_command(ctx, account, PRIVATE, "start", ["ABCDEFGHJK"]).ok
+
+
+@SQLITE
+@pytest.mark.asyncio
+async def test_telegram_a_valid_code_links_at_once_after_a_flood_of_wrong_codes(api, front, ctx):
+    wrong_codes(ctx)
+    api.send_text(STRANGER, "/start ABCDEFGHJK")  # a fresh attacker: one guess...
+    assert (await reply_to(api, STRANGER["id"], 1)).text == fr("link.bad_code")
+    api.send_text(STRANGER, "/start ABCDEFGHJM")  # ...then no more lookups
+    assert (await reply_to(api, STRANGER["id"], 2)).text == fr("link.too_many_attempts", minutes=15)
+
+    await telegram_link(api, ctx, EMILIE)  # asserts "Compte relié"
+
+
+@pytest.mark.asyncio
+async def test_slack_a_valid_code_links_at_once_after_a_flood_of_wrong_codes(bot):
+    wrong_codes(bot.ctx)
+    code = issue_link_code(bot.ctx, "emilie.fournier@arcfrance.fr").code
+
+    await bot.user.command("emilie", f"link {code}")
+
+    await bot.fake.wait_for("chat.postEphemeral")
+    assert bot.fake.texts("chat.postEphemeral")[-1] == fr(
+        "link.linked", name="Emilie F.", email="emilie.fournier@arcfrance.fr"
+    )

@@ -1,5 +1,6 @@
 """Linking a chat identity, beyond tests/handlers/test_linking.py: no code in clear in any table,
-the comparison on equal-length hashes in constant time, the overall attempt limit, the expiry
+the comparison on equal-length hashes in constant time, the overall attempt limit (which locks no
+holder of a valid code out, and alerts the operators), the expiry
 boundary, one winner when two identities race for a code, unlinking and relinking, and rights
 lost on the platform lost in chat at once (demotion, disabled account, operator removed)."""
 
@@ -13,11 +14,11 @@ import threading
 import pytest
 from sqlalchemy import select, update
 
-from handlers import chat, linking, notifications
+from handlers import chat, feed, linking, notifications
 from handlers.actions import Press
 from handlers.linking import ChatAccount, issue_link_code, linked_user_id, redeem_link_code
 from storage import clock
-from storage.bot_models import ChatIdentity, LinkAttempt
+from storage.bot_models import ChatIdentity, Delivery, LinkAttempt, Notification
 from storage.codes import MembershipStatus, UserStatus
 from storage.models import Community, CommunityUser, User
 from tests.handlers.helpers import snapshot
@@ -62,22 +63,77 @@ def test_the_code_is_compared_as_equal_length_hashes_in_constant_time(ctx, world
     assert len(stored) == len(typed) == 64 and stored == typed
 
 
-def test_the_overall_limit_stops_guessing_from_many_identities(ctx, world, monkeypatch):
-    monkeypatch.setattr(linking, "ATTEMPTS_OVERALL", 6)
+TOO_MANY = fr("link.too_many_attempts", minutes=15)
+
+
+def flood(ctx, identities: int = 20, each: int = 5, prefix: str = "66") -> list[ChatAccount]:
+    """Throwaway chat accounts, each sending wrong codes up to its own limit (the issue's
+    20 x 5: the overall limit is reached by the last one)."""
+    accounts = [ChatAccount("telegram", f"{prefix}{n:03d}") for n in range(identities)]
+    for account in accounts:
+        for _ in range(each):
+            assert redeem_link_code(ctx, account, "ABCDEFGHJK", "fr").text == BAD_CODE
+    return accounts
+
+
+def link_alerts(ctx) -> list[Notification]:
+    with ctx.sessions() as session:
+        return list(session.scalars(select(Notification).where(Notification.kind == "link_attack")))
+
+
+def test_a_flood_of_wrong_codes_locks_nobody_out_and_still_stops_guessing(ctx, world):
     issued = issue_link_code(ctx, "emilie.fournier@arcfrance.fr")
-    for n in range(6):  # six identities, one wrong guess each: under the per-identity limit
-        guess = ChatAccount("telegram", f"99{n}")
-        assert redeem_link_code(ctx, guess, "ABCDEFGHJK", "fr").text == BAD_CODE
+    attackers = flood(ctx)
     before = full_snapshot(ctx)
 
-    blocked = redeem_link_code(ctx, ALICE, issued.code, "fr")
+    # Brute force is still stopped: an identity past its limit is refused without a lookup,
+    # even with the right code, and nothing is recorded.
+    for account in attackers:
+        assert redeem_link_code(ctx, account, issued.code, "fr").text == TOO_MANY
+    assert full_snapshot(ctx) == before
+    # Past the overall limit, a new throwaway identity gets one guess only.
+    newcomer = ChatAccount("slack", "U0NEW", team_id="T0PASSPASS")
+    assert redeem_link_code(ctx, newcomer, "BBBBBBBBBB", "fr").text == BAD_CODE
+    assert redeem_link_code(ctx, newcomer, issued.code, "fr").text == TOO_MANY
+    assert linked_user_id(ctx, newcomer) is None
 
-    assert (blocked.ok, blocked.text) == (False, fr("link.too_many_attempts", minutes=15))
-    assert full_snapshot(ctx) == before  # not even an attempt recorded, nothing linked
+    # The referent holding a valid code links at once, from a new identity.
+    linked = chat.on_command(ctx, ALICE, PLACE, "start", [issued.code])
+    assert (linked.ok, linked.text) == (True, fr("link.linked", name="Emilie F.",
+                                                 email="emilie.fournier@arcfrance.fr"))  # fmt: skip
+    assert linked_user_id(ctx, ALICE) == world.users["emilie"]
+
+    # The operators are told once per window, in their chats (the change feed).
+    (alert,) = link_alerts(ctx)
+    assert feed.render("fr", alert).text == fr(
+        "feed.link_attack", failures="100", identities="20", minutes=15,
+        when="17/01/2024 à 10:02",
+    )  # fmt: skip
+    operators = ("telegram", "", "-100777")
+    with_chats = dataclasses.replace(
+        ctx, settings=dataclasses.replace(ctx.settings, operator_chats=(operators,))
+    )
+    assert feed.scan_feed(with_chats) == 1
+    with ctx.sessions() as session:
+        (delivery,) = session.scalars(select(Delivery).where(Delivery.notification_id == alert.id))
+        assert (delivery.platform, delivery.chat_id) == ("telegram", "-100777")
+    # The window passes: the attackers' budget is back to 5 each, no more.
     clock.set_now(clock.now() + linking.ATTEMPT_WINDOW + dt.timedelta(seconds=1))
-    assert redeem_link_code(ctx, ALICE, issued.code, "fr").text == BAD_CODE  # expired meanwhile
-    fresh = issue_link_code(ctx, "emilie.fournier@arcfrance.fr")
-    assert redeem_link_code(ctx, ALICE, fresh.code, "fr").ok  # the window has passed
+    fresh = issue_link_code(ctx, "eddy.lefebvre@lenord.fr")
+    attacker = attackers[0]
+    for _ in range(linking.ATTEMPTS_PER_IDENTITY):
+        assert redeem_link_code(ctx, attacker, "CCCCCCCCCC", "fr").text == BAD_CODE
+    assert redeem_link_code(ctx, attacker, fresh.code, "fr").text == TOO_MANY
+    assert redeem_link_code(ctx, BOB, fresh.code, "fr").ok
+
+
+def test_the_operators_alert_is_sent_once_per_window(ctx, world):
+    flood(ctx)
+    flood(ctx, identities=3, each=1, prefix="77")  # more failures, same window: no new alert
+    assert len(link_alerts(ctx)) == 1
+    clock.set_now(clock.now() + linking.ATTEMPT_WINDOW + dt.timedelta(seconds=1))
+    flood(ctx)
+    assert len(link_alerts(ctx)) == 2
 
 
 def test_expiry_is_exact(ctx, world):
@@ -185,7 +241,7 @@ def test_a_creator_replaced_and_demoted_on_the_platform_loses_rights_at_once(ctx
     for button in card.all_buttons:
         reply = chat.on_press(ctx, ALICE, PLACE, Press(button.action, button.ref, text="x"))
         assert (reply.ok, reply.text) == (
-            False, fr("error.not_administrator", community="Arc France")), button  # fmt: skip
+            False, fr("error.unknown_community", id=arc)), button  # fmt: skip
     assert snapshot(ctx) == before
 
 
@@ -199,5 +255,5 @@ def test_an_operator_removed_from_the_configuration_loses_rights_at_once(ctx, wo
 
     reply = chat.on_command(former, ALICE, PLACE, "attente", [gsk])
 
-    assert reply.text == fr("error.not_administrator", community="GSK Saint Amand les Eaux")
+    assert reply.text == fr("error.unknown_community", id=gsk)
     assert snapshot(former) == before

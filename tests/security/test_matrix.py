@@ -35,7 +35,9 @@ from tests.security.conftest import (
     full_snapshot,
 )
 
-NOT_ADMIN = fr("error.not_administrator", community="Arc France")
+#: Refusal of someone who does not administer Arc France: the same words as for an id that
+#: does not exist, without the community's name (filled with its id in `play`).
+NOT_ADMIN = "error.unknown_community"
 NOT_LINKED = fr("error.not_linked")
 NOT_CREATOR = fr("admin.delete_not_allowed", community="Arc France")
 NEW_NAME = "Arc France – Sites du Nord"
@@ -244,10 +246,14 @@ def play(roles: Roles, role: str, cases: tuple[Case, ...]) -> None:
     person = ROLES[role]
     for case in cases:
         allowed, text = expected(case, role)
+        if text is NOT_ADMIN:
+            text = fr(NOT_ADMIN, id=roles.world.communities["arc"])
         before = snapshot(ctx)  # memberships, communities, number of audit entries
         reply = run(roles, role, case)
         if not allowed:
             assert (reply.ok, reply.text) == (False, text), (role, case.name)
+            if role in REFUSED_ROLES:  # nobody learns the name of what they cannot see
+                assert "Arc France" not in reply.text, (role, case.name)
             assert snapshot(ctx) == before, (role, case.name)
             continue
         assert reply.ok, (role, case.name, reply.text)

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from handlers import actions, chat, commands, pending_input, preferences
+from handlers import actions, chat, commands, limits, pending_input, preferences
 from handlers.actions import ACTIONS, Press
 from handlers.charts import ChartRequest, parse_scope
+from handlers.i18n import number
 from handlers.linking import ALPHABET, CODE_LENGTH, ChatAccount, looks_like_code, redeem_link_code
 from handlers.settings import set_identifiers
 from handlers.validation_input import (
@@ -278,7 +279,9 @@ def test_quiet_hours_parse_or_are_refused(ctx, world, words):
     reply = preferences.set_quiet_hours(ctx, emilie, words)
 
     if not reply.ok:
-        assert reply.text in (fr("quiet.usage"), fr("error.bad_text"))
+        typed = " ".join(words).strip()
+        too_long = fr("error.too_long", length=number(len(typed)), limit=number(limits.QUIET_HOURS))
+        assert reply.text in (fr("quiet.usage"), fr("error.bad_text"), too_long)
         assert full_snapshot(ctx) == before
 
 

@@ -11,6 +11,9 @@ from storage.codes import MembershipStatus, ValidationType
 from tests.handlers.helpers import add_members, audit_entries, community, membership, snapshot
 from tests.telegram.conftest import EDDY, EMILIE, JEANMARC, OPERATOR, STRANGER, link, reply_to
 
+#: A refusal about a community the person does not administer (never its name).
+NOT_ADMINISTERED = "introuvable parmi celles que vous administrez"
+
 pytestmark = [
     pytest.mark.asyncio,
     pytest.mark.parametrize("engine", ["sqlite"], indirect=True),
@@ -272,7 +275,9 @@ async def test_forged_callback_data_changes_nothing(api, front, ctx, world):
         lambda c: c.method == "answerCallbackQuery" and c.params["callback_query_id"] == query
     )
     # Once linked, the platform user's language applies (French here), not the client's.
-    assert refused[0].params["text"].startswith("Vous n'administrez pas la communauté « Arc France")
+    assert refused[0].params["text"] == (
+        f"Communauté n° {world.communities['arc']} : {NOT_ADMINISTERED}. Rien n'a été modifié."
+    )
     shown = await reply_to(api, EDDY["id"], 2)
     assert "Rien n'a été modifié." in shown.text
     api.press(EDDY, fake_message, "approve|1;DROP TABLE")
