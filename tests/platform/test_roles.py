@@ -214,7 +214,9 @@ def test_a_territory_admin_manages_only_the_territory_communities(ctx, world):
     assert press(ctx, who, Press("pending", str(world.communities["arc"]))).ok
     refused = press(ctx, who, Press("pending", str(world.communities["lenord"])))
     assert refused.ok is False
-    assert "LeNord covoiture" in refused.text
+    # refused as an unknown community: its name is not told to someone who cannot see it
+    assert "LeNord covoiture" not in refused.text
+    assert f"n° {world.communities['lenord']}" in refused.text
     # ... and may delete a community of the territory (the platform's admins may), not others.
     assert press(ctx, who, Press("delete_ask", str(world.communities["gsk"]))).ok
     assert press(ctx, who, Press("delete_ask", str(world.communities["lenord"]))).ok is False

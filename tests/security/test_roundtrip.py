@@ -8,11 +8,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from handlers import community_admin, history, members, pending
+from handlers.names import refused_character
 from storage.bot_models import AuditEntry
 from storage.codes import MembershipStatus
+from storage.models import Community
 from tests.handlers.helpers import actor, add_members, community, snapshot
 from tests.security.conftest import BOUNDED, fr
 
@@ -52,13 +54,22 @@ def with_examples(test):
 def test_names_and_descriptions_round_trip(ctx, world, value):
     arc = world.communities["arc"]
     emilie = actor(ctx, world, "emilie")
+    named = True
     for column in ("description", "full_description", "name"):
+        before = getattr(community(ctx, arc), column)
         reply = community_admin.edit_details(ctx, emilie, arc, column, value)
+        if column == "name" and refused_character(value):
+            # invisible, control and bidirectional characters are refused in names only
+            # (look-alike names, issue 18): said, and nothing changes
+            assert not reply.ok and "Rien n'a été modifié" in reply.text, reply.text
+            assert community(ctx, arc).name == before
+            named = False
+            continue
         assert reply.ok or reply.text == fr("admin.unchanged", community=value), reply.text
         assert getattr(community(ctx, arc), column) == value, column
         assert value in reply.text
     shown = history.history(ctx, emilie, arc).text
-    assert value in shown
+    assert (value in shown) == named  # the history quotes the new name
 
 
 @ROUND_TRIP
@@ -129,7 +140,10 @@ def test_a_community_name_cannot_inject_e_mail_headers(ctx, world, tmp_path):
     arc = world.communities["arc"]
     emilie = actor(mail_ctx, world, "emilie")
     name = "Arc\r\nBcc: victime@exemple.org\r\nX-Injected: oui"
-    assert community_admin.edit_details(mail_ctx, emilie, arc, "name", name).ok
+    # the bot refuses line breaks in a name, but the platform's own admin may have written one
+    assert not community_admin.edit_details(mail_ctx, emilie, arc, "name", name).ok
+    with mail_ctx.sessions() as session, session.begin():
+        session.execute(update(Community).where(Community.id == arc).values(name=name))
     assert community(mail_ctx, arc).name == name
     assert pending.approve(mail_ctx, emilie, world.membership("arc", "pierre")).ok
     smtp = SmtpServer()
