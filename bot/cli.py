@@ -13,6 +13,7 @@ from bot.logs import setup_logging
 from bot.wiring import NotReady, Runtime, open_runtime
 from handlers.errors import Refusal
 from handlers.i18n import t
+from handlers.markup import plain
 from storage import clock, schema
 from storage.engine import make_engine
 
@@ -285,7 +286,7 @@ def cmd_link(config: Config, args) -> int:
     try:
         issued = issue_link_code(runtime.ctx, args.email)
     except Refusal as refusal:
-        print(t("en", refusal.key, **refusal.params), file=sys.stderr)
+        print(plain(t("en", refusal.key, **refusal.params)), file=sys.stderr)
         return 1
     if args.quiet:
         print(issued.code)
@@ -359,16 +360,16 @@ def cmd_chart(config: Config, args) -> int:
         print("referent-bot: invalid community or territory id", file=sys.stderr)
         return 2
     except Refusal as refusal:
-        print(f"referent-bot: {t(language, refusal.key, **refusal.params)}", file=sys.stderr)
+        print(f"referent-bot: {plain(t(language, refusal.key, **refusal.params))}", file=sys.stderr)
         return 1
     if args.csv:
         Path(args.csv).write_bytes(charts.csv_bytes(language, figures))
         print(f"{args.csv}: {charts.file_stem(figures)} (period, series, value)")
     if image is None:
-        print(charts.no_data_text(language, figures), file=sys.stderr)
+        print(plain(charts.no_data_text(language, figures)), file=sys.stderr)
         return 1
     Path(args.out).write_bytes(image.png)
-    print(f"{args.out}: {image.caption}")
+    print(f"{args.out}: {plain(image.caption)}")
     return 0
 
 

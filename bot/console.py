@@ -16,26 +16,44 @@ from handlers import actions, commands
 from handlers.context import Actor, Context
 from handlers.i18n import number, t
 from handlers.identity import actor_for_email, actor_for_user
+from handlers.markup import escape, spans
 from handlers.present import short_name
 from handlers.reply import Button, Reply
 from handlers.uow import transaction
 from storage import queries
 
 QUIT_WORDS = {"quitter", "quit", "exit", "q"}
-BOLD = re.compile(r"\*\*(.+?)\*\*")
 MAX_FILE_READ = 64 * 1024 * 1024
+#: Control characters (but line breaks and tabs) would drive the terminal (an escape sequence
+#: in a name could clear the screen or rewrite what shows): each is shown as its symbol.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+
+
+def terminal(text: str, ansi: bool = False) -> str:
+    """The handlers' neutral markup for a terminal: bold in ANSI (or nothing), every piece of
+    text, data included, shown as written and never read as an escape sequence."""
+    return "".join(
+        f"\033[1m{CONTROL.sub(_shown, piece)}\033[0m"
+        if bold and ansi
+        else CONTROL.sub(_shown, piece)
+        for piece, bold in spans(text)
+    )
 
 
 def render(reply: Reply, buttons: list[Button], ansi: bool) -> str:
     """The reply's text with **bold** rendered, then its buttons numbered from 1."""
-    text = BOLD.sub(lambda m: f"\033[1m{m.group(1)}\033[0m" if ansi else m.group(1), reply.text)
-    lines = [text]
+    lines = [terminal(reply.text, ansi)]
     if reply.buttons:
         number = 1
         for row in reply.buttons:
             cells = []
             for button in row:
-                cells.append(f"[{number}] {button.label}")
+                cells.append(f"[{number}] {terminal(button.label)}")
                 number += 1
             lines.append("   ".join(cells))
     return "\n".join(lines)
@@ -67,6 +85,11 @@ class Console:
         return actor
 
     def say(self, text: str) -> None:
+        """A text in the neutral markup (a catalog message, data escaped), as the terminal shows
+        it."""
+        self.print(terminal(text, self.ansi))
+
+    def print(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
 
     def ask(self, prompt: str) -> str | None:
@@ -80,14 +103,15 @@ class Console:
     def show(self, reply: Reply) -> None:
         if reply.buttons:
             self.buttons = reply.all_buttons
-        self.say(render(reply, self.buttons, self.ansi))
+        self.print(render(reply, self.buttons, self.ansi))
         for name, content, caption in [(i.filename, i.png, i.caption) for i in reply.images] + [
             (name, content, "") for name, content in reply.files
         ]:
             path = (self.output_dir or Path.cwd()) / Path(name).name
             path.write_bytes(content)
-            self.say(f"🖼 {path} — {caption}" if caption else f"📄 {path}")
-        self.say("")
+            where = escape(str(path))  # data, shown as written
+            self.say(f"🖼 {where} — {caption}" if caption else f"📄 {where}")
+        self.print("")
 
     def loop(self) -> None:
         actor = self.actor()
@@ -153,11 +177,17 @@ class Console:
         return path.name, content
 
 
+def _rendering(say: Callable[[str], None]) -> Callable[[str], None]:
+    """`say` for texts in the neutral markup (rendering twice changes nothing)."""
+    return lambda text: say(terminal(text))
+
+
 def pick_user(
     ctx: Context, email: str | None, ask: Callable[[str], str | None], say: Callable[[str], None]
 ) -> int | None:
     """The user to act as: `--as EMAIL`, else a choice among the people who administer."""
     language = ctx.settings.default_language
+    say = _rendering(say)
     if email:
         actor = actor_for_email(ctx, email, "console")
         if actor is None:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from handlers.context import Actor, Context
 from handlers.i18n import t
+from handlers.markup import escape
 from handlers.reply import Button, Reply
 from handlers.rights import administered, administered_community
 from handlers.uow import audit, transaction, use_case
@@ -39,7 +40,7 @@ def bind_menu(ctx: Context, actor: Actor, place: ChatPlace) -> Reply:
         return bind(ctx, actor, place, rows[0].community.id)
     return Reply(
         t(actor.language, "communities.pick"),
-        tuple((Button(r.community.name, "bind", str(r.community.id)),) for r in rows[:50]),
+        tuple((Button(escape(r.community.name), "bind", str(r.community.id)),) for r in rows[:50]),
     )
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from handlers.i18n import number
+from handlers.markup import plain
 
 if TYPE_CHECKING:  # matplotlib is imported where it draws: in the pool's workers, not the bot
     from matplotlib.figure import Figure
@@ -108,8 +109,11 @@ def _to_png(figure: Figure) -> bytes:
 
 def _new_figure() -> Figure:
     """Fixed margins rather than a layout engine: constrained layout doubles the render time."""
+    import matplotlib
     from matplotlib.figure import Figure
 
+    # Names are drawn as written: a community called "$x^2$" is not mathematics.
+    matplotlib.rcParams["text.parse_math"] = False
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     figure.subplots_adjust(left=0.13, right=0.88, bottom=0.17, top=0.80)
     return figure
@@ -119,22 +123,22 @@ def render_png(data: ChartData) -> bytes:
     """Draw one indicator chart and return the PNG bytes."""
     figure = _new_figure()
     axes = figure.add_subplot()
-    figure.suptitle(data.title, fontsize=17, fontweight="bold", y=0.985)
-    axes.set_title(data.subtitle, fontsize=12, color="#333333", linespacing=1.4)
+    figure.suptitle(plain(data.title), fontsize=17, fontweight="bold", y=0.985)
+    axes.set_title(plain(data.subtitle), fontsize=12, color="#333333", linespacing=1.4)
     positions = list(range(len(data.labels)))
     if data.kind == "bars":
         name, values = data.series[0]
         if len(positions) <= MAX_BARS:
-            axes.bar(positions, values, color=OKABE_ITO[0], label=name, width=0.8)
+            axes.bar(positions, values, color=OKABE_ITO[0], label=plain(name), width=0.8)
         else:  # one filled step area: a year of days as 366 bar patches is slow and unreadable
-            axes.fill_between(positions, values, step="mid", color=OKABE_ITO[0], label=name,
+            axes.fill_between(positions, values, step="mid", color=OKABE_ITO[0], label=plain(name),
                               linewidth=0)  # fmt: skip
         handles, names = axes.get_legend_handles_labels()
         if data.total is not None:
             twin = axes.twinx()
             size = 4 if len(positions) <= 40 else 0
             twin.plot(positions, data.total, color=OKABE_ITO[1], linewidth=3, marker="o",
-                      markersize=size, label=data.total_label)  # fmt: skip
+                      markersize=size, label=plain(data.total_label))  # fmt: skip
             twin.yaxis.set_major_formatter(_formatter(data.decimals))
             twin.yaxis.set_major_locator(_locator(data.decimals))
             twin.set_ylim(0, _top(data.total))
@@ -145,7 +149,7 @@ def render_png(data: ChartData) -> bytes:
     else:
         markers = ("o", "s", "^", "D", "v", "P", "X", "*")
         for index, (name, values) in enumerate(data.series):
-            axes.plot(positions[: len(values)], values, label=name, linewidth=3,
+            axes.plot(positions[: len(values)], values, label=plain(name), linewidth=3,
                       color=OKABE_ITO[index % len(OKABE_ITO)],
                       marker=markers[index % len(markers)],
                       markersize=6 if len(positions) <= 40 else 0)  # fmt: skip
@@ -154,7 +158,7 @@ def render_png(data: ChartData) -> bytes:
     axes.set_xticks(ticks, [data.labels[i] for i in ticks], fontsize=12,
                     rotation=45 if len(ticks) > 6 else 0,
                     ha="right" if len(ticks) > 6 else "center")  # fmt: skip
-    axes.set_ylabel(data.value_label, fontsize=13)
+    axes.set_ylabel(plain(data.value_label), fontsize=13)
     axes.yaxis.set_major_formatter(_formatter(data.decimals))
     axes.yaxis.set_major_locator(_locator(data.decimals))
     axes.tick_params(axis="y", labelsize=12)
@@ -169,15 +173,15 @@ def render_png(data: ChartData) -> bytes:
 def render_card_png(card: CardData) -> bytes:
     """Draw the synthesis card: five large figures with their names, like the dashboard."""
     figure = _new_figure()
-    figure.suptitle(card.title, fontsize=18, fontweight="bold")
+    figure.suptitle(plain(card.title), fontsize=18, fontweight="bold")
     axes = figure.add_subplot()
     axes.set_axis_off()
-    axes.set_title(card.subtitle, fontsize=12, color="#333333")
+    axes.set_title(plain(card.subtitle), fontsize=12, color="#333333")
     count = len(card.rows)
     for index, (label, value) in enumerate(card.rows):
         y = 1 - (index + 0.5) / count
         colour = OKABE_ITO[index % len(OKABE_ITO)]
-        axes.text(0.02, y, label, fontsize=17, va="center", transform=axes.transAxes)
+        axes.text(0.02, y, plain(label), fontsize=17, va="center", transform=axes.transAxes)
         axes.text(0.98, y, value, fontsize=22, fontweight="bold", va="center", ha="right",
                   color=colour, transform=axes.transAxes)  # fmt: skip
     return _to_png(figure)

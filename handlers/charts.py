@@ -34,6 +34,7 @@ from handlers.chart_render import CardData, ChartData, render_card_png, render_p
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import date, datetime, number, t
+from handlers.markup import escape
 from handlers.reply import Button, Image, InputRequest, Reply
 from handlers.rights import administered, administered_community
 from handlers.uow import transaction, use_case
@@ -117,6 +118,7 @@ def parse_scope(scope: str) -> tuple[str, int | None]:
 @dataclass(frozen=True)
 class ResolvedScope:
     scope: Scope
+    #: The community's or territory's name, escaped for reply texts (handlers.markup).
     label: str
 
 
@@ -127,7 +129,7 @@ def resolve_scope(session, actor: Actor, scope: str) -> ResolvedScope:
     if kind == "c":
         assert value is not None
         community = administered_community(session, actor, value)
-        return ResolvedScope(Scope(community_ids=(community.id,)), community.name)
+        return ResolvedScope(Scope(community_ids=(community.id,)), escape(community.name))
     if kind == "t":
         # Operators and platform admins everywhere: any territory; a territory admin: theirs
         # (the dashboard's territories of the admin's assignments, AnalyticManager).
@@ -136,14 +138,16 @@ def resolve_scope(session, actor: Actor, scope: str) -> ResolvedScope:
         territory = session.get(Territory, value)
         if territory is None:
             raise Refusal("charts.unknown_territory", id=value)
-        return ResolvedScope(Scope(territory_id=territory.id), territory.name)
+        return ResolvedScope(Scope(territory_id=territory.id), escape(territory.name))
     if actor.is_operator:
         return ResolvedScope(Scope(), t(lang, "charts.platform"))
     rows = administered(session, actor)
     if not rows:
         raise Refusal("charts.no_rights")
     if len(rows) == 1:
-        return ResolvedScope(Scope(community_ids=(rows[0].community.id,)), rows[0].community.name)
+        return ResolvedScope(
+            Scope(community_ids=(rows[0].community.id,)), escape(rows[0].community.name)
+        )
     ids = tuple(sorted(row.community.id for row in rows))
     return ResolvedScope(Scope(community_ids=ids), t(lang, "charts.all_mine", count=len(ids)))
 
@@ -601,20 +605,20 @@ def open_charts(ctx: Context, actor: Actor, community_id: int | None = None) -> 
         with transaction(ctx) as session:
             territories = territory_choices(session)
         rows: list[tuple[Button, ...]] = [(Button(t(lang, "charts.platform"), "chart_menu", "a"),)]
-        pairs = [Button(name, "chart_menu", f"t{tid}") for tid, name in territories]
+        pairs = [Button(escape(name), "chart_menu", f"t{tid}") for tid, name in territories]
         rows += [tuple(pairs[i : i + 2]) for i in range(0, len(pairs), 2)]
         return Reply(t(lang, "charts.pick_operator"), tuple(rows))
     with transaction(ctx) as session:
         rows_ = administered(session, actor)
         mine = territory_names(session, actor.territories)
     if mine:  # a territory admin: their territories first, then their communities
-        buttons_ = [(Button(name, "chart_menu", f"t{tid}"),) for tid, name in mine]
+        buttons_ = [(Button(escape(name), "chart_menu", f"t{tid}"),) for tid, name in mine]
         if rows_:
             buttons_.append(
                 (Button(t(lang, "charts.all_mine", count=len(rows_)), "chart_menu", "a"),)
             )
         buttons_ += [
-            (Button(row.community.name, "chart_menu", f"c{row.community.id}"),)
+            (Button(escape(row.community.name), "chart_menu", f"c{row.community.id}"),)
             for row in rows_[:40]
         ]
         return Reply(t(lang, "charts.pick_territory"), tuple(buttons_))
@@ -624,7 +628,8 @@ def open_charts(ctx: Context, actor: Actor, community_id: int | None = None) -> 
         return menu(ctx, actor, f"c{rows_[0].community.id}")
     buttons = [(Button(t(lang, "charts.all_mine", count=len(rows_)), "chart_menu", "a"),)]
     buttons += [
-        (Button(row.community.name, "chart_menu", f"c{row.community.id}"),) for row in rows_[:40]
+        (Button(escape(row.community.name), "chart_menu", f"c{row.community.id}"),)
+        for row in rows_[:40]
     ]
     return Reply(t(lang, "charts.pick"), tuple(buttons))
 

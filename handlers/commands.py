@@ -22,6 +22,7 @@ from handlers import (
 from handlers.actions import is_id
 from handlers.context import Actor, Context
 from handlers.i18n import t
+from handlers.markup import escape
 from handlers.present import clip
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_names
@@ -157,7 +158,7 @@ def run_command(ctx: Context, actor: Actor, name: str, args: list[str]) -> Reply
     ref = (lambda cid: f"{cid}:a:0") if command.pick_action == "members" else str
     return Reply(
         t(actor.language, "communities.pick"),
-        tuple((Button(name, command.pick_action, ref(id_)),) for id_, name in rows[:50]),
+        tuple((Button(escape(name), command.pick_action, ref(id_)),) for id_, name in rows[:50]),
     )
 
 

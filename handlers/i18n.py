@@ -7,6 +7,8 @@ import tomllib
 from functools import cache
 from importlib import resources
 
+from handlers.markup import escape
+
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 
@@ -49,10 +51,18 @@ def normalize_language(language: str | None) -> str:
 
 
 def t(language: str, key: str, **params: object) -> str:
-    """The message `key` in `language`, falling back to French, then to the key itself."""
+    """The message `key` in `language`, falling back to French, then to the key itself.
+
+    Text parameters are escaped (`handlers.markup.escape`): what people typed or are called
+    shows as typed and never as the catalog's `**bold**` (escaping is idempotent, so a
+    parameter that is itself a message keeps its data escaped once)."""
     messages = catalog(normalize_language(language))
     template = messages.get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key
-    return template.format(**params) if params else template
+    if not params:
+        return template
+    return template.format(
+        **{name: escape(v) if isinstance(v, str) else v for name, v in params.items()}
+    )
 
 
 def number(value: int | float, decimals: int = 0) -> str:

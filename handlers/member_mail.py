@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from handlers.context import Context
 from handlers.i18n import normalize_language, t
+from handlers.markup import plain
 from handlers.platform_urls import community_page
 from storage.bot_models import EmailMessage
 from storage.clock import now
@@ -94,7 +95,9 @@ def queue_member_email(
     }  # fmt: skip
     greeting = t(lang, "email.hello", **params) if params["name"] else t(lang, "email.hello_anon")
     text = t(lang, f"email.{kind}.body", **params)
-    body = re.sub(r"\n{3,}", "\n\n", "\n\n".join([greeting, text, t(lang, "email.signature")]))
+    # Plain text: the markup removed, data exactly as typed (t() escaped it for the chat fronts).
+    parts = [plain(greeting), plain(text), plain(t(lang, "email.signature"))]
+    body = re.sub(r"\n{3,}", "\n\n", "\n\n".join(parts))
     message = EmailMessage(
         dedup_key=key,
         kind=kind,
@@ -103,7 +106,7 @@ def queue_member_email(
         user_id=user.id,
         to_address=user.email.strip(),
         language=lang,
-        subject=one_line(t(lang, f"email.{kind}.subject", **params))[:255],
+        subject=one_line(plain(t(lang, f"email.{kind}.subject", **params)))[:255],
         body=body,
         state="pending",
         attempts=0,

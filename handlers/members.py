@@ -9,6 +9,7 @@ from handlers.communities import page_buttons
 from handlers.context import Actor, Context
 from handlers.errors import Refusal
 from handlers.i18n import date, datetime, number, t
+from handlers.markup import escape
 from handlers.member_mail import queue_member_email
 from handlers.present import email_domain, short_name, status_key
 from handlers.reply import Button, InputRequest, Reply
@@ -87,7 +88,7 @@ def list_members(
         lines.append(member_line(lang, membership, user, community.user_id))
     buttons: list[tuple[Button, ...]] = []
     for membership, user in rows:
-        buttons.append((Button(short_name(user), "member", str(membership.id)),))
+        buttons.append((Button(escape(short_name(user)), "member", str(membership.id)),))
     nav = page_buttons(
         lang,
         "members",

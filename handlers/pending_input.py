@@ -22,6 +22,7 @@ from handlers.context import Actor, Context
 from handlers.i18n import normalize_language, number, t
 from handlers.identity import ACTOR_OF_ACCOUNT, actor_of_row
 from handlers.linking import ChatAccount
+from handlers.markup import escape
 from handlers.reply import Button, InputRequest, Reply
 from handlers.rights import administered_names
 from handlers.uow import storable, transaction
@@ -332,7 +333,7 @@ def file_target(
     return FileTarget(
         reply=Reply(
             t(lang, "telegram.input.file_which_community"),
-            tuple((Button(name, "identifiers", str(id_)),) for id_, name in rows[:50]),
+            tuple((Button(escape(name), "identifiers", str(id_)),) for id_, name in rows[:50]),
             ok=False,
         )
     )

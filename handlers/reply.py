@@ -1,7 +1,8 @@
 """The values a use case hands back to a front: plain data, rendered by each adapter.
 
-Text uses a tiny markup every front can render: `**bold**` and `_italic_`, lines separated by
-newlines. A button carries an action id and an opaque reference; the handler behind the action
+Text uses a tiny markup every front can render (`handlers.markup`): `**bold**`, lines separated
+by newlines; data in it is escaped (`i18n.t` does it), so it never forms a marker. A button
+carries an action id and an opaque reference; the handler behind the action
 re-validates both on every press.
 """
 

@@ -31,7 +31,7 @@ from bot.runtime import App
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
 from bot.slack.observed import CountedRateLimitRetries, MeteredWebClient, request_kind, scope
-from handlers import chat, commands, pending_input
+from handlers import chat, commands, markup, pending_input
 from handlers.actions import Press, parse_callback_data
 from handlers.bindings import ChatPlace
 from handlers.i18n import normalize_language, t
@@ -224,12 +224,14 @@ class SlackFront:
                     {
                         "content": image.png,
                         "filename": image.filename,
-                        "title": image.caption[:250] or image.filename,
+                        "title": markup.plain(image.caption)[:250] or image.filename,
                         "alt_txt": image.alt[:1000],
                     }
                 ],
                 # The caption, unless the message just posted already says it.
-                initial_comment=None if image.caption in reply.text else image.caption,
+                initial_comment=(
+                    None if image.caption in reply.text else render.mrkdwn(image.caption)
+                ),
                 thread_ts=thread_ts,
             )
         for name, content in reply.files:

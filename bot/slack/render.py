@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from handlers import markup
 from handlers.actions import callback_data
 from handlers.i18n import t
+from handlers.markup import spans
 from handlers.reply import Button, Reply
 
-BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 #: Action ids of button presses and select choices; the rest of the id only keeps it unique.
 BUTTON_PREFIX = "rb:"
 SELECT_PREFIX = "rbs:"
@@ -37,20 +38,69 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+#: Slack has no escape for its formatting characters; a date token with an invalid format
+#: shows its fallback as plain text, so each of them is written as one (as jsx-slack does).
+LITERAL = "<!date^00000000^{{_}}|{}>"
+FORMATTING = re.compile(r"[*_~`]")
+#: An emoji shortcode such as `:rocket:`: the catalogs write emoji as characters, so one in
+#: the text is data, and its first colon is made literal.
+SHORTCODE = re.compile(r":(?=[\w+-]+:)")
+#: A quote at the start of a line; a soft hyphen (invisible) before it keeps it a character.
+QUOTE = re.compile(r"^(?=&gt;)", re.M)
+
+
+def literal(text: str) -> str:
+    """Text shown exactly as written in mrkdwn: control characters escaped, and no formatting,
+    mention, link, emoji shortcode or quote read in it."""
+    text = FORMATTING.sub(lambda m: LITERAL.format(m.group()), escape(text))
+    return SHORTCODE.sub(LITERAL.format(":"), text)
+
+
 def mrkdwn(text: str) -> str:
-    """The handlers' `**bold**` becomes Slack's `*bold*`; user data is escaped."""
-    return BOLD.sub(r"*\1*", escape(text))
+    """The handlers' neutral markup (`handlers.markup`) as mrkdwn: bold pieces in `*…*`, all
+    the text literal."""
+    rendered = "".join(
+        f"*{literal(piece)}*" if bold else literal(piece) for piece, bold in _bold_spans(text)
+    )
+    return QUOTE.sub("\u00ad", rendered)
+
+
+def _bold_spans(text: str) -> list[tuple[str, bool]]:
+    """Bold pieces cut at line breaks (Slack's `*…*` does not span lines)."""
+    pieces: list[tuple[str, bool]] = []
+    for piece, bold in spans(text):
+        if not bold:
+            pieces.append((piece, bold))
+            continue
+        for index, line in enumerate(piece.split("\n")):
+            if index:
+                pieces.append(("\n", False))
+            if line:
+                pieces.append((line, True))
+    return pieces
 
 
 def plain(text: str, limit: int = LABEL_LIMIT) -> dict[str, Any]:
+    text = markup.plain(text)
     text = text if len(text) <= limit else text[: limit - 1] + "…"
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
 def fallback_text(reply: Reply) -> str:
-    """The notification text (`text` beside `blocks`): bold markers removed, user data escaped
+    """The notification text (`text` beside `blocks`): markup removed, user data escaped
     (Slack reads mentions and links in it: a member named `<!channel>` must not ping anyone)."""
-    return escape(BOLD.sub(r"\1", reply.text))[:SECTION_LIMIT]
+    return escape(markup.plain(reply.text))[:SECTION_LIMIT]
+
+
+def _cut(line: str) -> int:
+    """Where to cut an over-long line: at the limit, but never inside an `<…>` token or an
+    `&…;` entity (half of one would show as raw text)."""
+    cut = SECTION_LIMIT
+    for start, end in (("<", ">"), ("&", ";")):
+        opened = line.rfind(start, 0, cut)
+        if opened > 0 and end not in line[opened:cut]:
+            cut = opened
+    return cut
 
 
 def sections(text: str) -> list[dict[str, Any]]:
@@ -62,8 +112,9 @@ def sections(text: str) -> list[dict[str, Any]]:
             if chunk:
                 blocks.append(chunk)
                 chunk = ""
-            blocks.append(line[:SECTION_LIMIT])
-            line = line[SECTION_LIMIT:]
+            cut = _cut(line)
+            blocks.append(line[:cut])
+            line = line[cut:]
         candidate = f"{chunk}\n{line}" if chunk else line
         if len(candidate) > SECTION_LIMIT:
             blocks.append(chunk)

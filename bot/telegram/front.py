@@ -65,6 +65,7 @@ from handlers.bindings import ChatPlace
 from handlers.chat import failure_reply
 from handlers.i18n import LANGUAGES, normalize_language, t
 from handlers.linking import ChatAccount
+from handlers.markup import plain, spans
 from handlers.reply import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -79,17 +80,17 @@ ANSWER_LIMIT = 200  # answerCallbackQuery text
 MAX_RETRIES = 3
 MAX_RETRY_WAIT = 60.0
 GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL}
-BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
-ITALIC = re.compile(r"(?<![\w*])_(?=\S)(.+?)(?<=\S)_(?![\w])")
 #: Bot API limits of setMyCommands: 1-32 characters, lowercase letters, digits, underscores.
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
 def to_html(text: str) -> str:
-    """The handlers' `**bold**` / `_italic_` markup as Telegram HTML; user data escaped."""
-    escaped = html.escape(text, quote=False)
-    escaped = BOLD.sub(r"<b>\1</b>", escaped)
-    return ITALIC.sub(r"<i>\1</i>", escaped)
+    """The handlers' neutral markup (`handlers.markup`) as Telegram HTML: every piece of text
+    HTML-escaped, bold pieces in <b>; the tags are only ever the bot's own, always balanced."""
+    return "".join(
+        f"<b>{html.escape(piece, quote=False)}</b>" if bold else html.escape(piece, quote=False)
+        for piece, bold in spans(text)
+    )
 
 
 def rendered_size(text: str) -> int:
@@ -140,7 +141,7 @@ def keyboard(buttons: tuple[tuple[Button, ...], ...]) -> dict[str, Any] | None:
         return None
     return {
         "inline_keyboard": [
-            [{"text": b.label[:64], "callback_data": button_callback(b)} for b in row]
+            [{"text": plain(b.label)[:64], "callback_data": button_callback(b)} for b in row]
             for row in buttons
         ]
     }
@@ -155,30 +156,47 @@ warnings.filterwarnings(
 )
 
 
+def entities_refused(error: BadRequest) -> bool:
+    """Telegram refused the text's HTML ("can't parse entities")."""
+    return "can't parse entities" in error.message.lower()
+
+
+async def _with_plain_fallback(bot: Bot, method: str, params: dict[str, Any], text: str) -> Any:
+    """The call with the text as HTML; if Telegram still refuses its entities, the same message
+    again as plain text (markers removed, no parse mode) rather than losing it."""
+    try:
+        return await bot.do_api_request(
+            method, api_kwargs={**params, "text": to_html(text), "parse_mode": ParseMode.HTML}
+        )
+    except BadRequest as error:
+        if not entities_refused(error):
+            raise
+        log.warning("telegram: %s refused its HTML (%s), sent as plain text", method, error)
+        return await bot.do_api_request(method, api_kwargs={**params, "text": plain(text)})
+
+
 async def send_html(
-    bot: Bot, chat_id: int, html_text: str, markup: dict[str, Any] | None = None
+    bot: Bot, chat_id: int, text: str, markup: dict[str, Any] | None = None
 ) -> tuple[int, int]:
-    """sendMessage with its answer read as JSON, not as a Message: building the keyboard's
-    objects and parsing the Message back (keyboard included) cost more CPU than the call
-    itself, for the two ids the bot keeps. Returns (chat id, message id)."""
-    params: dict[str, Any] = {"chat_id": chat_id, "text": html_text, "parse_mode": ParseMode.HTML}
+    """sendMessage of a reply text (neutral markup, rendered as HTML), with its answer read as
+    JSON, not as a Message: building the keyboard's objects and parsing the Message back
+    (keyboard included) cost more CPU than the call itself, for the two ids the bot keeps.
+    Returns (chat id, message id)."""
+    params: dict[str, Any] = {"chat_id": chat_id}
     if markup is not None:
         params["reply_markup"] = markup
-    sent = await bot.do_api_request("sendMessage", api_kwargs=params)
+    sent = await _with_plain_fallback(bot, "sendMessage", params, text)
     return int(sent["chat"]["id"]), int(sent["message_id"])
 
 
 async def edit_html(
-    bot: Bot, chat_id: int, message_id: int, html_text: str, markup: dict[str, Any] | None = None
+    bot: Bot, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None = None
 ) -> None:
     """editMessageText, as send_html (a message edited without a keyboard loses it)."""
-    params: dict[str, Any] = {
-        "chat_id": chat_id, "message_id": message_id, "text": html_text,
-        "parse_mode": ParseMode.HTML,
-    }  # fmt: skip
+    params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
     if markup is not None:
         params["reply_markup"] = markup
-    await bot.do_api_request("editMessageText", api_kwargs=params)
+    await _with_plain_fallback(bot, "editMessageText", params, text)
 
 
 def pressed_label(message: Message, data: str) -> str | None:
@@ -561,7 +579,7 @@ class TelegramFront:
         """Every callback query is answered; a refusal with a short text (a toast)."""
         text = None
         if not reply.ok:
-            text = reply.text.split("\n", 1)[0].replace("**", "")
+            text = plain(reply.text).split("\n", 1)[0]
             if len(text) > ANSWER_LIMIT:
                 text = text[: ANSWER_LIMIT - 1] + "…"
         try:
@@ -601,13 +619,24 @@ class TelegramFront:
             await self.show(chat_id, reply, account=account)
             return
         mention = f'<a href="tg://user?id={user.id}">{html.escape(user.first_name)}</a> '
-        await self.call(
-            lambda: self.application.bot.send_message(
-                chat_id, mention + to_html(reply.text), parse_mode=ParseMode.HTML,
-                reply_markup=ForceReply(selective=True),
-            ),
-            account, once=True,
-        )  # fmt: skip
+        bot = self.application.bot
+
+        async def ask() -> Message:
+            try:
+                return await bot.send_message(
+                    chat_id, mention + to_html(reply.text), parse_mode=ParseMode.HTML,
+                    reply_markup=ForceReply(selective=True),
+                )  # fmt: skip
+            except BadRequest as error:
+                if not entities_refused(error):
+                    raise
+                log.warning("telegram: a prompt refused its HTML (%s), sent as plain text", error)
+                return await bot.send_message(
+                    chat_id, f"{user.first_name} {plain(reply.text)}",
+                    reply_markup=ForceReply(selective=True),
+                )  # fmt: skip
+
+        await self.call(ask, account, once=True)
         await self.show(chat_id, Reply("⬆", reply.buttons), account=account)
 
     async def show(
@@ -630,7 +659,7 @@ class TelegramFront:
                 try:
                     await self.call(
                         lambda p=piece, m=piece_markup, c=chat_id: edit_html(
-                            bot, c, edit_message_id, to_html(p), m
+                            bot, c, edit_message_id, p, m
                         ),
                         account,
                     )  # fmt: skip
@@ -643,7 +672,7 @@ class TelegramFront:
                 lambda i=image: bot.send_photo(
                     chat_id,
                     InputFile(i.png, filename=i.filename),
-                    caption=i.caption[:CAPTION_LIMIT],
+                    caption=plain(i.caption)[:CAPTION_LIMIT],
                 ),
                 account,
                 once=True,
@@ -662,7 +691,7 @@ class TelegramFront:
         target = {"chat_id": chat_id}
 
         async def send() -> tuple[int, int]:
-            return await send_html(self.application.bot, target["chat_id"], to_html(text), markup)
+            return await send_html(self.application.bot, target["chat_id"], text, markup)
 
         await self.call(send, account, chat=target, once=True)
         return target["chat_id"]

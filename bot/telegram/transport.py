@@ -22,7 +22,6 @@ from bot.telegram.front import (
     maybe_delivered,
     send_html,
     split_text,
-    to_html,
 )
 from handlers import bindings
 from handlers.reply import Reply
@@ -48,7 +47,7 @@ class TelegramTransport:
 
     async def send(self, chat_id: str, team_id: str, reply: Reply) -> str:
         """One message (a notification fits in one); returns "chat_id:message_id"."""
-        text = to_html(split_text(reply.text)[0])
+        text = split_text(reply.text)[0]
         markup = keyboard(reply.buttons)
         target = int(chat_id)
         for _ in range(2):  # once more after a group migration
@@ -76,7 +75,7 @@ class TelegramTransport:
                 self.bot,
                 int(chat),
                 int(message_id),
-                to_html(split_text(reply.text)[0]),
+                split_text(reply.text)[0],
                 keyboard(reply.buttons),
             )
         except BadRequest as error:

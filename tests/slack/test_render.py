@@ -17,7 +17,10 @@ def test_bold_and_escaping():
     (section,) = render.blocks(reply, "fr")
     assert section["text"] == {
         "type": "mrkdwn",
-        "text": "*Arc &lt;France&gt; &amp; co* : &lt;@U123&gt; _ok_",
+        # `**` is the whole markup: `_ok_` is text, shown as typed (a date token with an
+        # invalid format shows its fallback as plain text; Slack has no escape character).
+        "text": "*Arc &lt;France&gt; &amp; co* : &lt;@U123&gt; "
+        "<!date^00000000^{_}|_>ok<!date^00000000^{_}|_>",
     }
 
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,50 @@ BOT_USERNAME = "PassPassReferentBot"
 JSON_PARAMS = {"reply_markup", "commands", "scope", "allowed_updates", "entities"}
 #: The server never holds a getUpdates longer than this, so the front stops quickly.
 MAX_POLL_SECONDS = 0.3
+#: The tags Telegram accepts with parse_mode=HTML (core.telegram.org/bots/api#html-style).
+HTML_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+    "tg-emoji", "code", "pre", "blockquote",
+}  # fmt: skip
+ATTRIBUTE = r"""\s+[a-zA-Z-]+(?:=(?:"[^"]*"|'[^']*'|[^\s>]*))?"""
+TAG = re.compile(rf"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:{ATTRIBUTE})*)\s*>")
+ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
+
+
+def html_error(text: str) -> str | None:
+    """Why Telegram would refuse `text` as HTML ("can't parse entities: ..."), or None: an
+    unsupported tag, an end tag that closes nothing open or not the last opened, a tag left
+    open, a `<` that starts no tag, a `&` that starts no entity."""
+    stack: list[tuple[str, int]] = []
+    position = 0
+    while position < len(text):
+        char = text[position]
+        offset = len(text[:position].encode())
+        if char == "<":
+            tag = TAG.match(text, position)
+            if tag is None:
+                return f"Unexpected end of name token at byte offset {offset}"
+            closing, name = tag.group(1), tag.group(2).lower()
+            if name not in HTML_TAGS:
+                return f'Unsupported start tag "{name}" at byte offset {offset}'
+            if closing:
+                if not stack or stack[-1][0] != name:
+                    return f"Unexpected end tag at byte offset {offset}"
+                stack.pop()
+            else:
+                stack.append((name, offset))
+            position = tag.end()
+        elif char == "&":
+            entity = ENTITY.match(text, position)
+            if entity is None:
+                return f"Character entity expected at byte offset {offset}"
+            position = entity.end()
+        else:
+            position += 1
+    if stack:
+        name, offset = stack[-1]
+        return f'Can\'t find end tag corresponding to start tag "{name}" at byte offset {offset}'
+    return None
 
 
 @dataclass(frozen=True)
@@ -83,6 +128,8 @@ class FakeBotApi:
         self.failures: dict[str, list[tuple[int, dict]]] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.chat_types: dict[str, str] = {}
+        #: Calls per method still to refuse for their entities (`refuse_entities_next`).
+        self.entity_refusals: dict[str, int] = {}
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -124,6 +171,11 @@ class FakeBotApi:
         if queued:
             status, payload = queued.pop(0)
             return web.json_response(payload, status=status)
+        refused = self._refused_entities(method, params)
+        if refused is not None:
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": refused}, status=400
+            )
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return web.json_response({"ok": True, "result": True})
@@ -269,6 +321,25 @@ class FakeBotApi:
         if parameters:
             payload["parameters"] = parameters
         self.failures.setdefault(method, []).append((status, payload))
+
+    def refuse_entities_next(self, method: str) -> None:
+        """Refuse the next call of `method` sent with a parse mode, as Telegram does when it
+        cannot parse the text's entities (whatever the text)."""
+        self.entity_refusals[method] = self.entity_refusals.get(method, 0) + 1
+
+    def _refused_entities(self, method: str, params: dict[str, Any]) -> str | None:
+        if params.get("parse_mode") is None:
+            return None
+        if self.entity_refusals.get(method):
+            self.entity_refusals[method] -= 1
+            return "Bad Request: can't parse entities: refused by the test"
+        if str(params["parse_mode"]).upper() != "HTML":
+            return None
+        for field_name in ("text", "caption"):
+            error = html_error(str(params.get(field_name) or ""))
+            if error is not None:
+                return f"Bad Request: can't parse entities: {error}"
+        return None
 
     def delay_next(self, method: str, seconds: float, deliver: bool = True) -> None:
         """Answer the next call of `method` after `seconds` (longer than the client waits);
