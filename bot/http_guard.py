@@ -78,7 +78,11 @@ def application(
 
 
 def runner(web_app: web.Application, header_timeout: float = HEADER_TIMEOUT) -> web.AppRunner:
-    return web.AppRunner(web_app, access_log=None, keepalive_timeout=header_timeout)
+    """No lingering: after a refusal, aiohttp would otherwise read and discard the rest of
+    the body for 10 s; the connection is closed instead."""
+    return web.AppRunner(
+        web_app, access_log=None, keepalive_timeout=header_timeout, lingering_time=0
+    )
 
 
 def telegram_secret(secret: str) -> HeaderCheck:
