@@ -83,8 +83,8 @@ async def test_a_bot_killed_mid_batch_pushes_every_request_at_least_once(tmp_pat
         await replica.ready()
         await until(lambda: len(pushes()) >= 4, "the first pushes", [replica])
         # The next two sends (one to each chat) stay unanswered: one was delivered, one not.
-        bot_api.delay_next("sendMessage", 120, deliver=True)
-        bot_api.delay_next("sendMessage", 120, deliver=False)
+        bot_api.delay_next("sendMessage", 10, deliver=True)
+        bot_api.delay_next("sendMessage", 10, deliver=False)
         await until(lambda: not bot_api.faults["sendMessage"], "two sends in flight", [replica])
         replica.kill()
         in_flight = pushes()[-2:]
