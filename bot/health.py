@@ -5,6 +5,8 @@
   starting, while draining on SIGTERM, or when the database does not answer within 2 s.
 - /metrics: the App's registry in Prometheus' text format; the outbox's deliveries by state
   are read from the database at scrape time (one grouped count on an indexed column).
+
+Slow or oversized clients are cut as on the chat endpoints (bot/http_guard.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 from aiohttp import web
 from sqlalchemy import Engine, text
 
+from bot import http_guard
 from bot.config import MetricsConfig
 from bot.metrics import CONTENT_TYPE
 from handlers import notifications
@@ -36,11 +39,11 @@ class HealthServer:
         self.port: int | None = None
 
     async def start(self) -> None:
-        web_app = web.Application()
+        web_app = http_guard.application()  # body size and time capped, slow headers cut
         web_app.router.add_get("/healthz", self.healthz)
         web_app.router.add_get("/readyz", self.readyz)
         web_app.router.add_get("/metrics", self.metrics)
-        self.runner = web.AppRunner(web_app, access_log=None)
+        self.runner = http_guard.runner(web_app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.host, self.config.port)
         await site.start()

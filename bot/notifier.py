@@ -5,12 +5,14 @@ paces the sends to each platform's limits, and maps each platform's errors to th
 outcomes: sent, retry later, unreachable, and maybe sent. Each chat front registers a Transport
 in `App.transports` when it starts.
 
-A new message is sent at most once. Neither Telegram nor Slack has an idempotency key: a send
+A push is delivered at least once. Neither Telegram nor Slack has an idempotency key: a send
 that failed after the request may have reached the API (a read timeout, a connection dropped
-before the answer) may have been delivered, and is recorded as `unknown`, never sent again.
-A second copy of a request with decision buttons would be worse than a missing one, which the
-daily reminder and the pending list still show. Errors the API answered (429, 5xx) and
-failures to connect are retried with backoff. Edits are repeatable and always retried.
+before the answer), or that was in flight when the process died, may have been delivered or
+not; it is sent again, saying it may be a repeat, unless the request was decided meanwhile. A
+missing push is worse than a repeated one (the deciders would learn of the request days later,
+from the reminder), and a press on a second copy is guarded ("Déjà traité ... par X"). A send
+known to be delivered is never repeated. Errors the API answered (429, 5xx) and failures to
+connect are retried with backoff. Edits are repeatable and always retried.
 """
 
 from __future__ import annotations
@@ -253,7 +255,7 @@ class Notifier:
             )
             return 0
         except MaybeSent as error:
-            log.warning("delivery %s: may have been delivered (%s); not sent again",
+            log.warning("delivery %s: may have been delivered (%s); will be sent again",
                         task.delivery_id, error)  # fmt: skip
             self._count(task, "unknown")
             await self._record(notifications.mark_unknown, task, str(error))
@@ -286,8 +288,8 @@ class Notifier:
 
     async def _record(self, mark, task: notifications.DeliveryTask, value: str | None) -> None:
         """Record what became of a message that went out (or may have): the database may be
-        away for a moment, and forgetting it would leave the delivery `sending` until its
-        lease runs out (then `unknown`, never resent, never edited). Bounded by the lease."""
+        away for a moment, and forgetting it would leave the delivery in flight until its
+        lease runs out (then sent again as a possible repeat). Bounded by the lease."""
         waited = 0.0
         while True:
             try:

@@ -9,9 +9,13 @@ anywhere, each delivered message is queued for an edit showing the outcome.
 
 Delivery states: pending -> sending -> sent -> edit -> edited; pending -> cancelled (decided
 before it was sent); -> inactive (the recipient cannot be reached); -> failed (gave up).
-A delivery found in `sending` after its lease expired was interrupted mid-call, and one whose
-send timed out after the API had the request may have arrived too: neither is sent again
-(never twice), both are recorded as `unknown`.
+At least once: a delivery found in `sending` after its lease expired was interrupted mid-call,
+and one whose send timed out after the API had the request may have arrived or not; both go
+to `resend` (-> `resending` while in flight), are sent again with a note saying they may be a
+repeat, and are cancelled like any pending one if the request is decided meanwhile. A lost push
+is worse than a repeated one: the deciders would learn of the request days later, from the
+reminder. Only a delivery whose outcome stayed unknown MAX_ATTEMPTS times ends as `unknown`.
+A send known to be delivered (`sent`) is never repeated.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -56,7 +60,12 @@ LEASE = dt.timedelta(seconds=60)
 #: Notifications resolved per statement (bounded IN lists on every database).
 CHUNK = 500
 
-OPEN_STATES = ("pending", "edit")
+#: States due to be sent or edited ("resend": the first send's outcome is unknown).
+OPEN_STATES = ("pending", "resend", "edit")
+#: In flight: a first send, or a repeat of one whose outcome was unknown.
+IN_FLIGHT = {"pending": "sending", "resend": "resending"}
+#: Back to due after a failure known to have sent nothing (429, 5xx, connect errors).
+NOT_SENT = {in_flight: due for due, in_flight in IN_FLIGHT.items()}
 
 
 @dataclass(frozen=True)
@@ -291,7 +300,7 @@ def _resolve(session: Session, notification_ids: list[int], when: dt.datetime) -
     ids = [r.id for r in rows]
     session.execute(
         update(Delivery)
-        .where(Delivery.notification_id.in_(ids), Delivery.state == "pending")
+        .where(Delivery.notification_id.in_(ids), Delivery.state.in_(("pending", "resend")))
         .values(state="cancelled", updated_at=when)
     )
     session.execute(
@@ -310,12 +319,15 @@ def _resolve(session: Session, notification_ids: list[int], when: dt.datetime) -
 
 
 def recover_interrupted(ctx: Context) -> int:
-    """Deliveries left in `sending` by a notifier that died: never resent (never twice)."""
+    """Deliveries left in flight by a notifier that died: the message may have arrived or not,
+    so it is sent again (at least once), marked as a possible repeat; `scan_outcomes` cancels
+    it instead if the request is decided meanwhile."""
     with transaction(ctx, write=True) as session:
         # Found by a plain read, then updated by id: an UPDATE scanning the state index would
         # lock the rows another replica is marking sent at that moment, and MariaDB would break
         # the deadlock by failing that replica's mark_sent.
-        expired = (Delivery.state == "sending", Delivery.claimed_until < now())
+        when = now()
+        expired = (Delivery.state.in_(tuple(NOT_SENT)), Delivery.claimed_until < when)
         stale = session.scalars(select(Delivery.id).where(*expired)).all()
         if not stale:
             return 0
@@ -323,12 +335,24 @@ def recover_interrupted(ctx: Context) -> int:
             update(Delivery)
             .where(Delivery.id.in_(stale), *expired)
             .values(
-                state="unknown",
+                state="resend",
+                attempts=Delivery.attempts + 1,
+                next_attempt_at=when,
                 claimed_by=None,
                 claimed_until=None,
-                last_error="interrupted while sending; not sent again",
-                updated_at=now(),
+                last_error="interrupted while sending; outcome unknown, sent again",
+                updated_at=when,
             )
+        )
+        # One that stayed unknown that many times is not sent once more.
+        session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id.in_(stale),
+                Delivery.state == "resend",
+                Delivery.attempts >= MAX_ATTEMPTS,
+            )
+            .values(state="unknown")
         )
         return result.rowcount
 
@@ -382,15 +406,16 @@ def claim_due(ctx: Context, worker: str, limit: int = 50) -> list[DeliveryTask]:
 def start_sending(ctx: Context, delivery_id: int, worker: str) -> bool:
     """Record, just before the API call, that this message is on its way.
 
-    Only the message in flight is in `sending`: if the notifier dies now, the rest of its
-    batch is still `pending` and goes out after the lease, while this one (which may have
-    arrived) is never sent twice. Edits need no such care: doing one again is harmless.
+    Only the message in flight is in `sending` (`resending`): if the notifier dies now, the
+    rest of its batch is still due and goes out after the lease, and this one, which may have
+    arrived or not, is sent again marked as a possible repeat (`recover_interrupted`). Edits
+    need no such care: doing one again is harmless.
     """
     with transaction(ctx, write=True) as session:
         delivery = _claimed(session, delivery_id, worker)
-        if delivery is None or delivery.state != "pending":
+        if delivery is None or delivery.state not in IN_FLIGHT:
             return False
-        delivery.state = "sending"
+        delivery.state = IN_FLIGHT[delivery.state]
         delivery.updated_at = now()
         return True
 
@@ -428,8 +453,7 @@ def mark_retry(
             return False
         delivery.attempts += 1
         delivery.last_error = error[:500]
-        if delivery.state == "sending":
-            delivery.state = "pending"
+        delivery.state = NOT_SENT.get(delivery.state, delivery.state)
         if delivery.attempts >= MAX_ATTEMPTS:
             delivery.state = "failed"
         backoff = min(2**delivery.attempts, 600)
@@ -439,15 +463,17 @@ def mark_retry(
 
 
 def mark_unknown(ctx: Context, delivery_id: int, worker: str, error: str | None) -> bool:
-    """The send failed after the API may have carried it out: it may have arrived, so it is
-    never sent again (at most once), as after an interruption (`recover_interrupted`)."""
+    """The send failed after the API may have carried it out: it may have arrived or not, so
+    it is sent again after a backoff (at least once), marked as a possible repeat, unless the
+    request is decided meanwhile; after MAX_ATTEMPTS it is left `unknown`."""
     with transaction(ctx, write=True) as session:
         delivery = _claimed(session, delivery_id, worker)
         if delivery is None:
             return False
-        delivery.state = "unknown"
         delivery.attempts += 1
-        delivery.last_error = f"may have been delivered; not sent again: {error or ''}"[:500]
+        delivery.last_error = f"may have been delivered; sent again: {error or ''}"[:500]
+        delivery.state = "resend" if delivery.attempts < MAX_ATTEMPTS else "unknown"
+        delivery.next_attempt_at = now() + dt.timedelta(seconds=min(2**delivery.attempts, 600))
         _release(delivery)
         return True
 
@@ -528,6 +554,15 @@ def _render(session: Session, delivery: Delivery) -> Reply | None:
     if notification is None:
         return None
     language = _language(session, delivery)
+    reply = _render_for(session, language, delivery, notification)
+    if reply is not None and delivery.state == "resend":  # the first copy may have arrived
+        reply = replace(reply, text=reply.text + "\n" + t(language, "notify.maybe_repeat"))
+    return reply
+
+
+def _render_for(
+    session: Session, language: str, delivery: Delivery, notification: Notification
+) -> Reply | None:
     if notification.kind != PENDING_MEMBER:
         return feed.render(language, notification)
     membership = session.get(CommunityUser, notification.membership_id)
@@ -619,7 +654,7 @@ def count_by_state(ctx: Context) -> dict[str, int]:
 def release_claims(ctx: Context, worker: str) -> int:
     """On shutdown: hand back the deliveries `worker` claimed but did not start, so another
     replica (or the next start) takes them at once instead of after the lease. A message in
-    `sending` may have arrived: it is left to recover_interrupted (never sent twice)."""
+    flight may have arrived or not: it is left to recover_interrupted (sent again, marked)."""
     with transaction(ctx, write=True) as session:
         result = session.execute(
             update(Delivery)

@@ -27,6 +27,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
+from bot import http_guard
 from bot.runtime import App
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
@@ -107,9 +108,10 @@ class SlackFront:
             await self.socket.connect_async()
             log.info("Slack front connected in Socket Mode")
             return
-        web_app = web.Application()
+        # The signature's headers checked before the body is read; body size and time capped.
+        web_app = http_guard.application(check=http_guard.slack_headers)
         web_app.router.add_post(PATH, self.handle_http)
-        self.runner = web.AppRunner(web_app, access_log=None)
+        self.runner = http_guard.runner(web_app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.host, self.config.port)
         await site.start()

@@ -4,7 +4,8 @@ A person is addressed by their Slack user id (the linked identity's external id)
 opens its direct message with them (conversations.open). Slack's errors are mapped to the
 outbox's outcomes: 429, server errors and failures to connect are retried later, a channel or
 person that cannot be reached is marked unreachable, and a post that timed out or lost its
-connection after Slack had it may have been delivered (MaybeSent: never posted again).
+connection after Slack had it may have been delivered (MaybeSent: posted again by the
+notifier, marked as a possible repeat).
 """
 
 from __future__ import annotations

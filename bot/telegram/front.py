@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import html
+import json
 import logging
 import re
 import warnings
@@ -24,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
@@ -57,6 +59,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import http_guard
 from bot.runtime import App
 from bot.telegram.logs import SecretRedactor
 from bot.telegram.request import AiohttpRequest, request_sent
@@ -263,6 +266,7 @@ class TelegramFront:
             extra_loggers=("aiohttp", "httpx", "httpcore"),
         )
         self._application: Application | None = None
+        self._webhook: web.AppRunner | None = None
 
     @property
     def application(self) -> Application:
@@ -342,24 +346,55 @@ class TelegramFront:
         updater = self.application.updater
         assert updater is not None
         if self.config.mode == "webhook":
-            await updater.start_webhook(
-                listen=self.config.listen_host,
-                port=self.config.listen_port,
-                url_path=webhook_path(self.config.webhook_url),
-                webhook_url=self.config.webhook_url or None,
-                secret_token=self.config.webhook_secret or None,
-                allowed_updates=["message", "callback_query"],
-            )
+            await self._start_webhook()
         else:
             await updater.start_polling(
                 timeout=self.poll_timeout, allowed_updates=["message", "callback_query"]
             )
+
+    async def _start_webhook(self) -> None:
+        """The webhook listener: the bot's own aiohttp server rather than PTB's tornado one, so
+        that the secret header is checked before the body is read, and the body's size and
+        time are capped (bot/http_guard.py); updates go to PTB's queue as its server would."""
+        secret = self.config.webhook_secret
+        check = http_guard.telegram_secret(secret) if secret else None
+        web_app = http_guard.application(check=check)
+        web_app.router.add_post("/" + webhook_path(self.config.webhook_url), self.on_webhook)
+        self._webhook = http_guard.runner(web_app)
+        await self._webhook.setup()
+        site = web.TCPSite(self._webhook, self.config.listen_host, self.config.listen_port)
+        await site.start()
+        if self.config.webhook_url:
+            await self.application.bot.set_webhook(
+                url=self.config.webhook_url,
+                secret_token=secret or None,
+                allowed_updates=["message", "callback_query"],
+            )
+
+    async def on_webhook(self, request: web.Request) -> web.Response:
+        """One update posted by Telegram (secret and body already checked by the guard)."""
+        if request.content_type != "application/json":
+            return web.Response(status=403, text="forbidden\n")
+        try:
+            update = Update.de_json(json.loads(await request.read()), self.application.bot)
+        except Exception:  # not an update: nothing to handle
+            log.warning("telegram: a webhook body that is not an update was refused")
+            return web.Response(status=400, text="not an update\n")
+        if update is not None:
+            await self.application.update_queue.put(update)
+        return web.Response()
+
+    async def _stop_webhook(self) -> None:
+        if self._webhook is not None:
+            await self._webhook.cleanup()
+            self._webhook = None
 
     async def drain(self) -> None:
         """Shutdown: no new update (polling stops, the webhook listener closes), then the
         updates already received are handled to the end (runtime.shutdown bounds the wait)."""
         if self._application is None:
             return
+        await self._stop_webhook()
         updater = self._application.updater
         if updater is not None and updater.running:
             await updater.stop()
@@ -371,6 +406,7 @@ class TelegramFront:
             self.redactor.uninstall()
             return
         try:
+            await self._stop_webhook()
             updater = self.application.updater
             if updater is not None and updater.running:
                 await updater.stop()

@@ -3,7 +3,8 @@
 Telegram's errors are mapped to the outbox's outcomes: flood control (429), server errors (5xx)
 and failures to connect are retried later by the notifier, honouring retry_after; a user who
 blocked the bot (403) or a chat that does not exist is unreachable; a send that timed out or
-lost its connection after Telegram had it may have been delivered (MaybeSent: never resent).
+lost its connection after Telegram had it may have been delivered (MaybeSent: sent again
+by the notifier, marked as a possible repeat).
 A group that became a supergroup is followed: its bindings move and the message goes to the
 new chat id, kept in the reference.
 """
