@@ -29,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    case,
     delete,
     func,
     join,
@@ -156,18 +157,27 @@ def _unless_also(kind: str, query: Select, sid: ColumnElement, user_id: ColumnEl
 # --------------------------------------------------------------------------- grouped queries
 
 
-def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -> Select:
-    """(sid, day, value) per scope of `kind` ('a', 'c', 't') and day, from day `since` on."""
+def _grouped(
+    dialect: str, measure: Measure, kind: str, since: dt.date | None, fallback: bool = True
+) -> Select:
+    """(sid, day, value) per scope of `kind` ('a', 'c', 't') and day, from day `since` on.
+
+    CO2 of the whole platform also gives, per day, how many items have no distance (written
+    before June 2023): `fallback` False (none in the range) lets the community and territory
+    queries sum the distances alone, as cheap as before the fallback existed; the window
+    refresh, once June 2023 is a month past, never needs it."""
     if measure is Measure.CO2:
         carried = [CarpoolItem.item_status == int(CarpoolItemStatus.CARRIED_OUT)]
         if since is not None:
             carried.append(CarpoolItem.item_date >= since)
         if kind == "a":
+            without_distance = case((CarpoolItem.distance.is_(None), 1), else_=0)
             return (
                 select(
                     literal(0).label("sid"),
                     CarpoolItem.item_date.label("day"),
                     func.sum(carpool_metres()).label("value"),
+                    func.sum(without_distance).label("fallbacks"),
                 )
                 .where(*carried)
                 .group_by(CarpoolItem.item_date)
@@ -178,7 +188,11 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
         items = select().select_from(CarpoolItem)
         by_passenger, sid_p = _by_user(kind, items, CarpoolItem.debtor_user_id)
         by_driver, sid_d = _by_user(kind, items, CarpoolItem.creditor_user_id)
-        columns = (CarpoolItem.id, CarpoolItem.item_date, CarpoolItem.distance, CarpoolItem.ask_id)
+        columns: tuple[ColumnElement, ...] = (
+            CarpoolItem.id, CarpoolItem.item_date, CarpoolItem.distance,
+        )  # fmt: skip
+        if fallback:
+            columns += (CarpoolItem.ask_id,)
         driver_only = _unless_also(
             kind, by_driver.add_columns(sid_d.label("sid"), *columns), sid_d,
             CarpoolItem.debtor_user_id,
@@ -187,7 +201,11 @@ def _grouped(dialect: str, measure: Measure, kind: str, since: dt.date | None) -
             by_passenger.add_columns(sid_p.label("sid"), *columns).where(*carried).distinct(),
             driver_only.where(*carried).distinct(),
         ).subquery()
-        metres = carpool_metres(sides.c.distance, sides.c.ask_id)
+        metres = (
+            carpool_metres(sides.c.distance, sides.c.ask_id)
+            if fallback
+            else sides.c.distance * 1000
+        )
         return select(
             sides.c.sid, sides.c.item_date.label("day"), func.sum(metres).label("value")
         ).group_by(sides.c.sid, sides.c.item_date)
@@ -265,10 +283,14 @@ def _as_date(value: object) -> dt.date:
 
 def _rows(session: Session, since: dt.date | None) -> Iterator[dict]:
     dialect = session.get_bind().dialect.name
+    fallback = True
     for measure in Measure:
         for kind in ("a", "c", "t"):
-            grouped = session.execute(_grouped(dialect, measure, kind, since)).all()
-            for sid, day, value in grouped:
+            query = _grouped(dialect, measure, kind, since, fallback)
+            grouped = session.execute(query).all()
+            if measure is Measure.CO2 and kind == "a":
+                fallback = any(row.fallbacks for row in grouped)
+            for sid, day, value, *_ in grouped:
                 if not value:
                     continue
                 yield {
