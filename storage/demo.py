@@ -931,6 +931,18 @@ class _Demo:
         self.add_place(town, created, street=street, home_of=uid)
         return uid
 
+    def town_communities(self, count: int):
+        """`count` distinct (town, template) pairs drawn at once, each as (town, town name, name,
+        domain, validation, hidden): the generic communities of scale 0's platform and of
+        scales 1-3."""
+        combos = [(t, i) for t in range(len(TOWNS)) for i in range(len(_TEMPLATES))]
+        for town, template in self.rng.sample(combos, count):
+            pattern, validation, domain_pattern, hidden = _TEMPLATES[template]
+            town_name = TOWNS[town].name
+            name = pattern.format(town=town_name, of_town=_of(town_name))
+            domain = domain_pattern.format(slug=self.asc(town_name)) if domain_pattern else None
+            yield town, town_name, name, domain, validation, hidden
+
     def add_town_community(
         self,
         name: str,
@@ -1631,12 +1643,9 @@ class _Demo:
                     self.accepted.append((comm.id, uid, when))
 
         # Smaller communities, as the platform's own (companies, towns, schools, clubs...).
-        combos = [(t, i) for t in range(len(TOWNS)) for i in range(len(_TEMPLATES))]
-        for town, template in rng.sample(combos, PLATFORM_COMMUNITIES - len(self.comms)):
-            pattern, validation, domain_pattern, hidden = _TEMPLATES[template]
-            town_name = TOWNS[town].name
-            name = pattern.format(town=town_name, of_town=_of(town_name))
-            domain = domain_pattern.format(slug=self.asc(town_name)) if domain_pattern else None
+        for town, town_name, name, domain, validation, hidden in self.town_communities(
+            PLATFORM_COMMUNITIES - len(self.comms)
+        ):
             creator, registered = self.platform_user(
                 [town], domain if rng.random() < 0.9 else None, self.origin, 1.5
             )
@@ -1748,12 +1757,9 @@ class _Demo:
         # Generated communities. Their creators and extra moderators are the first bulk users,
         # written before the community itself so that every row follows the rows it refers to.
         next_uid = first
-        combos = [(t, i) for t in range(len(TOWNS)) for i in range(len(_TEMPLATES))]
-        for town, template in rng.sample(combos, LARGE_COMMUNITIES - len(self.comms)):
-            pattern, validation, domain_pattern, hidden = _TEMPLATES[template]
-            town_name = TOWNS[town].name
-            name = pattern.format(town=town_name, of_town=_of(town_name))
-            domain = domain_pattern.format(slug=self.asc(town_name)) if domain_pattern else None
+        for town, town_name, name, domain, validation, hidden in self.town_communities(
+            LARGE_COMMUNITIES - len(self.comms)
+        ):
             admins = range(next_uid, next_uid + 1 + rng.randint(0, 2))
             next_uid = admins.stop
             creator, moderators = admins[0], admins[1:]
