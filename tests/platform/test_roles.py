@@ -23,11 +23,11 @@ from handlers.context import Context
 from handlers.identity import actor_for_account
 from handlers.linking import ChatAccount, issue_link_code, redeem_link_code
 from storage.bot_models import Notification
-from storage.codes import AuthItemId, Gender, MembershipStatus, PhoneDisplay, UserStatus
+from storage.codes import AuthItemId, MembershipStatus
 from storage.models import AddressTerritory, Community, CommunityUser, Territory, User
 from storage.models import UserAuthAssignment as UAA
 from tests.handlers.helpers import actor
-from tests.support.world import T0, World
+from tests.support.world import World, add_platform_admin
 
 MODERATOR_ROLE = int(AuthItemId.COMMUNITY_MANAGER_PUBLIC)
 NORD, SOMME = 4242, 4243
@@ -68,19 +68,8 @@ def add_territories(ctx: Context, world: World) -> None:
 def add_admin(ctx: Context, world: World, key: str, *roles: tuple[AuthItemId, int | None]) -> int:
     """A platform user holding `roles` ((item, territory or None)), and no membership."""
     with ctx.sessions() as session, session.begin():
-        user = User(
-            given_name="Agathe", family_name=key.title(), email=f"{key}@hautsdefrance.fr",
-            gender=int(Gender.FEMALE), status=int(UserStatus.ACTIVE), created_date=T0,
-            phone_display=int(PhoneDisplay.RESTRICTED),
-        )  # fmt: skip
-        session.add(user)
-        session.flush()
-        for item, territory in roles:
-            session.execute(
-                insert(UAA).values(user_id=user.id, auth_item_id=int(item), territory_id=territory)
-            )
-        world.users[key] = user.id
-        return user.id
+        world.users[key] = add_platform_admin(session, key, roles)
+    return world.users[key]
 
 
 def names(reply) -> list[str]:

@@ -22,10 +22,9 @@ from storage.models import (
     PlatformBase,
     Territory,
     User,
-    UserAuthAssignment,
 )
 from tests.slack.conftest import bot, fake, sqlite_engine  # noqa: F401  (fixtures)
-from tests.support.world import T0, World
+from tests.support.world import T0, World, add_platform_admin
 from tests.telegram.conftest import api, front  # noqa: F401  (fixtures)
 
 #: Applied to each property test here (not loaded globally: other tests keep their own).
@@ -114,17 +113,7 @@ def add_roles(ctx: Context, world: World) -> Roles:
             address_id = session.get(Community, world.communities[key]).address_id
             session.add(AddressTerritory(address_id=address_id, territory_id=tid))
         for key, item, tid in PLATFORM_ADMINS:
-            admin = User(
-                given_name="Agathe", family_name=key.title(), email=f"{key}@hautsdefrance.fr",
-                gender=int(Gender.FEMALE), status=int(UserStatus.ACTIVE), created_date=T0,
-                phone_display=int(PhoneDisplay.RESTRICTED),
-            )  # fmt: skip
-            session.add(admin)
-            session.flush()
-            session.add(
-                UserAuthAssignment(user_id=admin.id, auth_item_id=int(item), territory_id=tid)
-            )
-            world.users[key] = admin.id
+            world.users[key] = add_platform_admin(session, key, ((item, tid),))
     accounts = {}
     for number, (role, person) in enumerate(ROLES.items(), start=1):
         account = ChatAccount("telegram", str(5000 + number), display_name=role)

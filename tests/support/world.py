@@ -123,3 +123,24 @@ def build_world(engine: Engine) -> World:
         world.communities = {k: c.id for k, c in communities.items()}
         world.memberships = {k: m.id for k, m in memberships.items()}
     return world
+
+
+def add_platform_admin(
+    session: Session, key: str, roles: tuple[tuple[int, int | None], ...]
+) -> int:
+    """A platform user holding `roles` ((auth item, territory or None)) in user_auth_assignment,
+    as the platform's admin gives them, and no membership; returns their id."""
+    from storage.models import UserAuthAssignment
+
+    user = User(
+        given_name="Agathe", family_name=key.title(), email=f"{key}@hautsdefrance.fr",
+        gender=int(Gender.FEMALE), status=int(UserStatus.ACTIVE), created_date=T0,
+        phone_display=int(PhoneDisplay.RESTRICTED),
+    )  # fmt: skip
+    session.add(user)
+    session.flush()
+    for item, territory in roles:
+        session.add(UserAuthAssignment(user_id=user.id, auth_item_id=int(item),
+                                       territory_id=territory))  # fmt: skip
+    session.flush()
+    return user.id
