@@ -41,9 +41,9 @@ from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from handlers import charts
-from handlers.chart_render import ChartData, make_render_pool, render_png, warm_up
-from handlers.context import Context
+from handlers.core.context import Context
+from handlers.dashboard import charts
+from handlers.dashboard.render import ChartData, make_render_pool, render_png, warm_up
 from storage.bot_models import IndicatorRefresh
 from storage.engine import make_engine, make_sessionmaker
 from storage.indicators import (

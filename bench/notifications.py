@@ -27,8 +27,8 @@ from bot.notifier import Notifier
 from bot.runtime import App
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
-from handlers.context import Context, Settings
-from handlers.watch_state import ensure_state
+from handlers.core.context import Context, Settings
+from handlers.outbox.watch_state import ensure_state
 from storage import schema
 from storage.bot_models import ChatIdentity, Delivery, WatcherState
 from storage.clock import now

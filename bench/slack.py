@@ -2,8 +2,8 @@
 
     python -m bench.slack [--quick] [--rate 25] [--repeat 6]
 
-Every slash command (French and English names, from handlers.commands.COMMANDS) and every
-button (every action of handlers.actions.ACTIONS, chart requests included) is posted, signed
+Every slash command (French and English names, from handlers.chat.commands.COMMANDS) and every
+button (every action of handlers.chat.actions.ACTIONS, chart requests included) is posted, signed
 as Slack signs it, to the bot's HTTP endpoint (`referent-bot run`, its own process, Slack front
 plus notifier and chart pool, on the bench world of bench/world.py), at a fixed rate; the
 figure is the time to the HTTP answer (the acknowledgement Slack waits 3 seconds for). The
@@ -32,10 +32,10 @@ import aiohttp
 from bench import world as bench_world
 from bench.common import Figure, free_port, parser, percentile, ratio, report
 from bench.process import SIGNING_SECRET, bot_config, run_bot, spawn, wait_port
-from handlers import actions, commands, pending_input
-from handlers.bindings import ChatPlace
-from handlers.context import Context
-from handlers.linking import ChatAccount
+from handlers.chat import actions, commands, pending_input
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.linking import ChatAccount
+from handlers.core.context import Context
 from storage.engine import make_engine, make_sessionmaker
 from tests.slack.fake_slack_api import TEAM, FakeSlack
 

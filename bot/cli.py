@@ -11,9 +11,9 @@ import time
 from bot.config import Config, ConfigError, load_config
 from bot.logs import setup_logging
 from bot.wiring import NotReady, Runtime, open_runtime
-from handlers.errors import Refusal
-from handlers.i18n import t
-from handlers.markup import plain
+from handlers.core.errors import Refusal
+from handlers.core.i18n import t
+from handlers.core.markup import plain
 from storage import clock, schema
 from storage.engine import make_engine
 
@@ -280,7 +280,7 @@ def cmd_demo(config: Config, args) -> int:
 
 
 def cmd_link(config: Config, args) -> int:
-    from handlers.linking import issue_link_code
+    from handlers.chat.linking import issue_link_code
 
     runtime: Runtime = open_runtime(config)
     try:
@@ -337,8 +337,8 @@ def cmd_chart(config: Config, args) -> int:
     """Draw one indicator as the platform's operator would see it, to a PNG (and a CSV)."""
     from pathlib import Path
 
-    from handlers import charts
-    from handlers.context import Actor
+    from handlers.core.context import Actor
+    from handlers.dashboard import charts
     from storage.indicators import Indicator, Period
 
     runtime = open_runtime(config)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers.context import PASS_PASS_BASE_URL, Settings
-from handlers.i18n import LANGUAGES
+from handlers.core.context import PASS_PASS_BASE_URL, Settings
+from handlers.core.i18n import LANGUAGES
 
 ENV_CONFIG = "REFERENT_BOT_CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from handlers import actions, commands
-from handlers.context import Actor, Context
-from handlers.i18n import number, t
-from handlers.identity import actor_for_email, actor_for_user
-from handlers.markup import escape, spans
-from handlers.present import short_name
-from handlers.reply import Button, Reply
-from handlers.uow import transaction
+from handlers.chat import actions, commands
+from handlers.chat.identity import actor_for_email, actor_for_user
+from handlers.core.context import Actor, Context
+from handlers.core.i18n import number, t
+from handlers.core.markup import escape, spans
+from handlers.core.present import short_name
+from handlers.core.reply import Button, Reply
+from handlers.core.uow import transaction
 from storage import queries
 
 QUIT_WORDS = {"quitter", "quit", "exit", "q"}

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from bot import http_guard
 from bot.config import MetricsConfig
 from bot.metrics import CONTENT_TYPE
-from handlers import notifications
+from handlers.outbox import notifications
 
 log = logging.getLogger(__name__)
 DATABASE_TIMEOUT = 2.0

@@ -1,6 +1,6 @@
 """The notifier: watches for pending members and delivers the outbox through the chat fronts.
 
-The outbox logic is platform-neutral (handlers.notifications); this module only schedules it,
+The outbox logic is platform-neutral (handlers.outbox.notifications); this module only schedules it,
 paces the sends to each platform's limits, and maps each platform's errors to the outbox's
 outcomes: sent, retry later, unreachable, and maybe sent. Each chat front registers a Transport
 in `App.transports` when it starts.
@@ -27,8 +27,8 @@ from collections import defaultdict, deque
 from typing import Protocol
 
 from bot.logs import request_scope
-from handlers import feed, notifications
-from handlers.reply import Reply
+from handlers.core.reply import Reply
+from handlers.outbox import feed, notifications
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from bot import metrics as metrics_module
 from bot.config import Config
 from bot.metrics import Metrics
 from bot.wiring import Runtime, open_runtime
-from handlers import seen_updates
-from handlers.chart_render import make_render_pool
+from handlers.chat import seen_updates
+from handlers.dashboard.render import make_render_pool
 from storage import clock
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class App:
         return await loop.run_in_executor(self.executor, context.run, timed)
 
     async def first_seen(self, platform: str, key: str) -> bool:
-        """Claim an incoming update (handlers.seen_updates): on the event loop when the claim
+        """Claim an incoming update (handlers.chat.seen_updates): on the event loop when the claim
         does no I/O (SQLite keeps them in memory), else in the thread pool like a use case."""
         if seen_updates.claims_in_memory(self.ctx):
             return seen_updates.first_seen(self.ctx, platform, key)

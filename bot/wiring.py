@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from bot.config import Config
-from handlers.context import Context
+from handlers.core.context import Context
 from storage import schema
 from storage.engine import make_engine, make_sessionmaker
 

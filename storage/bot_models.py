@@ -284,7 +284,7 @@ class IndicatorRefresh(BotBase):
 class SeenUpdate(BotBase):
     """An incoming update a replica has taken (a Telegram update, a Slack event or interaction):
     the primary key lets one insert win, so a redelivered copy is dropped, whichever replica
-    receives it. Kept a day (handlers.seen_updates)."""
+    receives it. Kept a day (handlers.chat.seen_updates)."""
 
     __tablename__ = "bot_seen_update"
 

@@ -30,10 +30,10 @@ BOT_TABLE_PRIVILEGES = frozenset(
 #: Each entry names the bot's function that writes, so that docs/platform.md can cite it.
 PLATFORM_WRITES: Mapping[str, frozenset[str]] = {
     # settings, name and descriptions (storage.memberships.touch_community); deletion
-    # (handlers.community_admin.delete_community), whose foreign keys cascade on their own
+    # (handlers.community.admin.delete_community), whose foreign keys cascade on their own
     "community": frozenset({"UPDATE", "DELETE"}),
     # decisions and status changes (storage.memberships.change_status), adding a member
-    # (handlers.community_admin.add_member), removing one (handlers.members.remove_member)
+    # (handlers.community.admin.add_member), removing one (handlers.community.members.remove_member)
     "community_user": frozenset({"INSERT", "UPDATE", "DELETE"}),
     # identifier files of secured communities: replaced on upload, removed on leaving secured
     "community_security": frozenset({"INSERT", "DELETE"}),

@@ -123,7 +123,8 @@ NO_SCOPE = AdminScope()
 def admin_columns(user_id) -> tuple:
     """One correlated column (a string, "item:territory" per admin assignment, comma-separated)
     that `admin_scope` turns into the user's admin scope: cheap (the assignment table's user_id
-    index), and added to the one statement that identifies a chat account (handlers.identity)."""
+    index), and added to the one statement that identifies a chat account
+    (handlers.chat.identity)."""
     # Two equalities rather than IN: a literal IN list is expanded again on every execution.
     is_admin = or_(*(UserAuthAssignment.auth_item_id == item for item in ADMIN_ITEMS))
     pair = (

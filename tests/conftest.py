@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot.logs import redact_personal_data_in_logs
-from handlers.context import Context, Settings
+from handlers.core.context import Context, Settings
 from storage import clock, schema
 from storage.bot_models import BotBase
 from storage.engine import make_engine, make_sessionmaker

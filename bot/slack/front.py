@@ -32,13 +32,15 @@ from bot.runtime import App
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
 from bot.slack.observed import CountedRateLimitRetries, MeteredWebClient, request_kind, scope
-from handlers import chat, commands, markup, pending_input
-from handlers.actions import Press, parse_callback_data
-from handlers.bindings import ChatPlace
-from handlers.i18n import normalize_language, t
-from handlers.linking import ChatAccount
-from handlers.reply import Reply
-from handlers.uow import is_database_outage, outage_reply
+from handlers.chat import commands, pending_input
+from handlers.chat import entry as chat
+from handlers.chat.actions import Press, parse_callback_data
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.linking import ChatAccount
+from handlers.core import markup
+from handlers.core.i18n import normalize_language, t
+from handlers.core.reply import Reply
+from handlers.core.uow import is_database_outage, outage_reply
 
 log = logging.getLogger(__name__)
 #: The logger given to slack-bolt and slack_sdk (records are redacted, see limits.py).

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Iterable
 
-#: A link code as a person may type it (handlers.linking's alphabet, any case).
+#: A link code as a person may type it (handlers.chat.linking's alphabet, any case).
 LINK_CODE = re.compile(r"(?i)(?<![a-z0-9])[a-hj-km-np-z2-9]{10}(?![a-z0-9])")
 #: Slack tokens of any kind (xoxb-, xapp-, xoxp-...).
 SLACK_TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")

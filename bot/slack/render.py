@@ -1,8 +1,9 @@
 """Reply -> Block Kit: plain data in, Slack JSON out; no rule about communities lives here.
 
-Buttons carry `handlers.actions.callback_data` as their value, so a press is re-validated by the
-handler like any other. Some groups of buttons read better as one select menu (a member's status,
-the validation type): those are rendered as a static_select whose options carry the same values.
+Buttons carry `handlers.chat.actions.callback_data` as their value, so a press is re-validated
+by the handler like any other. Some groups of buttons read better as one select menu (a member's
+status, the validation type): those are rendered as a static_select whose options carry the same
+values.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from handlers import markup
-from handlers.actions import callback_data
-from handlers.i18n import t
-from handlers.markup import spans
-from handlers.reply import Button, Reply
+from handlers.chat.actions import callback_data
+from handlers.core import markup
+from handlers.core.i18n import t
+from handlers.core.markup import spans
+from handlers.core.reply import Button, Reply
 
 #: Action ids of button presses and select choices; the rest of the id only keeps it unique.
 BUTTON_PREFIX = "rb:"
@@ -57,7 +58,7 @@ def literal(text: str) -> str:
 
 
 def mrkdwn(text: str) -> str:
-    """The handlers' neutral markup (`handlers.markup`) as mrkdwn: bold pieces in `*…*`, all
+    """The handlers' neutral markup (`handlers.core.markup`) as mrkdwn: bold pieces in `*…*`, all
     the text literal."""
     rendered = "".join(
         f"*{literal(piece)}*" if bold else literal(piece) for piece, bold in _bold_spans(text)

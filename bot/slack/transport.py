@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.notifier import MaybeSent, RetryLater, Unreachable
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter
-from handlers.reply import Reply
+from handlers.core.reply import Reply
 
 #: Slack errors meaning the recipient cannot be reached until someone fixes it.
 UNREACHABLE = {

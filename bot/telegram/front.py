@@ -63,13 +63,13 @@ from bot import http_guard
 from bot.runtime import App
 from bot.telegram.logs import SecretRedactor
 from bot.telegram.request import AiohttpRequest, request_sent
-from handlers import actions, bindings, commands, linking, pending_input
-from handlers.bindings import ChatPlace
-from handlers.chat import failure_reply
-from handlers.i18n import LANGUAGES, normalize_language, t
-from handlers.linking import ChatAccount
-from handlers.markup import plain, spans
-from handlers.reply import Button, Reply
+from handlers.chat import actions, bindings, commands, linking, pending_input
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.entry import failure_reply
+from handlers.chat.linking import ChatAccount
+from handlers.core.i18n import LANGUAGES, normalize_language, t
+from handlers.core.markup import plain, spans
+from handlers.core.reply import Button, Reply
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,7 +88,7 @@ COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
 def to_html(text: str) -> str:
-    """The handlers' neutral markup (`handlers.markup`) as Telegram HTML: every piece of text
+    """The handlers' neutral markup (`handlers.core.markup`) as Telegram HTML: every piece of text
     HTML-escaped, bold pieces in <b>; the tags are only ever the bot's own, always balanced."""
     return "".join(
         f"<b>{html.escape(piece, quote=False)}</b>" if bold else html.escape(piece, quote=False)
@@ -131,7 +131,7 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 
 
 def button_callback(button: Button) -> str:
-    """The button's callback data; an input button is marked by handlers.pending_input."""
+    """The button's callback data; an input button is marked by handlers.chat.pending_input."""
     try:
         return actions.callback_data(*pending_input.button_data(button))
     except ValueError:  # the mark did not fit in 64 bytes: the press runs without asking

@@ -24,8 +24,8 @@ from bot.telegram.front import (
     send_html,
     split_text,
 )
-from handlers import bindings
-from handlers.reply import Reply
+from handlers.chat import bindings
+from handlers.core.reply import Reply
 
 #: BadRequest messages meaning the chat cannot be reached until someone fixes it.
 GONE = ("chat not found", "user not found", "bot was kicked", "have no rights to send")

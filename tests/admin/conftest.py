@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.config import EmailConfig
-from handlers.context import Context, Settings
+from handlers.core.context import Context, Settings
 from storage.engine import make_sessionmaker
 from tests.admin.smtp import SmtpServer
 

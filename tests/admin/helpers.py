@@ -7,8 +7,8 @@ import json
 
 from sqlalchemy import func, select
 
-from handlers.context import Context
-from handlers.reply import Reply
+from handlers.core.context import Context
+from handlers.core.reply import Reply
 from storage.bot_models import EmailMessage, Notification
 from storage.models import Community, CommunitySecurity, CommunityUser, ProposalCommunity
 from tests.handlers.helpers import snapshot

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from handlers import commands, communities
-from handlers.actions import Press, press
+from handlers.chat import commands
+from handlers.chat.actions import Press, press
+from handlers.community import communities
 from storage import queries
 from storage.clock import now
 from storage.codes import MembershipStatus

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from handlers import community_admin
-from handlers.context import Context
+from handlers.community import admin as community_admin
+from handlers.core.context import Context
 from storage.bot_models import EmailMessage
 from storage.engine import make_sessionmaker
 from storage.models import CommunityUser

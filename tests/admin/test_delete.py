@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlalchemy import func, select, text
 
-from handlers import commands
-from handlers.actions import Press, press
+from handlers.chat import commands
+from handlers.chat.actions import Press, press
 from storage.bot_models import ChatBinding
 from storage.clock import now
 from storage.models import Community, CommunitySecurity, CommunityUser, Proposal, ProposalCommunity

@@ -8,8 +8,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from handlers import commands, communities
-from handlers.actions import Press, press
+from handlers.chat import commands
+from handlers.chat.actions import Press, press
+from handlers.community import communities
 from storage.bot_models import Notification
 from storage.clock import now
 from tests.admin.helpers import assert_refused_full, feed, full_snapshot
@@ -181,7 +182,7 @@ def test_the_history_tells_what_was_added_and_renamed(ctx, world):
 
 def test_the_change_feed_renders_the_rename_for_the_operators(ctx, world):
     """The notifications feature delivers bot_notification rows to the operators' chats."""
-    feed_module = pytest.importorskip("handlers.feed")
+    feed_module = pytest.importorskip("handlers.outbox.feed")
     run(ctx, actor(ctx, world, "emilie"), f"renommer {world.communities['arc']} Arc Covoiturage")
 
     with ctx.sessions() as session:

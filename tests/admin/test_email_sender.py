@@ -12,7 +12,7 @@ from bot.config import Config
 from bot.email_sender import EmailSender, deliver_due
 from bot.runtime import FRONTS, App, enabled_fronts
 from bot.wiring import Runtime
-from handlers import pending
+from handlers.community import pending
 from storage import clock
 from tests.admin.helpers import emails
 from tests.admin.smtp import SmtpServer

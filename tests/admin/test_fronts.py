@@ -1,5 +1,5 @@
-"""The new use cases reach every front through handlers.commands and handlers.actions: here the
-terminal front, with its numbered buttons and typed answers to a button's question."""
+"""The new use cases reach every front through handlers.chat.commands and handlers.chat.actions:
+here the terminal front, with its numbered buttons and typed answers to a button's question."""
 
 from __future__ import annotations
 

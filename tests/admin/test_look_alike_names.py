@@ -8,9 +8,9 @@ import unicodedata
 import pytest
 from sqlalchemy import update
 
-from handlers import commands
-from handlers.actions import Press, press
-from handlers.names import look_alike_key, refused_character, skeleton
+from handlers.chat import commands
+from handlers.chat.actions import Press, press
+from handlers.community.names import look_alike_key, refused_character, skeleton
 from storage.codes import ValidationType
 from storage.models import Community
 from tests.admin.helpers import assert_refused_full, full_snapshot
@@ -155,7 +155,7 @@ def test_the_skeleton_follows_unicode_ts_39():
 
 
 def test_the_confusables_data_is_made_of_stars_around_a_prototype():
-    """What handlers.names relies on to rebuild each character's prototype."""
+    """What handlers.community.names relies on to rebuild each character's prototype."""
     from confusable_homoglyphs.confusables import confusables_data
 
     linked: dict[str, set[str]] = {}

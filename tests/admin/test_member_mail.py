@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import update
 
-from handlers import members, pending
-from handlers.actions import Press, press
+from handlers.chat.actions import Press, press
+from handlers.community import members, pending
 from storage.codes import MembershipStatus
 from storage.models import Language, User
 from tests.admin.helpers import emails, full_snapshot
@@ -129,7 +129,7 @@ def test_a_stale_decision_queues_nothing(mail_ctx, world):
 
 def test_the_email_and_the_decision_are_one_transaction(mail_ctx, world, monkeypatch):
     """The e-mail is queued, then the transaction fails: neither the decision nor it remain."""
-    import handlers.pending as module
+    import handlers.community.pending as module
 
     real = module.queue_member_email
 

@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from handlers import pending
-from handlers.context import Context, Settings
-from handlers.identity import actor_for_user
+from handlers.chat.identity import actor_for_user
+from handlers.community import pending
+from handlers.core.context import Context, Settings
 from storage import schema
 from storage.engine import make_engine, make_sessionmaker
 from tests.admin.helpers import emails

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from handlers import commands
-from handlers.actions import Press, press
+from handlers.chat import commands
+from handlers.chat.actions import Press, press
 from tests.handlers.helpers import actor
 
 

@@ -246,10 +246,10 @@ async def test_run_serves_slack_over_http_until_sigterm(configured, tmp_path):
 
     import aiohttp
 
-    from handlers import chat
-    from handlers.bindings import ChatPlace
-    from handlers.context import Context
-    from handlers.linking import ChatAccount, issue_link_code
+    from handlers.chat import entry as chat
+    from handlers.chat.bindings import ChatPlace
+    from handlers.chat.linking import ChatAccount, issue_link_code
+    from handlers.core.context import Context
     from tests.slack.conftest import SIGNING_SECRET, command_payload, sign
     from tests.slack.fake_slack_api import BOT_TOKEN, TEAM, FakeSlack
 

@@ -13,12 +13,12 @@ import pytest
 from matplotlib.image import imread
 from sqlalchemy.orm import Session
 
-from handlers import charts
-from handlers.actions import Press, callback_data, press
-from handlers.commands import run_command
-from handlers.context import Context
-from handlers.identity import actor_for_user
-from handlers.reply import Reply
+from handlers.chat.actions import Press, callback_data, press
+from handlers.chat.commands import run_command
+from handlers.chat.identity import actor_for_user
+from handlers.core.context import Context
+from handlers.core.reply import Reply
+from handlers.dashboard import charts
 from storage.codes import MembershipStatus
 from storage.indicators import Indicator, Period
 from storage.models import CommunityUser, User

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from bot.indicator_refresher import IndicatorRefresher
 from bot.runtime import enabled_fronts
-from handlers import charts
-from handlers.actions import Press, press
-from handlers.identity import actor_for_user
+from handlers.chat.actions import Press, press
+from handlers.chat.identity import actor_for_user
+from handlers.dashboard import charts
 from storage import clock
 from storage.bot_models import IndicatorRefresh
 from storage.engine import make_engine

@@ -8,7 +8,8 @@ import io
 from matplotlib.image import imread
 
 from bot.console import Console
-from handlers.chart_render import (
+from handlers.core.reply import Image, Reply
+from handlers.dashboard.render import (
     OKABE_ITO,
     CardData,
     ChartData,
@@ -16,7 +17,6 @@ from handlers.chart_render import (
     render_card_png,
     render_png,
 )
-from handlers.reply import Image, Reply
 
 MONTHS = tuple(f"{m:02d}/2023" for m in range(1, 13))
 DATA = ChartData(
@@ -102,8 +102,8 @@ def test_the_console_saves_images_and_files_and_prints_their_path(tmp_path):
 def test_a_shut_down_pool_falls_back_to_drawing_in_the_use_case_thread():
     from sqlalchemy.orm import sessionmaker
 
-    from handlers import charts
-    from handlers.context import Context
+    from handlers.core.context import Context
+    from handlers.dashboard import charts
 
     pool = make_render_pool(1)
     pool.shutdown(wait=True)

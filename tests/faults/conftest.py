@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Engine, func, select
 
-from handlers import uow
-from handlers.context import Context
+from handlers.core import uow
+from handlers.core.context import Context
 from storage.bot_models import AuditEntry, EmailMessage
 from storage.engine import make_sessionmaker
 from storage.models import CommunityUser

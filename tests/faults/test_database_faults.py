@@ -18,8 +18,8 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
-from handlers import members, pending, settings
-from handlers.context import Context
+from handlers.community import members, pending, settings
+from handlers.core.context import Context
 from storage import engine as storage_engine
 from storage.codes import MembershipStatus
 from storage.engine import make_engine, make_sessionmaker

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot import notifier as notifier_module
 from bot.notifier import Notifier
-from handlers import pending
+from handlers.community import pending
 from storage import clock
 from storage.bot_models import Delivery, Notification
 from tests.faults.test_telegram_faults import TIMEOUT, front, front_through  # noqa: F401

@@ -12,7 +12,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.notifier import Notifier
-from handlers.watch_state import ensure_state
+from handlers.outbox.watch_state import ensure_state
 from storage import clock
 from storage.bot_models import Delivery, WatcherState
 from storage.codes import MembershipStatus

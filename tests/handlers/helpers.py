@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import func, select, update
 
-from handlers.context import Actor, Context
-from handlers.identity import actor_for_user
-from handlers.reply import Button, Reply
+from handlers.chat.identity import actor_for_user
+from handlers.core.context import Actor, Context
+from handlers.core.reply import Button, Reply
 from storage.bot_models import AuditEntry
 from storage.codes import ACCEPTED_STATUSES, Gender, MembershipStatus, PhoneDisplay, UserStatus
 from storage.models import Community, CommunityUser, User

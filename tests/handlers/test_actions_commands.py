@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from handlers import actions, commands, communities, members, pending, settings
-from handlers.actions import ACTIONS, MAX_CALLBACK_BYTES, Press, callback_data, press
-from handlers.reply import Reply
+from handlers.chat import actions, commands
+from handlers.chat.actions import ACTIONS, MAX_CALLBACK_BYTES, Press, callback_data, press
+from handlers.community import communities, members, pending, settings
+from handlers.core.reply import Reply
 from storage.codes import Gender, MembershipStatus, PhoneDisplay, UserStatus, ValidationType
 from storage.models import Community, CommunityUser, User
 from tests.handlers.helpers import (

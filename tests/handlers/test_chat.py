@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers import chat
-from handlers.actions import Press
-from handlers.bindings import ChatPlace, migrate_chat
-from handlers.linking import ChatAccount, issue_link_code
+from handlers.chat import entry as chat
+from handlers.chat.actions import Press
+from handlers.chat.bindings import ChatPlace, migrate_chat
+from handlers.chat.linking import ChatAccount, issue_link_code
 from storage.bot_models import ChatBinding
 from storage.codes import MembershipStatus
 from tests.handlers.helpers import membership, snapshot

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers import communities
-from handlers.actions import Press, press
+from handlers.chat.actions import Press, press
+from handlers.community import communities
 from storage.models import Community
 from tests.handlers.helpers import (
     NOTHING_CHANGED,

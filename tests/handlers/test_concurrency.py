@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from handlers import members, pending, settings
-from handlers.context import Context
-from handlers.reply import Reply
+from handlers.community import members, pending, settings
+from handlers.core.context import Context
+from handlers.core.reply import Reply
 from storage.codes import MembershipStatus
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Community, CommunitySecurity, CommunityUser

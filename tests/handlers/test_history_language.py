@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from handlers import commands, communities, history, members, pending, preferences
-from handlers import settings as community_settings
-from handlers.actions import Press, press
+from handlers.chat import commands, preferences
+from handlers.chat.actions import Press, press
+from handlers.community import communities, history, members, pending
+from handlers.community import settings as community_settings
 from storage import clock
 from storage.bot_models import Preference
 from storage.models import Language, User

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import string
 
-from handlers.i18n import LANGUAGES, catalog, date, datetime, normalize_language, number, t
+from handlers.core.i18n import LANGUAGES, catalog, date, datetime, normalize_language, number, t
 
 
 def placeholders(template: str) -> set[str]:

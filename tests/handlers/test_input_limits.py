@@ -1,4 +1,4 @@
-"""Every free text a person can send has a maximum (handlers/limits.py), checked before any
+"""Every free text a person can send has a maximum (handlers/core/limits.py), checked before any
 query: longer text gets "Texte trop long : N caractères pour L au plus", nothing changes, and
 the text never reaches the database (issue 18: `ajouter N <60,000 characters>` made SQLite fail
 with "LIKE pattern too complex", reported as an outage and retried three times)."""
@@ -10,17 +10,20 @@ import contextlib
 import pytest
 from sqlalchemy import event, select
 
-from handlers import chat, commands, limits, pending, pending_input, preferences
-from handlers.actions import Press, press
-from handlers.i18n import number
-from handlers.linking import ChatAccount, issue_link_code, redeem_link_code
+from handlers.chat import commands, pending_input, preferences
+from handlers.chat import entry as chat
+from handlers.chat.actions import Press, press
+from handlers.chat.linking import ChatAccount, issue_link_code, redeem_link_code
+from handlers.community import pending
+from handlers.core import limits
+from handlers.core.i18n import number
 from storage.bot_models import PendingInput
 from tests.handlers.helpers import actor
 from tests.security.conftest import PLACE, fr, full_snapshot
 
 
 def too_long(length: int, limit: int, language: str = "fr") -> str:
-    from handlers.i18n import t
+    from handlers.core.i18n import t
 
     return t(language, "error.too_long", length=number(length), limit=number(limit))
 

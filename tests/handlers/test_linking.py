@@ -7,8 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from handlers.errors import Refusal
-from handlers.linking import (
+from handlers.chat.linking import (
     ATTEMPTS_PER_IDENTITY,
     ChatAccount,
     issue_link_code,
@@ -18,6 +17,7 @@ from handlers.linking import (
     redeem_link_code,
     unlink,
 )
+from handlers.core.errors import Refusal
 from storage import clock
 from storage.bot_models import ChatIdentity, LinkCode
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from handlers import members
-from handlers.actions import Press, press
+from handlers.chat.actions import Press, press
+from handlers.community import members
 from storage.codes import MembershipStatus
 from tests.handlers.helpers import (
     NOTHING_CHANGED,

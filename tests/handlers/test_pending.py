@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
-from handlers import pending
-from handlers.actions import Press, press
+from handlers.chat.actions import Press, press
+from handlers.community import pending
 from storage.codes import MembershipStatus
 from storage.models import CommunitySecurity, CommunityUser
 from tests.handlers.helpers import (

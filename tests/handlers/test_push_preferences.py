@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from handlers import commands, notifications
+from handlers.chat import commands
+from handlers.outbox import notifications
 from storage.bot_models import Preference
 from tests.handlers.helpers import actor, snapshot
 from tests.notifications.support import EMILIE_TG, link_deciders

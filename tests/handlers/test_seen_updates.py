@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
-from handlers import seen_updates
+from handlers.chat import seen_updates
 from storage import clock
 from storage.bot_models import SeenUpdate
 

@@ -9,9 +9,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from handlers import settings as community_settings
-from handlers.actions import Press, press
-from handlers.context import Context
+from handlers.chat.actions import Press, press
+from handlers.community import settings as community_settings
+from handlers.core.context import Context
 from storage import clock
 from storage.codes import MembershipStatus, ValidationType
 from storage.models import CommunitySecurity

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.validation_input import (
+from handlers.community.validation_input import (
     domain_accepts,
     is_domain,
     parse_domains,

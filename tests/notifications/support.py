@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from bot.notifier import Notifier, RetryLater, Unreachable
-from handlers.reply import Reply
-from handlers.watch_state import ensure_state
+from handlers.core.reply import Reply
+from handlers.outbox.watch_state import ensure_state
 from storage import clock
 from storage.bot_models import ChatBinding, ChatIdentity, WatcherState
 from storage.clock import now

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from bot.notifier import Notifier
-from handlers import settings as community_settings
+from handlers.community import settings as community_settings
 from storage import clock
 from tests.handlers.helpers import actor
 from tests.notifications.support import (

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.notifier import Notifier, RateLimiter
-from handlers import notifications, pending
-from handlers.context import Context
+from handlers.community import pending
+from handlers.core.context import Context
+from handlers.outbox import notifications
 from storage import clock
 from storage.bot_models import ChatIdentity, Delivery, Notification, Preference
 from storage.codes import MembershipStatus

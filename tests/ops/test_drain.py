@@ -14,10 +14,10 @@ from sqlalchemy import select
 from bot.runtime import App, shutdown
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
-from handlers import chat
-from handlers.actions import callback_data
-from handlers.bindings import ChatPlace
-from handlers.linking import ChatAccount, issue_link_code
+from handlers.chat import entry as chat
+from handlers.chat.actions import callback_data
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.linking import ChatAccount, issue_link_code
 from storage.codes import MembershipStatus
 from storage.models import CommunityUser
 from tests.ops.support import free_port

@@ -14,8 +14,8 @@ from bot.notifier import Notifier
 from bot.runtime import App
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
-from handlers.actions import callback_data
-from handlers.linking import issue_link_code
+from handlers.chat.actions import callback_data
+from handlers.chat.linking import issue_link_code
 from tests.telegram.conftest import EMAILS, EMILIE, JEANMARC, telegram_config
 from tests.telegram.fake_bot_api import TOKEN
 

@@ -17,8 +17,8 @@ from bot.notifier import Notifier
 from bot.runtime import App
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
-from handlers import notifications
-from handlers.actions import callback_data
+from handlers.chat.actions import callback_data
+from handlers.outbox import notifications
 from storage.engine import make_engine
 from tests.ops.support import free_port
 from tests.slack.conftest import start_bot

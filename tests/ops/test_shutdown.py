@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from handlers import chat
-from handlers.actions import callback_data
-from handlers.bindings import ChatPlace
-from handlers.linking import ChatAccount, issue_link_code
+from handlers.chat import entry as chat
+from handlers.chat.actions import callback_data
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.linking import ChatAccount, issue_link_code
 from storage.bot_models import Delivery
 from storage.codes import Gender, MembershipStatus, PhoneDisplay, UserStatus
 from storage.models import CommunityUser, User

@@ -19,13 +19,15 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from bot.doctor import ERROR, OK, WARNING, check_grants
-from handlers import chat, community_admin, members, pending
-from handlers import settings as card
-from handlers.bindings import ChatPlace
-from handlers.charts import ChartRequest, chart
-from handlers.context import Context
-from handlers.linking import ChatAccount, issue_link_code
-from handlers.notifications import scan_new_pending
+from handlers.chat import entry as chat
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.linking import ChatAccount, issue_link_code
+from handlers.community import admin as community_admin
+from handlers.community import members, pending
+from handlers.community import settings as card
+from handlers.core.context import Context
+from handlers.dashboard.charts import ChartRequest, chart
+from handlers.outbox.notifications import scan_new_pending
 from storage import grants, notified, schema
 from storage.bot_models import AuditEntry, ChatIdentity
 from storage.codes import AuthItemId, MembershipStatus, ValidationType
@@ -238,7 +240,7 @@ def _whole_flow(admin, engine, tmp_path, settings) -> None:
 
 
 def chat_actor(ctx: Context, user_id: int):
-    from handlers.identity import actor_for_user
+    from handlers.chat.identity import actor_for_user
 
     found = actor_for_user(ctx, user_id, "console")
     assert found is not None

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers import community_admin, members, pending
-from handlers import settings as card
+from handlers.community import admin as community_admin
+from handlers.community import members, pending
+from handlers.community import settings as card
 from storage.clock import now
 from storage.codes import AuthItemId, MembershipStatus
 from storage.models import CommunityUser, UserAuthAssignment

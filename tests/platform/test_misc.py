@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from handlers import community_admin, members, pending, widget
-from handlers.context import Context
-from handlers.platform_urls import community_page, url_key
+from handlers.community import admin as community_admin
+from handlers.community import members, pending, widget
+from handlers.core.context import Context
+from handlers.core.platform_urls import community_page, url_key
 from storage import clock, notified, queries
 from storage.bot_models import EmailMessage
 from storage.clock import now

@@ -14,14 +14,15 @@ import datetime as dt
 import pytest
 from sqlalchemy import delete, insert, select, text
 
-from handlers import communities, members, notifications
-from handlers.actions import Press, press
-from handlers.bindings import ChatPlace
-from handlers.chat import on_command
-from handlers.community_admin import add_member, delete_community
-from handlers.context import Context
-from handlers.identity import actor_for_account
-from handlers.linking import ChatAccount, issue_link_code, redeem_link_code
+from handlers.chat.actions import Press, press
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.entry import on_command
+from handlers.chat.identity import actor_for_account
+from handlers.chat.linking import ChatAccount, issue_link_code, redeem_link_code
+from handlers.community import communities, members
+from handlers.community.admin import add_member, delete_community
+from handlers.core.context import Context
+from handlers.outbox import notifications
 from storage.bot_models import Notification
 from storage.codes import AuthItemId, MembershipStatus
 from storage.models import AddressTerritory, Community, CommunityUser, Territory, User

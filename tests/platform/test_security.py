@@ -11,9 +11,9 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from handlers import communities
-from handlers import settings as community_settings
-from handlers.validation_input import _php_records, domain_accepts, parse_identifiers
+from handlers.community import communities
+from handlers.community import settings as community_settings
+from handlers.community.validation_input import _php_records, domain_accepts, parse_identifiers
 from storage.codes import ValidationType
 from storage.models import Community, CommunitySecurity
 from tests.handlers.helpers import actor, community, snapshot

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from handlers import notifications
+from handlers.outbox import notifications
 from storage.bot_models import Delivery, Notification
 from storage.clock import now
 from tests.notifications.support import link_deciders, new_pending

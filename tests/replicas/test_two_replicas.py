@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from handlers.actions import parse_callback_data
+from handlers.chat.actions import parse_callback_data
 from storage.bot_models import AuditEntry, Delivery, Notification, SeenUpdate
 from storage.codes import MembershipStatus
 from storage.engine import make_engine

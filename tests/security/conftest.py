@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import select, text
 
-from handlers.bindings import ChatPlace
-from handlers.context import Context
-from handlers.i18n import t
-from handlers.linking import ChatAccount, issue_link_code, redeem_link_code
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.linking import ChatAccount, issue_link_code, redeem_link_code
+from handlers.core.context import Context
+from handlers.core.i18n import t
 from storage.bot_models import BotBase
 from storage.codes import AuthItemId, Gender, PhoneDisplay, UserStatus
 from storage.models import (
@@ -133,7 +133,7 @@ def roles(sec_ctx, world) -> Roles:
 
 
 #: Bookkeeping of the transport, not a change: the key of each update received, kept so that a
-#: replica drops a redelivered copy (handlers/seen_updates.py).
+#: replica drops a redelivered copy (handlers/chat/seen_updates.py).
 RECEIVED_UPDATES = "bot_seen_update"
 
 

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.console import Console
-from handlers import chat
-from handlers.actions import callback_data
-from handlers.bindings import ChatPlace
-from handlers.linking import ChatAccount, issue_link_code
+from handlers.chat import entry as chat
+from handlers.chat.actions import callback_data
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.linking import ChatAccount, issue_link_code
 from storage.bot_models import PendingInput
 from storage.codes import MembershipStatus
 from storage.models import CommunityUser

@@ -14,9 +14,11 @@ import threading
 import pytest
 from sqlalchemy import select, update
 
-from handlers import chat, feed, linking, notifications
-from handlers.actions import Press
-from handlers.linking import ChatAccount, issue_link_code, linked_user_id, redeem_link_code
+from handlers.chat import entry as chat
+from handlers.chat import linking
+from handlers.chat.actions import Press
+from handlers.chat.linking import ChatAccount, issue_link_code, linked_user_id, redeem_link_code
+from handlers.outbox import feed, notifications
 from storage import clock
 from storage.bot_models import ChatIdentity, Delivery, LinkAttempt, Notification
 from storage.codes import MembershipStatus, UserStatus

@@ -18,8 +18,9 @@ from sqlalchemy import select
 from bot.console import Console, terminal
 from bot.slack import render as slack
 from bot.telegram.front import to_html
-from handlers import communities, community_admin, history, members, pending
-from handlers.markup import ESC, escape, plain
+from handlers.community import admin as community_admin
+from handlers.community import communities, history, members, pending
+from handlers.core.markup import ESC, escape, plain
 from storage.bot_models import EmailMessage
 from tests.handlers.helpers import actor
 from tests.notifications.support import new_pending, notifier_for

@@ -1,13 +1,15 @@
 """The authorization matrix: every button action and every command, for every role, on every
-database, through the chat fronts' common entry (handlers.chat), as Telegram and Slack call it.
+database, through the chat fronts' common entry (handlers.chat.entry), as Telegram and Slack call
+it.
 
 Every case targets Arc France. For each role the exact outcome is asserted: the reply's text
 for a refusal (French), and that the database did not change (memberships, communities, audit
 count after each press; every mapped table at the end of the run). An allowed write must leave
 its audit entry, by that person, from that front.
 
-The case list is checked against handlers.actions.ACTIONS and handlers.commands.COMMANDS: a new
-action or command without a row here fails `test_every_action_and_command_has_a_row`.
+The case list is checked against handlers.chat.actions.ACTIONS and
+handlers.chat.commands.COMMANDS: a new action or command without a row here fails
+`test_every_action_and_command_has_a_row`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from handlers import chat
-from handlers.actions import ACTIONS, Press
-from handlers.commands import COMMANDS
+from handlers.chat import entry as chat
+from handlers.chat.actions import ACTIONS, Press
+from handlers.chat.commands import COMMANDS
 from storage.bot_models import AuditEntry
 from tests.handlers.helpers import snapshot
 from tests.security.conftest import (

@@ -14,13 +14,18 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from handlers import actions, chat, commands, limits, pending_input, preferences
-from handlers.actions import ACTIONS, Press
-from handlers.charts import ChartRequest, parse_scope
-from handlers.i18n import number
-from handlers.linking import ALPHABET, CODE_LENGTH, ChatAccount, looks_like_code, redeem_link_code
-from handlers.settings import set_identifiers
-from handlers.validation_input import (
+from handlers.chat import actions, commands, pending_input, preferences
+from handlers.chat import entry as chat
+from handlers.chat.actions import ACTIONS, Press
+from handlers.chat.linking import (
+    ALPHABET,
+    CODE_LENGTH,
+    ChatAccount,
+    looks_like_code,
+    redeem_link_code,
+)
+from handlers.community.settings import set_identifiers
+from handlers.community.validation_input import (
     ENCODINGS,
     PLATFORM_MIME_TYPES,
     decode,
@@ -30,6 +35,9 @@ from handlers.validation_input import (
     parse_identifiers,
     to_ascii,
 )
+from handlers.core import limits
+from handlers.core.i18n import number
+from handlers.dashboard.charts import ChartRequest, parse_scope
 from storage.bot_models import PendingInput
 from tests.handlers.helpers import actor, snapshot
 from tests.security.conftest import BOUNDED, PLACE, fr, full_snapshot
@@ -83,7 +91,7 @@ def test_a_command_line_always_parses(text):
 def test_any_command_from_an_operator_is_understood_or_refused(ctx, world, name, args):
     operator = ChatAccount("telegram", "4242")
     if chat.who(ctx, operator) is None:
-        from handlers.linking import issue_link_code
+        from handlers.chat.linking import issue_link_code
 
         code = issue_link_code(ctx, "operateur@hautsdefrance-mobilites.fr").code
         assert redeem_link_code(ctx, operator, code, "fr").ok
@@ -140,7 +148,7 @@ def test_any_press_on_telegram_s_input_layer_is_understood_or_refused(ctx, world
     """pending_input parks presses that ask for text: a forged one must not break that."""
     account = ChatAccount("telegram", "5151")
     if chat.who(ctx, account) is None:
-        from handlers.linking import issue_link_code
+        from handlers.chat.linking import issue_link_code
 
         code = issue_link_code(ctx, "emilie.fournier@arcfrance.fr").code
         assert redeem_link_code(ctx, account, code, "fr").ok

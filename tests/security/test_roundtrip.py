@@ -10,9 +10,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from handlers import community_admin, history, members, pending
-from handlers.markup import plain
-from handlers.names import refused_character
+from handlers.community import admin as community_admin
+from handlers.community import history, members, pending
+from handlers.community.names import refused_character
+from handlers.core.markup import plain
 from storage.bot_models import AuditEntry
 from storage.codes import MembershipStatus
 from storage.models import Community

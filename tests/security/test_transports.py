@@ -25,8 +25,8 @@ from bot.runtime import App
 from bot.slack.front import SlackFront
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
-from handlers.context import Context
-from handlers.linking import issue_link_code
+from handlers.chat.linking import issue_link_code
+from handlers.core.context import Context
 from storage.bot_models import AuditEntry
 from storage.codes import MembershipStatus
 from storage.engine import make_sessionmaker
@@ -98,7 +98,7 @@ async def test_a_signature_is_bound_to_its_body_and_a_replay_decides_nothing_twi
     decided = full_snapshot(bot.ctx)
     assert await post(bot.user.endpoint, body, headers) == 200
     # The copy carries the same trigger id: acknowledged and dropped before any use case
-    # (handlers/seen_updates.py), so the message is not touched again.
+    # (handlers/chat/seen_updates.py), so the message is not touched again.
     await asyncio.sleep(0.5)
     assert len(bot.fake.of("chat.update")) == 1
     assert full_snapshot(bot.ctx) == decided  # one decision, one audit entry, one e-mail

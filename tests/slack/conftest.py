@@ -21,10 +21,10 @@ from bot.config import Config, SlackConfig
 from bot.runtime import App
 from bot.slack.front import SlackFront
 from bot.wiring import Runtime
-from handlers import chat
-from handlers.bindings import ChatPlace
-from handlers.context import Context
-from handlers.linking import ChatAccount, issue_link_code
+from handlers.chat import entry as chat
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.linking import ChatAccount, issue_link_code
+from handlers.core.context import Context
 from storage.engine import make_engine, make_sessionmaker
 from tests.slack.fake_slack_api import BOT_TOKEN, TEAM, FakeSlack
 from tests.support.world import World, build_world

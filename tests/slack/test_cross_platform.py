@@ -11,7 +11,7 @@ from bot.runtime import App
 from bot.slack.front import SlackFront
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
-from handlers.context import Context
+from handlers.core.context import Context
 from storage.codes import MembershipStatus
 from storage.engine import make_sessionmaker
 from tests.handlers.helpers import membership

@@ -9,7 +9,7 @@ import pytest
 from bot.config import ConfigError, load_config
 from bot.slack import render
 from bot.slack.limits import redact
-from handlers.reply import Button, Reply
+from handlers.core.reply import Button, Reply
 
 
 def test_bold_and_escaping():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from handlers.linking import issue_link_code
+from handlers.chat.linking import issue_link_code
 from storage.bot_models import AuditEntry, ChatIdentity
 from storage.codes import MembershipStatus
 from tests.handlers.helpers import membership, snapshot

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from handlers.linking import issue_link_code
-from handlers.reply import Button, Image, Reply
+from handlers.chat.linking import issue_link_code
+from handlers.core.reply import Button, Image, Reply
 from storage.bot_models import AuditEntry, ChatIdentity
 from storage.codes import MembershipStatus
 from tests.handlers.helpers import membership, snapshot
@@ -262,7 +262,7 @@ async def test_a_conversation_the_bot_is_not_in_gets_the_answer_through_response
 
 
 async def test_an_unexpected_failure_reaches_the_person_as_an_ephemeral(bot, monkeypatch, caplog):
-    from handlers import pending_input
+    from handlers.chat import pending_input
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from handlers import pending
-from handlers.context import Context, Settings
-from handlers.identity import actor_for_user
+from handlers.chat.identity import actor_for_user
+from handlers.community import pending
+from handlers.core.context import Context, Settings
 from storage import schema
 from storage.bot_models import BOT_TABLES
 from storage.codes import MembershipStatus

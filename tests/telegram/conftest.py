@@ -10,7 +10,7 @@ from bot.config import Config, TelegramConfig
 from bot.runtime import App
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
-from handlers.linking import issue_link_code
+from handlers.chat.linking import issue_link_code
 from tests.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
 
 EMILIE = {"id": 1001, "first_name": "Emilie", "last_name": "Fournier", "language_code": "fr"}

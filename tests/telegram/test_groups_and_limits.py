@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from handlers.reply import Button, Reply
+from handlers.core.reply import Button, Reply
 from storage.bot_models import ChatBinding
 from storage.codes import MembershipStatus
 from tests.handlers.helpers import membership, snapshot

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from bot.notifier import Notifier
 from bot.runtime import App
 from bot.wiring import Runtime
-from handlers import notifications
-from handlers.context import Context
+from handlers.core.context import Context
+from handlers.outbox import notifications
 from storage import clock
 from storage.bot_models import Delivery
 from storage.engine import make_sessionmaker

@@ -1,4 +1,4 @@
-"""Buttons that need text or a file: what handlers/pending_input.py decides, and how the
+"""Buttons that need text or a file: what handlers/chat/pending_input.py decides, and how the
 Telegram front carries it (expiry, a file where text was expected, a document's community)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from handlers import communities, members, pending, settings
-from handlers.pending_input import INPUTS, button_data, resolve
-from handlers.reply import Image, Reply
+from handlers.chat.pending_input import INPUTS, button_data, resolve
+from handlers.community import communities, members, pending, settings
+from handlers.core.reply import Image, Reply
 from storage import clock
 from storage.bot_models import PendingInput
 from storage.codes import MembershipStatus, ValidationType

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from handlers.actions import callback_data
+from handlers.chat.actions import callback_data
 from storage.bot_models import AuditEntry
 from storage.codes import MembershipStatus
 from tests.handlers.helpers import membership

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from bot.runtime import App
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
-from handlers.actions import callback_data
-from handlers.linking import issue_link_code
+from handlers.chat.actions import callback_data
+from handlers.chat.linking import issue_link_code
 from storage.bot_models import AuditEntry, ChatIdentity, LinkCode
 from storage.codes import MembershipStatus
 from tests.handlers.helpers import membership

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from handlers.actions import callback_data
+from handlers.chat.actions import callback_data
 from storage.bot_models import AuditEntry, ChatIdentity, PendingInput
 from storage.codes import MembershipStatus, ValidationType
 from tests.handlers.helpers import add_members, audit_entries, community, membership, snapshot
@@ -348,7 +348,7 @@ async def test_member_pages_are_turned_with_buttons(api, front, ctx, world):
 async def test_a_press_that_fails_is_still_answered(api, front, ctx, world, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    from handlers import pending_input
+    from handlers.chat import pending_input
 
     def down(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("server has gone away"))
@@ -365,7 +365,7 @@ async def test_a_press_that_fails_is_still_answered(api, front, ctx, world, monk
 
 
 async def test_repeated_wrong_codes_are_slowed_down(api, front, ctx, world):
-    from handlers.linking import issue_link_code
+    from handlers.chat.linking import issue_link_code
 
     for n in range(5):
         api.send_text(STRANGER, f"/start WRNGCDEXY{n + 2}")

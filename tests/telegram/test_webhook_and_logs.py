@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.runtime import App
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
-from handlers.linking import issue_link_code
+from handlers.chat.linking import issue_link_code
 from storage.bot_models import ChatIdentity
 from tests.handlers.helpers import snapshot
 from tests.telegram.conftest import EMILIE, link, reply_to, telegram_config

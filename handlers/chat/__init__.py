@@ -1,0 +1,1 @@
+"""What the chat fronts share: entry, commands, button actions, linking, preferences."""

@@ -1,0 +1,1 @@
+"""A community managed as in the web admin: pending members, members, settings, card."""

@@ -1,0 +1,422 @@
+"""The web admin's "Ajouter un membre", "Editer les informations" and "Supprimer la communauté".
+
+Each write is one transaction with its audit entry. A change of name or description, and a
+deletion, also write a bot_notification row (kinds "community_change", "community_deleted"):
+the operators' change feed, delivered by the notifier, since the referent guide asks referents
+to tell Hauts-de-France Mobilités of any change (dénomination...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from handlers.community import communities, names
+from handlers.community.member_mail import queue_member_email
+from handlers.core import limits
+from handlers.core.context import Actor, Context
+from handlers.core.errors import Refusal
+from handlers.core.i18n import datetime, number, t
+from handlers.core.present import clip, email_domain, short_name, status_key
+from handlers.core.reply import Button, InputRequest, Reply
+from handlers.core.rights import administered_community, operates
+from handlers.core.uow import audit, transaction, use_case
+from storage import queries
+from storage.bot_models import ChatBinding, Notification
+from storage.clock import now
+from storage.codes import MembershipStatus, UserStatus, ValidationType
+from storage.community_admin import (
+    community_named,
+    community_row,
+    delete_community_rows,
+    deletion_summary,
+    membership_of,
+    other_community_names,
+    users_matching_name,
+)
+from storage.memberships import added_values, touch_community
+from storage.models import Community, CommunityUser, User
+from storage.roles import grant_moderator_role
+
+#: Most people offered when a name matches several accounts.
+MAX_CHOICES = 10
+#: Column lengths (handlers/core/limits.py).
+LIMITS = {
+    "name": limits.NAME,
+    "description": limits.DESCRIPTION,
+    "full_description": limits.FULL_DESCRIPTION,
+}
+ROLES = {int(MembershipStatus.MEMBER): "member", int(MembershipStatus.MODERATOR): "moderator"}
+
+
+# --- Add a member -------------------------------------------------------------------------------
+
+
+@use_case
+def find_member_to_add(ctx: Context, actor: Actor, community_id: int, query: str) -> Reply:
+    """By e-mail (exact) or by name (a choice when several match); then the role to give."""
+    lang = actor.language
+    limits.check(query, limits.PERSON_SEARCH)
+    query = (query or "").strip()
+    if not query:
+        raise Refusal("admin.add_nothing")
+    with transaction(ctx) as session:
+        community = administered_community(session, actor, community_id)
+        if "@" in query:
+            user = queries.user_by_email(session, query)
+            if user is None or user.status == UserStatus.PSEUDONYMIZED:  # deleted, to all
+                raise Refusal("admin.unknown_email", email=clip(query))
+            return _role_choice(session, lang, community, user)
+        found = users_matching_name(session, query, MAX_CHOICES + 1)
+        if not found:
+            raise Refusal("admin.unknown_name", name=clip(query))
+        if len(found) > MAX_CHOICES:
+            raise Refusal("admin.too_many", count=MAX_CHOICES, name=clip(query))
+        if len(found) == 1:
+            return _role_choice(session, lang, community, found[0])
+    return Reply(
+        t(lang, "admin.several", count=len(found), name=clip(query), community=community.name),
+        tuple(
+            (Button(_person(lang, user), "add_pick", f"{community.id}:{user.id}"),)
+            for user in found
+        )
+        + ((Button(t(lang, "common.cancel"), "cancel"),),),
+    )
+
+
+@use_case
+def pick_member_to_add(ctx: Context, actor: Actor, community_id: int, user_id: int) -> Reply:
+    with transaction(ctx) as session:
+        community = administered_community(session, actor, community_id)
+        user = session.get(User, user_id)
+        if user is None or user.status == UserStatus.PSEUDONYMIZED:
+            raise Refusal("error.bad_button")
+        return _role_choice(session, actor.language, community, user)
+
+
+def _person(lang: str, user: User) -> str:
+    return t(lang, "admin.person", name=short_name(user), domain=email_domain(user.email) or "—")
+
+
+def _refuse_if_member(session: Session, lang: str, community: Community, user: User) -> None:
+    existing = membership_of(session, community.id, user.id)
+    if existing is not None:
+        raise Refusal(
+            "admin.already",
+            name=short_name(user),
+            community=community.name,
+            status=t(lang, status_key(existing.status)),
+        )
+
+
+def _role_choice(session: Session, lang: str, community: Community, user: User) -> Reply:
+    _refuse_if_member(session, lang, community, user)
+    ref = f"{community.id}:{user.id}"
+    return Reply(
+        t(
+            lang,
+            "admin.add_as",
+            name=short_name(user),
+            domain=email_domain(user.email) or "—",
+            community=community.name,
+        ),
+        (
+            (
+                Button(t(lang, "admin.as_member"), "add_as", f"{ref}:1", "primary"),
+                Button(t(lang, "admin.as_moderator"), "add_as", f"{ref}:2"),
+            ),
+            (Button(t(lang, "common.cancel"), "cancel"),),
+        ),
+    )
+
+
+@use_case
+def add_member(ctx: Context, actor: Actor, community_id: int, user_id: int, status: int) -> Reply:
+    """Join the user directly, dated as the platform dates an accepted member."""
+    lang = actor.language
+    if status not in ROLES:
+        raise Refusal("error.bad_button")
+    when = now()
+    with transaction(ctx, write=True) as session:
+        # The lock serialises two referents adding the same person at the same time.
+        if queries.lock_community(session, community_id) is None:
+            raise Refusal("error.unknown_community", id=community_id)
+        community = administered_community(session, actor, community_id)
+        user = session.get(User, user_id)
+        if user is None or user.status == UserStatus.PSEUDONYMIZED:
+            raise Refusal("error.bad_button")
+        _refuse_if_member(session, lang, community, user)
+        membership = CommunityUser(
+            community_id=community.id,
+            user_id=user.id,
+            admin_id=actor.user_id,
+            **added_values(community, user.id, MembershipStatus(status), when),
+        )
+        session.add(membership)
+        session.flush()
+        if status == MembershipStatus.MODERATOR:
+            grant_moderator_role(session, user.id)  # CommunityUserSaveListener::postPersist
+        audit(
+            session,
+            actor,
+            "add_member",
+            community_id=community.id,
+            target_user_id=user.id,
+            membership_id=membership.id,
+            after={"status": status},
+        )
+        emailed = queue_member_email(ctx, session, membership, "added") is not None
+    text = t(
+        lang,
+        "admin.added",
+        name=short_name(user),
+        community=community.name,
+        role=t(lang, f"admin.role_{ROLES[status]}"),
+        by=actor.name,
+        when=datetime(when, lang),
+    )
+    if emailed:
+        text += " " + t(lang, "admin.emailed")
+    return Reply(
+        text,
+        ((Button(t(lang, "card.members_button"), "members", f"{community.id}:a:0"),),),
+        replaces_message=True,
+    )
+
+
+# --- Edit the community's details ---------------------------------------------------------------
+
+
+@use_case
+def edit_details(ctx: Context, actor: Actor, community_id: int, column: str, value: str) -> Reply:
+    """Set the name, short or full description; the reply is the change and the card."""
+    lang = actor.language
+    if column not in LIMITS:
+        raise Refusal("error.bad_button")
+    value = (value or "").strip()
+    if not value:
+        raise Refusal("admin.empty")
+    limits.check(value, LIMITS[column])
+    when = now()
+    with transaction(ctx, write=True) as session:
+        if queries.lock_community(session, community_id) is None:
+            raise Refusal("error.unknown_community", id=community_id)
+        community = administered_community(session, actor, community_id)
+        before = getattr(community, column)
+        if before == value:
+            return Reply(t(lang, "admin.unchanged", community=community.name))
+        if column == "name":
+            _check_name(session, actor, community.id, value)
+        touch_community(session, community, when, **{column: value})
+        audit(
+            session,
+            actor,
+            f"edit_{column}",
+            community_id=community.id,
+            before={column: before},
+            after={column: value},
+        )
+        _change_feed(
+            session,
+            "community_change",
+            community.id,
+            {
+                "community_id": community.id,
+                "community": community.name,
+                "field": column,
+                "before": before,
+                "after": value,
+                "by_user_id": actor.user_id,
+                "by": actor.name,
+                "front": actor.front,
+                "at": when.isoformat(),
+            },
+        )
+    text = t(
+        lang,
+        f"admin.{column}_changed",
+        community=community.name,
+        by=actor.name,
+        when=datetime(when, lang),
+        before=before,
+        after=value,
+    )
+    card = communities.community_card(ctx, actor, community.id)
+    return Reply(text + "\n\n" + card.text, card.buttons, replaces_message=True)
+
+
+def _check_name(session: Session, actor: Actor, community_id: int, name: str) -> None:
+    """Refuse a name another community already has (the platform's rule: whatever the case),
+    one holding an invisible or bidirectional character, or one that looks like another
+    community's (same confusable skeleton, `handlers.community.names`). The look-alike is named
+    unless it is a secured community the actor neither belongs to nor administers (hidden from
+    non-members on the platform)."""
+    refused = names.refused_character(name)
+    if refused is not None:
+        raise Refusal("admin.name_invisible", character=refused)
+    other = community_named(session, name, community_id)
+    if other is not None:
+        raise Refusal("admin.name_taken", name=name, id=other.id)
+    key = names.look_alike_key(name)
+    for other_id, other_name, validation in other_community_names(session, community_id):
+        if names.look_alike_key(other_name) != key:
+            continue
+        if validation == ValidationType.SECURED and not _sees(session, actor, other_id):
+            raise Refusal("admin.name_looks_like_hidden")
+        raise Refusal("admin.name_looks_like", name=name, other=other_name, id=other_id)
+
+
+def _sees(session: Session, actor: Actor, community_id: int) -> bool:
+    """Whether the actor may know this community's name: an operator, one who administers
+    it, or one with a membership in it."""
+    if actor.is_operator or membership_of(session, community_id, actor.user_id) is not None:
+        return True
+    return queries.community_and_right(session, community_id, actor.user_id, actor.territories)[1]
+
+
+def _change_feed(session: Session, kind: str, community_id: int, payload: dict) -> None:
+    """A row for the operators' change feed (delivered by the notifier), in this transaction."""
+    session.add(
+        Notification(
+            kind=kind,
+            dedup_key=f"{community_id}:{uuid.uuid4().hex}",
+            community_id=community_id,
+            payload=json.dumps(payload, default=str, ensure_ascii=False),
+            created_at=now(),
+        )
+    )
+
+
+# --- Delete the community -----------------------------------------------------------------------
+
+
+def _deletable(session: Session, actor: Actor, community_id: int) -> Community:
+    """Only the creator, an operator or a platform admin of it; a moderator administers but
+    may not delete."""
+    community = administered_community(session, actor, community_id)
+    if not (community.user_id == actor.user_id or operates(session, actor, community)):
+        raise Refusal("admin.delete_not_allowed", community=community.name)
+    return community
+
+
+def _summary_lines(lang: str, community: Community, session: Session) -> list[str]:
+    summary = deletion_summary(session, community.id)
+    s = summary.statuses
+    lines = [
+        t(lang, "admin.delete_summary", community=community.name, id=community.id),
+        t(
+            lang,
+            "admin.delete_memberships",
+            members=number(s[MembershipStatus.MEMBER] + s[MembershipStatus.MODERATOR]),
+            moderators=number(s[MembershipStatus.MODERATOR]),
+            pending=number(s[MembershipStatus.PENDING]),
+            refused=number(s[MembershipStatus.REFUSED]),
+        ),
+        t(lang, "admin.delete_ads", ads=number(summary.ads)),
+        t(lang, "admin.delete_files", files=number(summary.files)),
+    ]
+    lines += [
+        t(lang, "admin.delete_other", table=table, count=number(count))
+        for table, count in summary.others.items()
+    ]
+    return lines
+
+
+@use_case
+def ask_delete(ctx: Context, actor: Actor, community_id: int) -> Reply:
+    """The last summary, and a button that asks for the community's exact name."""
+    lang = actor.language
+    with transaction(ctx) as session:
+        community = _deletable(session, actor, community_id)
+        lines = _summary_lines(lang, community, session)
+    prompt = "\n".join(lines[1:] + [t(lang, "admin.delete_prompt", community=community.name)])
+    return Reply(
+        "\n".join(lines + [t(lang, "admin.delete_prompt", community=community.name)]),
+        (
+            (
+                Button(
+                    t(lang, "admin.delete_confirm"),
+                    "delete",
+                    str(community.id),
+                    "danger",
+                    InputRequest(prompt),
+                ),
+                Button(t(lang, "common.cancel"), "cancel"),
+            ),
+        ),
+    )
+
+
+@use_case
+def delete_community(ctx: Context, actor: Actor, community_id: int, typed_name: str) -> Reply:
+    """Delete it, if the name typed is exactly the community's."""
+    lang = actor.language
+    limits.check(typed_name, limits.NAME)  # a longer text is not the name: no query for it
+    when = now()
+    with transaction(ctx, write=True) as session:
+        if queries.lock_community(session, community_id) is None:
+            raise Refusal("error.unknown_community", id=community_id)
+        community = _deletable(session, actor, community_id)
+        typed = (typed_name or "").strip()
+        if typed != community.name:
+            raise Refusal("admin.delete_mismatch", typed=clip(typed), community=community.name)
+        summary = deletion_summary(session, community.id)
+        lines = _summary_lines(lang, community, session)[1:]
+        before = community_row(session, community.id)
+        counts = {
+            "memberships": {str(k): v for k, v in sorted(summary.statuses.items())},
+            "ads": summary.ads,
+            "identifier_files": summary.files,
+            "others": summary.others,
+        }
+        files = delete_community_rows(session, community.id)
+        session.execute(
+            update(ChatBinding)
+            .where(ChatBinding.community_id == community.id)
+            .values(active=False)
+            .execution_options(synchronize_session=False)
+        )
+        audit(
+            session,
+            actor,
+            "delete_community",
+            community_id=community.id,
+            before=before,
+            after={"deleted": True, **counts},
+        )
+        _change_feed(
+            session,
+            "community_deleted",
+            community.id,
+            {
+                "community_id": community.id,
+                "community": community.name,
+                "before": before,
+                **counts,
+                "by_user_id": actor.user_id,
+                "by": actor.name,
+                "front": actor.front,
+                "at": when.isoformat(),
+            },
+        )
+        session.expunge(community)
+    # The identifier files themselves, once their rows are gone for good.
+    folder = ctx.settings.security_folder
+    for name in files:
+        path = folder / name
+        if path.parent == folder:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+    text = t(
+        lang,
+        "admin.deleted",
+        community=community.name,
+        id=community.id,
+        by=actor.name,
+        when=datetime(when, lang),
+    )
+    return Reply("\n".join([text, *lines]), replaces_message=True)

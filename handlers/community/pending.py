@@ -1,0 +1,308 @@
+"""Pending members: list them, approve or refuse one, or all of them behind a confirmation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from handlers.community.communities import page_buttons
+from handlers.community.member_mail import queue_member_email, split_shared_reason
+from handlers.community.validation_input import domain_accepts, platform_email_domain
+from handlers.core import limits
+from handlers.core.context import Actor, Context
+from handlers.core.errors import Refusal
+from handlers.core.i18n import date, datetime, number, t
+from handlers.core.present import Named, email_domain, parse_domains_column, short_name
+from handlers.core.reply import Button, InputRequest, Reply
+from handlers.core.rights import administered_community
+from handlers.core.uow import audit, transaction, use_case
+from storage import queries
+from storage.clock import now
+from storage.codes import MembershipStatus
+from storage.memberships import change_status
+from storage.models import Community, CommunityUser, User
+
+PAGE = 10
+MAX_REASON = limits.REASON
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A pending membership as a decider sees it (also what a push notification shows)."""
+
+    membership_id: int
+    name: str
+    domain: str
+    requested: str
+    domain_matches: bool | None  # None when the community has no domains
+
+
+def describe(membership: CommunityUser, user: User, community: Community) -> PendingRequest:
+    return _request(membership.id, membership.created_date, user, community)
+
+
+def _request(
+    membership_id: int, requested_at: dt.datetime, person: Named, community: Community
+) -> PendingRequest:
+    domains = parse_domains_column(community.domain)
+    domain = platform_email_domain(person.email)
+    return PendingRequest(
+        membership_id=membership_id,
+        name=short_name(person),
+        domain=domain if domain is not None else email_domain(person.email),
+        requested=date(requested_at),
+        domain_matches=domain_accepts(community.domain, person.email) if domains else None,
+    )
+
+
+@use_case
+def list_pending(ctx: Context, actor: Actor, community_id: int, page: int = 0) -> Reply:
+    lang = actor.language
+    page = max(page, 0)
+    with transaction(ctx) as session:
+        community = administered_community(session, actor, community_id)
+        people, total = queries.pending_page(session, community.id, page * PAGE, PAGE)
+        if not people and total:  # past the last page (requests decided since): the last one
+            page = -(-total // PAGE) - 1
+            people, total = queries.pending_page(session, community.id, page * PAGE, PAGE)
+    if not total:
+        return Reply(t(lang, "pending.none", community=community.name))
+    pages = max(1, -(-total // PAGE))
+    lines = [t(lang, "pending.title", community=community.name, count=number(total))]
+    buttons: list[tuple[Button, ...]] = []
+    for person in people:
+        request = _request(person.membership_id, person.requested_at, person, community)
+        lines.append(pending_line(lang, request))
+        buttons.append(decision_buttons(lang, request))
+    nav = page_buttons(lang, "pending", page, pages, lambda p: f"{community.id}:{p}")
+    if nav:
+        lines.append(t(lang, "common.page", page=page + 1, pages=pages))
+        buttons.append(nav)
+    buttons.append(
+        (
+            Button(t(lang, "pending.approve_all", count=total), "approve_all", str(community.id)),
+            Button(t(lang, "pending.refuse_all", count=total), "refuse_all", str(community.id)),
+        )
+    )
+    return Reply("\n".join(lines), tuple(buttons))
+
+
+def pending_line(lang: str, request: PendingRequest) -> str:
+    if request.domain_matches is None:
+        match = ""
+    else:
+        match = t(lang, "pending.domain_ok" if request.domain_matches else "pending.domain_ko")
+    return t(
+        lang,
+        "pending.line",
+        name=request.name,
+        domain=request.domain or "—",
+        match=match,
+        date=request.requested,
+    )
+
+
+def decision_buttons(lang: str, request: PendingRequest) -> tuple[Button, ...]:
+    ref = str(request.membership_id)
+    return (
+        Button(t(lang, "pending.approve", name=request.name), "approve", ref, "primary"),
+        Button(
+            t(lang, "pending.refuse", name=request.name),
+            "refuse",
+            ref,
+            "danger",
+            InputRequest(
+                t(lang, "pending.reason_prompt") + "\n" + t(lang, "email.share_hint"),
+                optional=True,
+            ),
+        ),
+    )
+
+
+@use_case(repeatable=True)  # guarded writes: a re-run after a lost COMMIT is the check
+def approve(ctx: Context, actor: Actor, membership_id: int) -> Reply:
+    return _decide(ctx, actor, membership_id, MembershipStatus.MEMBER, None)
+
+
+@use_case(repeatable=True)  # guarded writes: a re-run after a lost COMMIT is the check
+def refuse(ctx: Context, actor: Actor, membership_id: int, reason: str | None = None) -> Reply:
+    reason, shared = split_shared_reason(reason)  # "! reason": shared with the member
+    limits.check(reason, limits.REASON)
+    return _decide(ctx, actor, membership_id, MembershipStatus.REFUSED, reason, shared)
+
+
+def _decide(
+    ctx: Context,
+    actor: Actor,
+    membership_id: int,
+    decision: MembershipStatus,
+    reason: str | None,
+    shared: bool = False,
+) -> Reply:
+    lang = actor.language
+    when = now()
+    with transaction(ctx, write=True) as session:
+        membership = queries.lock_membership(session, membership_id)
+        if membership is None:
+            raise Refusal("pending.gone")
+        community = administered_community(session, actor, membership.community_id)
+        user = session.get(User, membership.user_id)
+        if membership.status != MembershipStatus.PENDING or not change_status(
+            session, membership, decision, actor.user_id, when
+        ):
+            return stale_reply(session, lang, membership_id)
+        audit(
+            session,
+            actor,
+            "approve" if decision == MembershipStatus.MEMBER else "refuse",
+            community_id=community.id,
+            target_user_id=membership.user_id,
+            membership_id=membership.id,
+            before={"status": int(MembershipStatus.PENDING)},
+            after={"status": int(decision)} | ({"reason_shared": True} if shared else {}),
+            reason=reason,
+        )
+        kind = "accepted" if decision == MembershipStatus.MEMBER else "refused"
+        queue_member_email(ctx, session, membership, kind, reason if shared else None)
+    key = "pending.approved" if decision == MembershipStatus.MEMBER else "pending.refused"
+    text = t(
+        lang,
+        key,
+        name=short_name(user),
+        community=community.name,
+        by=actor.name,
+        when=datetime(when, lang),
+    )
+    if reason:
+        text += "\n" + t(lang, "pending.reason", reason=reason)
+    return Reply(text, replaces_message=True)
+
+
+def stale_reply(session: Session, lang: str, membership_id: int) -> Reply:
+    """Someone decided first: say who, when and what; nothing was changed."""
+    current = queries.lock_membership(session, membership_id)
+    if current is None:
+        return Reply(t(lang, "pending.gone"), ok=False, replaces_message=True)
+    people = queries.users_by_ids(session, [current.user_id, current.admin_id])
+    name = short_name(people.get(current.user_id))
+    if current.status == MembershipStatus.PENDING:
+        return Reply(t(lang, "pending.changed", name=name), ok=False)
+    when = (
+        current.refused_date
+        if current.status == MembershipStatus.REFUSED
+        else (current.accepted_date)
+    )
+    by = short_name(people[current.admin_id]) if current.admin_id in people else None
+    key = "stale.refused" if current.status == MembershipStatus.REFUSED else "stale.accepted"
+    text = t(
+        lang,
+        key if by else key + "_platform",
+        name=name,
+        by=by,
+        when=datetime(when or current.updated_date, lang),
+    )
+    return Reply(text, ok=False, replaces_message=True)
+
+
+# --- Bulk decisions -------------------------------------------------------------------------
+
+BULK = {
+    # kind: (decision, only pending members whose e-mail domain matches the community's)
+    "approve_all": (MembershipStatus.MEMBER, False),
+    "refuse_all": (MembershipStatus.REFUSED, False),
+    "approve_matching": (MembershipStatus.MEMBER, True),
+}
+
+
+def _targets(session: Session, community: Community, matching_only: bool):
+    rows = queries.pending_with_users(session, community.id)
+    if not matching_only:
+        return rows
+    return [(m, u) for m, u in rows if domain_accepts(community.domain, u.email)]
+
+
+def bulk_count(session: Session, community: Community, kind: str) -> int:
+    return len(_targets(session, community, BULK[kind][1]))
+
+
+@use_case
+def ask_bulk(ctx: Context, actor: Actor, kind: str, community_id: int) -> Reply:
+    """The confirmation step: states the count, which the confirm button carries back."""
+    lang = actor.language
+    with transaction(ctx) as session:
+        community = administered_community(session, actor, community_id)
+        count = bulk_count(session, community, kind)
+    return confirmation(lang, kind, community, count)
+
+
+def confirmation(lang: str, kind: str, community: Community, count: int) -> Reply:
+    if count == 0:
+        return Reply(t(lang, "pending.none", community=community.name))
+    return Reply(
+        t(lang, f"bulk.{kind}.ask", count=number(count), community=community.name),
+        (
+            (
+                Button(
+                    t(lang, f"bulk.{kind}.confirm", count=number(count)),
+                    kind + "_ok",
+                    f"{community.id}:{count}",
+                    "danger" if kind == "refuse_all" else "primary",
+                ),
+                Button(t(lang, "common.cancel"), "cancel"),
+            ),
+        ),
+    )
+
+
+@use_case(repeatable=True)  # guarded writes: a re-run after a lost COMMIT is the check
+def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expected: int) -> Reply:
+    """Decide every target at once, in one transaction, if the count is still the one shown."""
+    lang = actor.language
+    decision, matching_only = BULK[kind]
+    when = now()
+    with transaction(ctx, write=True) as session:
+        # The lock comes first: on MariaDB (REPEATABLE READ) the first plain read fixes the
+        # transaction's snapshot, which must not predate a concurrent decision holding it.
+        queries.lock_community(session, community_id)
+        community = administered_community(session, actor, community_id)
+        targets = _targets(session, community, matching_only)
+        if len(targets) != expected:
+            changed = t(
+                lang, "bulk.count_changed", expected=number(expected), now=number(len(targets))
+            )
+            reply = confirmation(lang, kind, community, len(targets))
+            return Reply(changed + "\n" + reply.text, reply.buttons, ok=False)
+        done: list[str] = []
+        for membership, user in targets:
+            if change_status(session, membership, decision, actor.user_id, when):
+                done.append(short_name(user))
+                audit(
+                    session,
+                    actor,
+                    "approve" if decision == MembershipStatus.MEMBER else "refuse",
+                    community_id=community.id,
+                    target_user_id=membership.user_id,
+                    membership_id=membership.id,
+                    before={"status": int(MembershipStatus.PENDING)},
+                    after={"status": int(decision), "bulk": kind},
+                )
+                queue_member_email(
+                    ctx,
+                    session,
+                    membership,
+                    "accepted" if decision == MembershipStatus.MEMBER else "refused",
+                )
+    return Reply(
+        t(
+            lang,
+            f"bulk.{kind}.done",
+            count=number(len(done)),
+            community=community.name,
+            names=", ".join(done),
+            by=actor.name,
+            when=datetime(when, lang),
+        ),
+        replaces_message=True,
+    )

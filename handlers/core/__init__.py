@@ -1,0 +1,1 @@
+"""What every use case shares: context, refusals, replies, transactions, messages, rights."""

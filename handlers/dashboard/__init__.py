@@ -1,0 +1,1 @@
+"""The dashboard in chat: indicator charts, the synthesis card, their numbers."""

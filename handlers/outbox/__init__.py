@@ -1,0 +1,1 @@
+"""What the bot sends on its own: pending-member pushes, the operators' feed."""
