@@ -338,7 +338,7 @@ def cmd_chart(config: Config, args) -> int:
     """Draw one indicator as the platform's operator would see it, to a PNG (and a CSV)."""
     from pathlib import Path
 
-    from handlers.core.context import Actor
+    from handlers.chat.identity import operator_actor
     from handlers.dashboard import charts
     from storage.indicators import Indicator, Period
 
@@ -353,7 +353,7 @@ def cmd_chart(config: Config, args) -> int:
         Indicator(args.indicator), Period(args.period), scope,
         start=args.start, end=args.end, years=args.years,
     )  # fmt: skip
-    operator = Actor(user_id=0, front="cli", language=language, is_operator=True)
+    operator = operator_actor("cli", language)
     try:
         charts.parse_scope(scope)
         figures, image = charts.render_chart(runtime.ctx, operator, request)
