@@ -280,6 +280,7 @@ def cmd_demo(config: Config, args) -> int:
 
 
 def cmd_link(config: Config, args) -> int:
+    from bot.telegram.links import deep_link
     from handlers.chat.linking import issue_link_code
 
     runtime: Runtime = open_runtime(config)
@@ -293,8 +294,8 @@ def cmd_link(config: Config, args) -> int:
         return 0
     print(f"Link code: {issued.code}")
     print(f"Valid once, until {issued.expires_at:%d/%m/%Y %H:%M}.")
-    if issued.deep_link:
-        print(f"Telegram: {issued.deep_link}")
+    if config.telegram.bot_username:
+        print(f"Telegram: {deep_link(config.telegram.bot_username, issued.code)}")
     else:
         print("Telegram: send /start " + issued.code + " to the bot "
               "(set [telegram] bot_username for a clickable link)")  # fmt: skip
@@ -337,7 +338,7 @@ def cmd_chart(config: Config, args) -> int:
     """Draw one indicator as the platform's operator would see it, to a PNG (and a CSV)."""
     from pathlib import Path
 
-    from handlers.core.context import Actor
+    from handlers.chat.identity import operator_actor
     from handlers.dashboard import charts
     from storage.indicators import Indicator, Period
 
@@ -352,7 +353,7 @@ def cmd_chart(config: Config, args) -> int:
         Indicator(args.indicator), Period(args.period), scope,
         start=args.start, end=args.end, years=args.years,
     )  # fmt: skip
-    operator = Actor(user_id=0, front="cli", language=language, is_operator=True)
+    operator = operator_actor("cli", language)
     try:
         charts.parse_scope(scope)
         figures, image = charts.render_chart(runtime.ctx, operator, request)

@@ -231,7 +231,6 @@ class Config:
             security_folder=folder,
             max_identifiers_file_bytes=self.bot.max_identifiers_file_kb * 1024,
             link_code_minutes=self.bot.link_code_minutes,
-            telegram_bot_username=self.telegram.bot_username or None,
             platform_url=self.platform.base_url,
             widget_url=self.bot.widget_url,
             email_enabled=self.email.enabled,

@@ -107,7 +107,6 @@ def settings(tmp_path) -> Settings:
     return Settings(
         operators=frozenset({"operateur@hautsdefrance-mobilites.fr"}),
         security_folder=tmp_path / "community_security",
-        telegram_bot_username="PassPassReferentBot",
     )
 
 

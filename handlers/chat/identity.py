@@ -16,6 +16,12 @@ from storage.models import Language, User
 from storage.roles import AdminScope, admin_columns, admin_scope, platform_admin_scope
 
 
+def operator_actor(front: str, language: str) -> Actor:
+    """The operator at the machine (the CLI's chart command): administers every community and
+    is no platform user (id 0), so it is built here rather than read from the database."""
+    return Actor(user_id=0, front=front, language=language, is_operator=True)
+
+
 def actor_for_user(ctx: Context, user_id: int, front: str) -> Actor | None:
     """None when the user is gone, or disabled or anonymized on the platform: such an account
     loses every right at once, whatever chat it is linked from."""

@@ -35,10 +35,12 @@ CODE_LENGTH = 10
 
 @dataclass(frozen=True)
 class IssuedCode:
+    """The code itself, for the operator to hand over; each front says how it is redeemed
+    (Telegram: bot.telegram.links.deep_link)."""
+
     code: str
     user_id: int
     expires_at: dt.datetime
-    deep_link: str | None
 
 
 def hash_code(code: str) -> str:
@@ -57,9 +59,7 @@ def issue_link_code(ctx: Context, email: str) -> IssuedCode:
         session.add(LinkCode(user_id=user.id, code_hash=hash_code(code), created_at=created,
                              expires_at=expires))  # fmt: skip
         user_id = user.id
-    username = ctx.settings.telegram_bot_username
-    link = f"https://t.me/{username}?start={code}" if username else None
-    return IssuedCode(code, user_id, expires, link)
+    return IssuedCode(code, user_id, expires)
 
 
 #: Failed attempts allowed per chat identity within the window; past it, that identity's

@@ -83,7 +83,7 @@ def resolve(action: str, lang: str, label: str | None = None) -> tuple[str, Inpu
         if len(action) < 3 or action[1] not in KINDS or real not in actions.ACTIONS:
             return None
         kind, optional = KINDS[action[1]]
-        prompt = t(lang, "telegram.input.generic", label=(label or "").strip() or "…")
+        prompt = t(lang, "input.generic", label=(label or "").strip() or "…")
         return real, InputRequest(prompt, optional=optional, kind=kind)  # type: ignore[arg-type]
     factory = INPUTS.get(action)
     return (action, factory(lang)) if factory is not None else None
@@ -247,9 +247,9 @@ def on_press(
     lang = actor.language
     row: list[Button] = []
     if request.optional:
-        key = f"telegram.input.skip_{resolved[0]}"
+        key = f"input.skip_{resolved[0]}"
         skip = t(lang, key)
-        row.append(Button(t(lang, "telegram.input.skip") if skip == key else skip, SKIP))
+        row.append(Button(t(lang, "input.skip") if skip == key else skip, SKIP))
     row.append(Button(t(lang, "common.cancel"), CANCEL))
     return Answer(Reply(request.prompt, (tuple(row),)), awaiting=request, origin=origin)
 
@@ -260,7 +260,7 @@ def _skip_or_cancel(
     lang = _lang(ctx, account, hint)
     row = _take(ctx, account, place)
     if row is None:
-        return Answer(Reply(t(lang, "telegram.input.expired"), ok=False))
+        return Answer(Reply(t(lang, "input.expired"), ok=False))
     if action == CANCEL:
         return Answer(Reply(t(lang, "common.cancelled"), replaces_message=True))
     resolved = resolve(row.action, lang)
@@ -285,7 +285,7 @@ def on_text(
     resolved = resolve(waiting.action, lang)
     if resolved is not None and resolved[1].kind == "file":
         request = resolved[1]
-        return Answer(Reply(t(lang, "telegram.input.file_expected") + "\n" + request.prompt,
+        return Answer(Reply(t(lang, "input.file_expected") + "\n" + request.prompt,
                             ok=False), awaiting=request)  # fmt: skip
     limit = limits.answer_limit(resolved[0] if resolved else "")
     if len(text or "") > limit:  # refused before the question is consumed: answer again
@@ -335,7 +335,7 @@ def file_target(
         return FileTarget(press=actions.Press("identifiers", str(rows[0][0])))
     return FileTarget(
         reply=Reply(
-            t(lang, "telegram.input.file_which_community"),
+            t(lang, "input.file_which_community"),
             tuple((Button(escape(name), "identifiers", str(id_)),) for id_, name in rows[:50]),
             ok=False,
         )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from handlers.community.admin_buttons import card_rows, full_description_line
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import date, datetime, number, t
+from handlers.core.paging import PAGE_SIZE, page_buttons, page_count
 from handlers.core.present import parse_domains_column, short_name, validation_label
-from handlers.core.reply import Button, Reply
+from handlers.core.reply import Button, InputRequest, Reply
 from handlers.core.rights import administered, administered_community
 from handlers.core.uow import transaction, use_case
 from storage import queries
 from storage.models import User
 
-PAGE = 10
+#: The columns a referent edits (handlers.community.admin), in the order of the card's buttons.
+FIELDS = ("name", "description", "full_description")
+#: Longest full description shown on the card.
+CARD_FULL_DESCRIPTION = 300
 
 
 @use_case
@@ -22,9 +25,9 @@ def my_communities(ctx: Context, actor: Actor, page: int = 0) -> Reply:
         rows = administered(session, actor)
     if not rows:
         return Reply(t(lang, "communities.none"))
-    pages = max(1, -(-len(rows) // PAGE))
+    pages = page_count(len(rows))
     page = min(max(page, 0), pages - 1)
-    shown = rows[page * PAGE : (page + 1) * PAGE]
+    shown = rows[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     lines = [t(lang, "communities.title", count=number(len(rows)))]
     for row in shown:
         lines.append(
@@ -124,14 +127,42 @@ def format_address(address) -> str:
     return ", ".join(p for p in (address.street_address, town) if p) or "—"
 
 
-def page_buttons(lang: str, action: str, page: int, pages: int, ref) -> tuple[Button, ...]:
-    """Previous/next buttons; `ref(page)` builds each button's reference."""
-    nav: list[Button] = []
-    if page > 0:
-        nav.append(Button(t(lang, "common.previous"), action, ref(page - 1)))
-    if page < pages - 1:
-        nav.append(Button(t(lang, "common.next"), action, ref(page + 1)))
-    return tuple(nav)
+def card_rows(lang: str, community_id: int) -> tuple[tuple[Button, ...], ...]:
+    """The card's rows for handlers.community.admin: add a member (asks for an e-mail or a
+    name), the widget, edit or delete. Built here so that admin imports the card, not the
+    reverse."""
+    cid = str(community_id)
+    return (
+        (
+            Button(
+                t(lang, "admin.add_button"),
+                "add_member",
+                cid,
+                input=InputRequest(t(lang, "admin.add_prompt")),
+            ),
+            Button(t(lang, "admin.widget_button"), "widget", cid),
+        ),
+        tuple(
+            Button(
+                t(lang, f"admin.{name if name != 'name' else 'rename'}_button"),
+                f"edit_{name}",
+                cid,
+                input=InputRequest(t(lang, f"admin.{name}_prompt")),
+            )
+            for name in FIELDS
+        ),
+        (Button(t(lang, "admin.delete_button"), "delete_ask", cid, "danger"),),
+    )
 
 
-__all__ = ["my_communities", "community_card", "page_buttons", "date"]
+def full_description_line(lang: str, text: str | None) -> str | None:
+    """The card's line for the full description, shortened to stay readable in a chat."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if len(text) > CARD_FULL_DESCRIPTION:
+        text = text[: CARD_FULL_DESCRIPTION - 1].rstrip() + "…"
+    return t(lang, "admin.full_description", text=text)
+
+
+__all__ = ["my_communities", "community_card", "date"]

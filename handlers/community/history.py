@@ -15,6 +15,8 @@ from handlers.core.uow import transaction, use_case
 from storage import queries
 from storage.bot_models import AuditEntry
 
+#: Not a paged list (no buttons, one message): the last 15 actions, as since the first version
+#: (tests/handlers/test_history_language.py), rather than handlers.core.paging.PAGE_SIZE.
 LIMIT = 15
 
 

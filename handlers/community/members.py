@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from handlers.community.communities import page_buttons
 from handlers.community.member_mail import queue_member_email
 from handlers.core import limits
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import date, datetime, number, t
 from handlers.core.markup import escape
+from handlers.core.paging import PAGE_SIZE, page_buttons, page_count
 from handlers.core.present import email_domain, short_name, status_key
 from handlers.core.reply import Button, InputRequest, Reply
 from handlers.core.rights import administered_community
@@ -59,13 +59,13 @@ def list_members(
         raise Refusal("members.bad_filter")
     limits.check(search, MAX_SEARCH)
     search = _fit_search(search)
-    size = ctx.settings.page_size
+    size = PAGE_SIZE
     with transaction(ctx) as session:
         community = administered_community(session, actor, community_id)
         rows, total = queries.memberships_page(
             session, community.id, FILTERS[filter_code], search, max(page, 0) * size, size
         )
-        pages = max(1, -(-total // size))
+        pages = page_count(total)
         if page >= pages and total:
             page = pages - 1
             rows, total = queries.memberships_page(

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from handlers.community.communities import page_buttons
+from handlers.community import bulk
 from handlers.community.member_mail import queue_member_email, split_shared_reason
 from handlers.community.validation_input import domain_accepts, platform_email_domain
 from handlers.core import limits
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import date, datetime, number, t
+from handlers.core.paging import PAGE_SIZE, page_buttons, page_count
 from handlers.core.present import Named, email_domain, parse_domains_column, short_name
 from handlers.core.reply import Button, InputRequest, Reply
 from handlers.core.rights import administered_community
@@ -24,7 +25,6 @@ from storage.codes import MembershipStatus
 from storage.memberships import change_status
 from storage.models import Community, CommunityUser, User
 
-PAGE = 10
 MAX_REASON = limits.REASON
 
 
@@ -63,13 +63,13 @@ def list_pending(ctx: Context, actor: Actor, community_id: int, page: int = 0) -
     page = max(page, 0)
     with transaction(ctx) as session:
         community = administered_community(session, actor, community_id)
-        people, total = queries.pending_page(session, community.id, page * PAGE, PAGE)
+        people, total = queries.pending_page(session, community.id, page * PAGE_SIZE, PAGE_SIZE)
         if not people and total:  # past the last page (requests decided since): the last one
-            page = -(-total // PAGE) - 1
-            people, total = queries.pending_page(session, community.id, page * PAGE, PAGE)
+            page = page_count(total) - 1
+            people, total = queries.pending_page(session, community.id, page * PAGE_SIZE, PAGE_SIZE)
     if not total:
         return Reply(t(lang, "pending.none", community=community.name))
-    pages = max(1, -(-total // PAGE))
+    pages = page_count(total)
     lines = [t(lang, "pending.title", community=community.name, count=number(total))]
     buttons: list[tuple[Button, ...]] = []
     for person in people:
@@ -208,24 +208,6 @@ def stale_reply(session: Session, lang: str, membership_id: int) -> Reply:
 
 # --- Bulk decisions -------------------------------------------------------------------------
 
-BULK = {
-    # kind: (decision, only pending members whose e-mail domain matches the community's)
-    "approve_all": (MembershipStatus.MEMBER, False),
-    "refuse_all": (MembershipStatus.REFUSED, False),
-    "approve_matching": (MembershipStatus.MEMBER, True),
-}
-
-
-def _targets(session: Session, community: Community, matching_only: bool):
-    rows = queries.pending_with_users(session, community.id)
-    if not matching_only:
-        return rows
-    return [(m, u) for m, u in rows if domain_accepts(community.domain, u.email)]
-
-
-def bulk_count(session: Session, community: Community, kind: str) -> int:
-    return len(_targets(session, community, BULK[kind][1]))
-
 
 @use_case
 def ask_bulk(ctx: Context, actor: Actor, kind: str, community_id: int) -> Reply:
@@ -233,7 +215,7 @@ def ask_bulk(ctx: Context, actor: Actor, kind: str, community_id: int) -> Reply:
     lang = actor.language
     with transaction(ctx) as session:
         community = administered_community(session, actor, community_id)
-        count = bulk_count(session, community, kind)
+        count = bulk.bulk_count(session, community, kind)
     return confirmation(lang, kind, community, count)
 
 
@@ -244,12 +226,7 @@ def confirmation(lang: str, kind: str, community: Community, count: int) -> Repl
         t(lang, f"bulk.{kind}.ask", count=number(count), community=community.name),
         (
             (
-                Button(
-                    t(lang, f"bulk.{kind}.confirm", count=number(count)),
-                    kind + "_ok",
-                    f"{community.id}:{count}",
-                    "danger" if kind == "refuse_all" else "primary",
-                ),
+                bulk.confirm_button(lang, kind, community.id, count),
                 Button(t(lang, "common.cancel"), "cancel"),
             ),
         ),
@@ -260,14 +237,14 @@ def confirmation(lang: str, kind: str, community: Community, count: int) -> Repl
 def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expected: int) -> Reply:
     """Decide every target at once, in one transaction, if the count is still the one shown."""
     lang = actor.language
-    decision, matching_only = BULK[kind]
+    decision, matching_only = bulk.BULK[kind]
     when = now()
     with transaction(ctx, write=True) as session:
         # The lock comes first: on MariaDB (REPEATABLE READ) the first plain read fixes the
         # transaction's snapshot, which must not predate a concurrent decision holding it.
         queries.lock_community(session, community_id)
         community = administered_community(session, actor, community_id)
-        targets = _targets(session, community, matching_only)
+        targets = bulk.targets(session, community, matching_only)
         if len(targets) != expected:
             changed = t(
                 lang, "bulk.count_changed", expected=number(expected), now=number(len(targets))

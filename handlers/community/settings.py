@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import delete
 
-from handlers.community.pending import BULK, bulk_count
+from handlers.community.bulk import BULK, bulk_count, confirm_button
 from handlers.community.validation_input import (
     DOMAIN_COLUMN_LENGTH,
     PLATFORM_MIME_TYPES,
@@ -199,16 +199,7 @@ def _with_offer(lang: str, text: str, community_id: int, offer) -> Reply:
     text += "\n\n" + t(lang, f"validation.offer.{kind}", count=number(count))
     return Reply(
         text,
-        (
-            (
-                Button(
-                    t(lang, f"bulk.{kind}.confirm", count=number(count)),
-                    kind + "_ok",
-                    f"{community_id}:{count}",
-                    "primary",
-                ),
-            ),
-        ),  # fmt: skip
+        ((confirm_button(lang, kind, community_id, count),),),
         replaces_message=True,
     )
 

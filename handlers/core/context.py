@@ -22,9 +22,7 @@ class Settings:
     #: Where identifier files of secured communities are stored, as the platform expects them.
     security_folder: Path = Path("var/community_security")
     max_identifiers_file_bytes: int = 5 * 1024 * 1024
-    page_size: int = 10
     link_code_minutes: int = 15
-    telegram_bot_username: str | None = None
     #: The platform's public address ([platform] base_url): community pages and widgets.
     platform_url: str = PASS_PASS_BASE_URL
     #: Deprecated override of the embeddable widget's URL, `{id}` standing for the
