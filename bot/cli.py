@@ -339,6 +339,8 @@ def cmd_chart(config: Config, args) -> int:
 
     from handlers.core.context import Actor
     from handlers.dashboard import charts
+    from handlers.dashboard.figures import csv_bytes, file_stem
+    from handlers.dashboard.request import ChartRequest, parse_scope
     from storage.indicators import Indicator, Period
 
     runtime = open_runtime(config)
@@ -348,13 +350,13 @@ def cmd_chart(config: Config, args) -> int:
         scope = f"c{args.community}"
     elif args.territory is not None:
         scope = f"t{args.territory}"
-    request = charts.ChartRequest(
+    request = ChartRequest(
         Indicator(args.indicator), Period(args.period), scope,
         start=args.start, end=args.end, years=args.years,
     )  # fmt: skip
     operator = Actor(user_id=0, front="cli", language=language, is_operator=True)
     try:
-        charts.parse_scope(scope)
+        parse_scope(scope)
         figures, image = charts.render_chart(runtime.ctx, operator, request)
     except ValueError:
         print("referent-bot: invalid community or territory id", file=sys.stderr)
@@ -363,8 +365,8 @@ def cmd_chart(config: Config, args) -> int:
         print(f"referent-bot: {plain(t(language, refusal.key, **refusal.params))}", file=sys.stderr)
         return 1
     if args.csv:
-        Path(args.csv).write_bytes(charts.csv_bytes(language, figures))
-        print(f"{args.csv}: {charts.file_stem(figures)} (period, series, value)")
+        Path(args.csv).write_bytes(csv_bytes(language, figures))
+        print(f"{args.csv}: {file_stem(figures)} (period, series, value)")
     if image is None:
         print(plain(charts.no_data_text(language, figures)), file=sys.stderr)
         return 1
