@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from handlers.core.context import Context
-from handlers.dashboard import charts
+from handlers.dashboard import cache
 from handlers.dashboard.render import ChartData, make_render_pool, render_png, warm_up
 from storage.bot_models import IndicatorRefresh
 from storage.engine import make_engine, make_sessionmaker
@@ -345,22 +345,22 @@ def bench_render(runs: int) -> list[str]:
         cold_cpu.append(time.process_time() - cpu)
         base.append(once(lambda i=index: pyplot_png(sample(500 + i))))
     ctx = Context(sessions=make_sessionmaker(make_engine("sqlite://")))
-    charts.CACHE.clear()
-    charts.draw(ctx, render_png, sample(0))
+    cache.CACHE.clear()
+    cache.draw(ctx, render_png, sample(0))
     cached = []
     for _ in range(runs):
         start = time.perf_counter()
-        charts.draw(ctx, render_png, sample(0))
+        cache.draw(ctx, render_png, sample(0))
         cached.append(time.perf_counter() - start)
     pool = make_render_pool()
     pool.submit(warm_up).result()
     pooled = dataclasses.replace(ctx, chart_renderer=pool)
-    charts.CACHE.clear()
+    cache.CACHE.clear()
     threads = ThreadPoolExecutor(max_workers=8)
 
     async def through_the_pool(loop) -> None:
         # As the bot renders: use-case threads (App.call) handing the drawing to the pool.
-        drawn = [loop.run_in_executor(threads, charts.draw, pooled, render_png, sample(1000 + i))
+        drawn = [loop.run_in_executor(threads, cache.draw, pooled, render_png, sample(1000 + i))
                  for i in range(10)]  # fmt: skip
         await asyncio.gather(*drawn)
 

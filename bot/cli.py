@@ -340,6 +340,8 @@ def cmd_chart(config: Config, args) -> int:
 
     from handlers.chat.identity import operator_actor
     from handlers.dashboard import charts
+    from handlers.dashboard.figures import csv_bytes, file_stem
+    from handlers.dashboard.request import ChartRequest, parse_scope
     from storage.indicators import Indicator, Period
 
     runtime = open_runtime(config)
@@ -349,13 +351,13 @@ def cmd_chart(config: Config, args) -> int:
         scope = f"c{args.community}"
     elif args.territory is not None:
         scope = f"t{args.territory}"
-    request = charts.ChartRequest(
+    request = ChartRequest(
         Indicator(args.indicator), Period(args.period), scope,
         start=args.start, end=args.end, years=args.years,
     )  # fmt: skip
     operator = operator_actor("cli", language)
     try:
-        charts.parse_scope(scope)
+        parse_scope(scope)
         figures, image = charts.render_chart(runtime.ctx, operator, request)
     except ValueError:
         print("referent-bot: invalid community or territory id", file=sys.stderr)
@@ -364,8 +366,8 @@ def cmd_chart(config: Config, args) -> int:
         print(f"referent-bot: {plain(t(language, refusal.key, **refusal.params))}", file=sys.stderr)
         return 1
     if args.csv:
-        Path(args.csv).write_bytes(charts.csv_bytes(language, figures))
-        print(f"{args.csv}: {charts.file_stem(figures)} (period, series, value)")
+        Path(args.csv).write_bytes(csv_bytes(language, figures))
+        print(f"{args.csv}: {file_stem(figures)} (period, series, value)")
     if image is None:
         print(plain(charts.no_data_text(language, figures)), file=sys.stderr)
         return 1

@@ -5,8 +5,8 @@ What is counted where:
   update (the Telegram Application, the Slack request's work);
 - use-case latency: `App.call`, the one door to the thread pool;
 - decisions (approved / refused) and every other audited change: when the transaction that
-  wrote the audit entry commits (a session event), whatever the path (button, typed reason,
-  bulk, modal);
+  wrote the audit entry commits (an audit listener, then that session's commit event),
+  whatever the path (button, typed reason, bulk, modal);
 - notifier results, by platform: its send path; deliveries by state: the outbox table, read
   at scrape time (the same for every replica: aggregate them with max, not sum);
 - chat API calls and errors, by platform, method and code: the HTTP clients of the fronts.
@@ -27,9 +27,11 @@ from prometheus_client import (
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from handlers.core.audit import AuditAction, AuditEvent
+
 CONTENT_TYPE = exposition.CONTENT_TYPE_LATEST
 #: Audit actions that decide a pending request, and the outcome each one is counted as.
-DECISIONS = {"approve": "approved", "refuse": "refused"}
+DECISIONS = {AuditAction.APPROVE: "approved", AuditAction.REFUSE: "refused"}
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: The metrics of the App whose use case runs in this context (set by App.call).
 active: ContextVar[Metrics | None] = ContextVar("referent_bot_metrics", default=None)
@@ -97,14 +99,15 @@ class Metrics:
 _KEY = "referent_bot_audit"
 
 
-def _collect(session: Session, _flush_context) -> None:
-    from storage.bot_models import AuditEntry
-
+def record_audit(session: Session, entry: AuditEvent) -> None:
+    """Audit listener: note the change on its session, to count it if that session commits
+    (and forget it if it rolls back)."""
     if active.get() is None:
         return
-    found = [(o.front, o.action) for o in session.new if isinstance(o, AuditEntry)]
-    if found:
-        session.info.setdefault(_KEY, []).extend(found)
+    session.info.setdefault(_KEY, []).append((entry.actor.front, entry.action))
+    if not event.contains(session, "after_commit", _count):
+        event.listen(session, "after_commit", _count)
+        event.listen(session, "after_rollback", _forget)
 
 
 def _count(session: Session) -> None:
@@ -113,18 +116,10 @@ def _count(session: Session) -> None:
     if not found or metrics is None:
         return
     for front, action in found:
-        metrics.changes.labels(front, action).inc()
+        metrics.changes.labels(front, action.value).inc()
         if action in DECISIONS:
             metrics.decisions.labels(front, DECISIONS[action]).inc()
 
 
 def _forget(session: Session, _previous=None) -> None:
     session.info.pop(_KEY, None)
-
-
-def install_session_hooks() -> None:
-    """Once per process: audit entries are collected at flush, counted at commit."""
-    if not event.contains(Session, "after_flush", _collect):
-        event.listen(Session, "after_flush", _collect)
-        event.listen(Session, "after_commit", _count)
-        event.listen(Session, "after_rollback", _forget)

@@ -30,7 +30,7 @@ from bot import affinity
 from bot import metrics as metrics_module
 from bot.config import Config
 from bot.metrics import Metrics
-from bot.wiring import Runtime, open_runtime
+from bot.wiring import Runtime, open_runtime, register_audit_listeners
 from handlers.chat import seen_updates
 from handlers.dashboard.render import make_render_pool
 from storage import clock
@@ -69,7 +69,7 @@ class App:
     _in_flight: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        metrics_module.install_session_hooks()
+        register_audit_listeners()  # also for an App built on a Runtime made by hand
 
     @property
     def config(self) -> Config:

@@ -1,4 +1,5 @@
-"""From a configuration to a ready Context: the engine, the schema check, the demo on first use."""
+"""From a configuration to a ready Context: the engine, the schema check, the demo on first use,
+and the audit listeners."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from bot import metrics
 from bot.config import Config
+from handlers.core.audit import on_audit
 from handlers.core.context import Context
+from handlers.outbox import feed
 from storage import schema
 from storage.engine import make_engine, make_sessionmaker
 
@@ -25,6 +29,13 @@ class Runtime:
     demo_created: bool = False
 
 
+def register_audit_listeners() -> None:
+    """What reacts to every audited change, in its transaction: the operators' change feed and
+    the metrics (which count only when the transaction commits). Idempotent."""
+    on_audit(feed.record_settings_change)
+    on_audit(metrics.record_audit)
+
+
 def open_runtime(config: Config, auto_demo: bool = False) -> Runtime:
     """Connect and check the schema.
 
@@ -32,6 +43,7 @@ def open_runtime(config: Config, auto_demo: bool = False) -> Runtime:
     an empty one with demo data), so that a newcomer needs no setup at all. On a configured
     database nothing is created implicitly: `referent-bot db upgrade` does that.
     """
+    register_audit_listeners()
     if config.embedded:
         config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(config.database_url)

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot.logs import redact_personal_data_in_logs
+from bot.wiring import register_audit_listeners
 from handlers.core.context import Context, Settings
 from storage import clock, schema
 from storage.bot_models import BotBase
@@ -31,6 +32,13 @@ from tests.support.world import World, build_world
 
 BACKENDS = ["sqlite", "postgres", "mariadb"]
 _CREATED: dict[str, tuple[str, str]] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_listeners() -> None:
+    """The audit listeners (change feed, metrics) as the bot registers them at start-up: use
+    cases called directly write what they write in the bot."""
+    register_audit_listeners()
 
 
 @pytest.fixture(scope="session")

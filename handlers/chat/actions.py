@@ -16,7 +16,8 @@ from handlers.community import communities, history, members, pending, settings,
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import t
 from handlers.core.reply import Reply
-from handlers.dashboard import charts
+from handlers.dashboard import charts, synthesis
+from handlers.dashboard.request import ChartRequest, parse_scope
 
 #: Telegram allows 64 bytes of callback data; action + separator + ref must fit.
 MAX_CALLBACK_BYTES = 64
@@ -167,16 +168,16 @@ ACTIONS: dict[str, Callable[[Context, Actor, Press], Reply]] = {
 }
 
 
-def _chart_request(ref: str) -> charts.ChartRequest:
+def _chart_request(ref: str) -> ChartRequest:
     try:
-        return charts.ChartRequest.from_ref(ref)
+        return ChartRequest.from_ref(ref)
     except ValueError as error:
         raise BadRef(ref) from error
 
 
 def _chart_scope(ref: str) -> str:
     try:
-        charts.parse_scope(ref)
+        parse_scope(ref)
     except ValueError as error:
         raise BadRef(ref) from error
     return ref
@@ -184,19 +185,19 @@ def _chart_scope(ref: str) -> str:
 
 def _synthesis_ref(ref: str) -> tuple[str, dt.date | None]:
     try:
-        return charts.parse_synthesis_ref(ref)
+        return synthesis.parse_synthesis_ref(ref)
     except ValueError as error:
         raise BadRef(ref) from error
 
 
-# The dashboard's charts (handlers/dashboard/charts.py): menus, one chart, its CSV, the synthesis
-# card.
+# The dashboard's charts (handlers/dashboard/charts.py): menus, one chart, its CSV; the synthesis
+# card (synthesis.py).
 ACTIONS.update(
     {
         "chart_menu": lambda ctx, actor, p: charts.menu(ctx, actor, _chart_scope(p.ref)),
         "chart": lambda ctx, actor, p: charts.chart(ctx, actor, _chart_request(p.ref)),
         "chart_csv": lambda ctx, actor, p: charts.chart_csv(ctx, actor, _chart_request(p.ref)),
-        "chart_sum": lambda ctx, actor, p: charts.synthesis(
+        "chart_sum": lambda ctx, actor, p: synthesis.synthesis(
             ctx, actor, *_synthesis_ref(p.ref), typed=p.text
         ),
     }

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import t
 from handlers.core.markup import escape
 from handlers.core.reply import Button, Reply
 from handlers.core.rights import administered, administered_community
-from handlers.core.uow import audit, transaction, use_case
+from handlers.core.uow import transaction, use_case
 from storage.bot_models import ChatBinding
 from storage.clock import now
 from storage.models import Community
@@ -76,7 +77,7 @@ def bind(ctx: Context, actor: Actor, place: ChatPlace, community_id: int) -> Rep
         else:
             existing.active = True
             existing.bound_by_user_id = actor.user_id
-        audit(session, actor, "bind", community_id=community.id,
+        audit(session, actor, AuditAction.BIND, community_id=community.id,
               after={"platform": place.platform, "chat": place.chat_id})  # fmt: skip
     return Reply(t(lang, "binding.done", community=community.name), replaces_message=True)
 
@@ -105,7 +106,7 @@ def unbind(ctx: Context, actor: Actor, place: ChatPlace) -> Reply:
             administered_community(session, actor, community.id)
             binding.active = False
             names.append(community.name)
-            audit(session, actor, "unbind", community_id=community.id,
+            audit(session, actor, AuditAction.UNBIND, community_id=community.id,
                   before={"platform": place.platform, "chat": place.chat_id})  # fmt: skip
     if not names:
         return Reply(t(lang, "binding.none"), ok=False)

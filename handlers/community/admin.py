@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 from handlers.community import communities, names
 from handlers.community.member_mail import queue_member_email
 from handlers.core import limits
+from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import datetime, number, t
 from handlers.core.present import clip, email_domain, short_name, status_key
 from handlers.core.reply import Button, InputRequest, Reply
 from handlers.core.rights import administered_community, operates
-from handlers.core.uow import audit, transaction, use_case
+from handlers.core.uow import transaction, use_case
 from storage import queries
 from storage.bot_models import ChatBinding, Notification
 from storage.clock import now
@@ -49,6 +50,12 @@ LIMITS = {
     "name": limits.NAME,
     "description": limits.DESCRIPTION,
     "full_description": limits.FULL_DESCRIPTION,
+}
+#: The audit action of each of these columns' edits.
+EDIT_ACTIONS = {
+    "name": AuditAction.EDIT_NAME,
+    "description": AuditAction.EDIT_DESCRIPTION,
+    "full_description": AuditAction.EDIT_FULL_DESCRIPTION,
 }
 ROLES = {int(MembershipStatus.MEMBER): "member", int(MembershipStatus.MODERATOR): "moderator"}
 
@@ -163,7 +170,7 @@ def add_member(ctx: Context, actor: Actor, community_id: int, user_id: int, stat
         audit(
             session,
             actor,
-            "add_member",
+            AuditAction.ADD_MEMBER,
             community_id=community.id,
             target_user_id=user.id,
             membership_id=membership.id,
@@ -215,7 +222,7 @@ def edit_details(ctx: Context, actor: Actor, community_id: int, column: str, val
         audit(
             session,
             actor,
-            f"edit_{column}",
+            EDIT_ACTIONS[column],
             community_id=community.id,
             before={column: before},
             after={column: value},
@@ -383,7 +390,7 @@ def delete_community(ctx: Context, actor: Actor, community_id: int, typed_name: 
         audit(
             session,
             actor,
-            "delete_community",
+            AuditAction.DELETE_COMMUNITY,
             community_id=community.id,
             before=before,
             after={"deleted": True, **counts},

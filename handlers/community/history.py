@@ -6,6 +6,7 @@ import json
 
 from sqlalchemy import select
 
+from handlers.core.audit import AuditAction
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import datetime, number, t
 from handlers.core.present import short_name, status_key, validation_key
@@ -58,15 +59,15 @@ def describe(lang: str, entry: AuditEntry, people) -> str:
     before = json.loads(entry.before) if entry.before else {}
     target = short_name(people.get(entry.target_user_id)) if entry.target_user_id else ""
     action = entry.action
-    if action in ("approve", "refuse", "remove"):
+    if action in (AuditAction.APPROVE, AuditAction.REFUSE, AuditAction.REMOVE):
         text = t(lang, f"history.{action}", name=target)
-    elif action == "set_status":
+    elif action == AuditAction.SET_STATUS:
         text = t(lang, "history.set_status", name=target,
                  status=t(lang, status_key(after.get("status", 0))))  # fmt: skip
-    elif action in ("members_hidden", "proposals_hidden"):
+    elif action in (AuditAction.MEMBERS_HIDDEN, AuditAction.PROPOSALS_HIDDEN):
         state = "on" if after.get(action) else "off"
         text = t(lang, f"history.{action}.{state}")
-    elif action == "validation":
+    elif action == AuditAction.VALIDATION:
         text = t(lang, "history.validation",
                  validation=t(lang, validation_key(after.get("validation_type", 0))))  # fmt: skip
         if after.get("domain") and after.get("domain") != before.get("domain"):
@@ -74,7 +75,7 @@ def describe(lang: str, entry: AuditEntry, people) -> str:
         if after.get("identifier_files_deleted"):
             text += t(lang, "history.identifiers_deleted",
                       count=number(int(after["identifier_files_deleted"])))  # fmt: skip
-    elif action == "identifiers":
+    elif action == AuditAction.IDENTIFIERS:
         text = t(lang, "history.identifiers", name=after.get("file", ""))
     else:  # actions of other features describe themselves in their locale files
         key = f"history.{action}"

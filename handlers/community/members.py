@@ -6,6 +6,7 @@ from sqlalchemy import delete
 
 from handlers.community.member_mail import queue_member_email
 from handlers.core import limits
+from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import date, datetime, number, t
@@ -14,7 +15,7 @@ from handlers.core.paging import PAGE_SIZE, page_buttons, page_count
 from handlers.core.present import email_domain, short_name, status_key
 from handlers.core.reply import Button, InputRequest, Reply
 from handlers.core.rights import administered_community
-from handlers.core.uow import audit, transaction, use_case
+from handlers.core.uow import transaction, use_case
 from storage import queries
 from storage.clock import now
 from storage.codes import ACCEPTED_STATUSES, MembershipStatus
@@ -213,7 +214,7 @@ def set_member_status(
         audit(
             session,
             actor,
-            "set_status",
+            AuditAction.SET_STATUS,
             community_id=community.id,
             target_user_id=user.id,
             membership_id=membership.id,
@@ -279,7 +280,7 @@ def remove_member(ctx: Context, actor: Actor, membership_id: int, expected_statu
         audit(
             session,
             actor,
-            "remove",
+            AuditAction.REMOVE,
             community_id=community.id,
             target_user_id=user.id,
             membership_id=membership.id,

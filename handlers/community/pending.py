@@ -11,6 +11,7 @@ from handlers.community import bulk
 from handlers.community.member_mail import queue_member_email, split_shared_reason
 from handlers.community.validation_input import domain_accepts, platform_email_domain
 from handlers.core import limits
+from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import date, datetime, number, t
@@ -18,7 +19,7 @@ from handlers.core.paging import PAGE_SIZE, page_buttons, page_count
 from handlers.core.present import Named, email_domain, parse_domains_column, short_name
 from handlers.core.reply import Button, InputRequest, Reply
 from handlers.core.rights import administered_community
-from handlers.core.uow import audit, transaction, use_case
+from handlers.core.uow import transaction, use_case
 from storage import queries
 from storage.clock import now
 from storage.codes import MembershipStatus
@@ -156,7 +157,7 @@ def _decide(
         audit(
             session,
             actor,
-            "approve" if decision == MembershipStatus.MEMBER else "refuse",
+            _audit_action(decision),
             community_id=community.id,
             target_user_id=membership.user_id,
             membership_id=membership.id,
@@ -204,6 +205,11 @@ def stale_reply(session: Session, lang: str, membership_id: int) -> Reply:
         when=datetime(when or current.updated_date, lang),
     )
     return Reply(text, ok=False, replaces_message=True)
+
+
+def _audit_action(decision: MembershipStatus) -> AuditAction:
+    """The audit action of a decision."""
+    return AuditAction.APPROVE if decision == MembershipStatus.MEMBER else AuditAction.REFUSE
 
 
 # --- Bulk decisions -------------------------------------------------------------------------
@@ -258,7 +264,7 @@ def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expec
                 audit(
                     session,
                     actor,
-                    "approve" if decision == MembershipStatus.MEMBER else "refuse",
+                    _audit_action(decision),
                     community_id=community.id,
                     target_user_id=membership.user_id,
                     membership_id=membership.id,

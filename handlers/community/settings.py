@@ -16,13 +16,14 @@ from handlers.community.validation_input import (
     parse_identifiers,
 )
 from handlers.core import limits
+from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import number, t
 from handlers.core.present import clip, parse_domains_column, validation_key, validation_label
 from handlers.core.reply import Button, InputRequest, Reply
 from handlers.core.rights import administered_community
-from handlers.core.uow import audit, transaction, use_case
+from handlers.core.uow import transaction, use_case
 from storage import queries
 from storage.clock import now
 from storage.codes import ValidationType
@@ -37,17 +38,20 @@ GUESSED_EXTENSIONS = {"text/plain": "txt", "text/csv": "csv"}
 
 @use_case
 def set_members_hidden(ctx: Context, actor: Actor, community_id: int, hidden: bool) -> Reply:
-    return _set_flag(ctx, actor, community_id, "members_hidden", hidden)
+    return _set_flag(ctx, actor, community_id, AuditAction.MEMBERS_HIDDEN, hidden)
 
 
 @use_case
 def set_ads_hidden(ctx: Context, actor: Actor, community_id: int, hidden: bool) -> Reply:
-    return _set_flag(ctx, actor, community_id, "proposals_hidden", hidden)
+    return _set_flag(ctx, actor, community_id, AuditAction.PROPOSALS_HIDDEN, hidden)
 
 
-def _set_flag(ctx: Context, actor: Actor, community_id: int, column: str, value: bool) -> Reply:
+def _set_flag(
+    ctx: Context, actor: Actor, community_id: int, flag: AuditAction, value: bool
+) -> Reply:
     """Set (not flip) the flag: pressing an old button twice never undoes the first press."""
     lang = actor.language
+    column = flag.value  # the action is named after its column
     with transaction(ctx, write=True) as session:
         community = administered_community(session, actor, community_id)
         queries.lock_community(session, community.id)
@@ -57,7 +61,7 @@ def _set_flag(ctx: Context, actor: Actor, community_id: int, column: str, value:
             audit(
                 session,
                 actor,
-                column,
+                flag,
                 community_id=community.id,
                 before={column: before},
                 after={column: value},
@@ -156,7 +160,7 @@ def _apply_validation(
                 after["identifier_files_deleted"] = len(files)
                 delete_security_rows(session, community.id)
             touch_community(session, community, now(), **values)
-            audit(session, actor, "validation", community_id=community.id,
+            audit(session, actor, AuditAction.VALIDATION, community_id=community.id,
                   before=before, after=after)  # fmt: skip
         offer = _acceptance_offer(session, community, validation_type)
     removed = remove_security_files(ctx.settings.security_folder, [f.filename for f in files])
@@ -286,7 +290,7 @@ def set_identifiers(
                 "files": [f.original_name for f in old],
             }
             touch_community(session, community, now(), validation_type=int(ValidationType.SECURED))
-            audit(session, actor, "identifiers", community_id=community.id, before=before,
+            audit(session, actor, AuditAction.IDENTIFIERS, community_id=community.id, before=before,
                   after={"validation_type": int(ValidationType.SECURED), "file": original_name,
                          "pairs": parsed.pairs})  # fmt: skip
     except BaseException:

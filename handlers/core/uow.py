@@ -1,10 +1,9 @@
-"""One transaction per use case, with its audit entry, and the refusal-to-reply translation."""
+"""One transaction per use case, and the refusal-to-reply translation."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import threading
 import time
@@ -12,7 +11,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -22,8 +21,6 @@ from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import t
 from handlers.core.reply import Reply
-from storage.bot_models import AuditEntry
-from storage.clock import now
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -116,41 +113,6 @@ def _rollback(session: Session) -> None:
         session.rollback()
     except DBAPIError as error:
         log.info("rollback on a lost connection: %s", type(error).__name__)
-
-
-def audit(
-    session: Session,
-    actor: Actor,
-    action: str,
-    *,
-    community_id: int | None = None,
-    target_user_id: int | None = None,
-    membership_id: int | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    reason: str | None = None,
-) -> None:
-    session.add(
-        AuditEntry(
-            created_at=now(),
-            actor_user_id=actor.user_id,
-            front=actor.front,
-            community_id=community_id,
-            target_user_id=target_user_id,
-            membership_id=membership_id,
-            action=action,
-            before=json.dumps(before, default=str, ensure_ascii=False) if before else None,
-            after=json.dumps(after, default=str, ensure_ascii=False) if after else None,
-            reason=reason,
-        )
-    )
-    # Settings changes also go to the operators' change feed, in this same transaction.
-    # (Imported here: the feed module itself builds on this one.)
-    from handlers.outbox.feed import record_settings_change
-
-    record_settings_change(
-        session, community_id, action, before, after, actor.name, actor.user_id, actor.front
-    )
 
 
 def storable(value: object) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from handlers.core.audit import AuditAction, AuditEvent
 from handlers.core.context import Context
 from handlers.core.i18n import datetime, number, t
 from handlers.core.present import validation_key
@@ -40,22 +41,20 @@ FEED_KINDS = (
     "link_attack",
 )
 #: Audit actions that change a community's settings, hence go to the change feed.
-SETTINGS_ACTIONS = ("validation", "members_hidden", "proposals_hidden", "identifiers")
+SETTINGS_ACTIONS = (
+    AuditAction.VALIDATION,
+    AuditAction.MEMBERS_HIDDEN,
+    AuditAction.PROPOSALS_HIDDEN,
+    AuditAction.IDENTIFIERS,
+)
 REMINDERS_STATE = "reminders_last_day"
 
 
-def record_settings_change(
-    session: Session,
-    community_id: int | None,
-    action: str,
-    before: dict | None,
-    after: dict | None,
-    actor_name: str,
-    actor_user_id: int,
-    front: str,
-) -> None:
-    """Queue a settings change for the operators, in the transaction that made it."""
-    if action not in SETTINGS_ACTIONS or community_id is None:
+def record_settings_change(session: Session, event: AuditEvent) -> None:
+    """Queue a settings change for the operators, in the transaction that made it (an audit
+    listener, registered at start-up)."""
+    community_id = event.community_id
+    if event.action not in SETTINGS_ACTIONS or community_id is None:
         return
     community = session.get(Community, community_id)
     when = now()
@@ -69,12 +68,12 @@ def record_settings_change(
                 {
                     "community_id": community_id,
                     "community": community.name if community else "",
-                    "field": action,
-                    "before": before,
-                    "after": after,
-                    "by_user_id": actor_user_id,
-                    "by": actor_name,
-                    "front": front,
+                    "field": event.action.value,
+                    "before": event.before,
+                    "after": event.after,
+                    "by_user_id": event.actor.user_id,
+                    "by": event.actor.name,
+                    "front": event.actor.front,
                     "at": when.isoformat(),
                 },
                 default=str,

@@ -19,6 +19,9 @@ from handlers.chat.identity import actor_for_user
 from handlers.core.context import Context
 from handlers.core.reply import Reply
 from handlers.dashboard import charts
+from handlers.dashboard.cache import CACHE
+from handlers.dashboard.figures import figures
+from handlers.dashboard.request import ChartRequest
 from storage.codes import MembershipStatus
 from storage.indicators import Indicator, Period
 from storage.models import CommunityUser, User
@@ -34,9 +37,9 @@ def iworld(engine) -> IndicatorWorld:
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    charts.CACHE.clear()
+    CACHE.clear()
     yield
-    charts.CACHE.clear()
+    CACHE.clear()
 
 
 def who(ctx: Context, iworld: IndicatorWorld, person: str, language: str | None = None):
@@ -168,14 +171,14 @@ def test_daily_chart_and_year_against_year(ctx, iworld):
     pixels = decoded(years.images[0].png)
     assert okabe_blue_pixels(pixels) > 100  # 2023's line (the first series' colour)
     assert ("Évolution", "chart", "ads:m:r:a") in refs(years)
-    request = charts.ChartRequest(Indicator.USERS, Period.MONTH, "a", years=(2023, 2024))
-    fig = charts.figures(ctx, operator, request)
+    request = ChartRequest(Indicator.USERS, Period.MONTH, "a", years=(2023, 2024))
+    fig = figures(ctx, operator, request)
     assert fig.keys == tuple(f"{m:02d}" for m in range(1, 13))
     assert fig.series == (
         ("2023", (2, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
         ("2024", (2,)),  # up to the data's date
     )
-    days = charts.figures(ctx, operator, charts.ChartRequest(Indicator.USERS, Period.DAY, "a",
+    days = figures(ctx, operator, ChartRequest(Indicator.USERS, Period.DAY, "a",
                                                              years=(2023, 2024)))  # fmt: skip
     assert (
         len(days.keys) == 366 and days.series[1][1] == (0,) * 2 + (1,) + (0,) * 6 + (1,) + (0,) * 7
@@ -244,7 +247,7 @@ def test_forged_or_malformed_buttons_are_refused(ctx, iworld):
 
 def test_no_data_gives_a_clear_message_not_an_empty_plot(ctx, iworld):
     operator = who(ctx, iworld, "operator")
-    request = charts.ChartRequest(Indicator.CO2, Period.DAY, "a", dt.date(2023, 5, 1),
+    request = ChartRequest(Indicator.CO2, Period.DAY, "a", dt.date(2023, 5, 1),
                                   dt.date(2023, 5, 31))  # fmt: skip
     reply = charts.chart(ctx, operator, request)
     assert reply.ok and not reply.images
@@ -258,7 +261,7 @@ def test_no_data_gives_a_clear_message_not_an_empty_plot(ctx, iworld):
     assert none.ok and not none.images and none.text.startswith("Aucune donnée")
     assert ("Chiffres (CSV)", "chart_csv", f"solidarity:m:r:c{c}") in refs(none)
     # A month nobody joined still has members: the running total is drawn.
-    request = charts.ChartRequest(Indicator.USERS, Period.MONTH, f"c{c}", dt.date(2024, 1, 11),
+    request = ChartRequest(Indicator.USERS, Period.MONTH, f"c{c}", dt.date(2024, 1, 11),
                                   dt.date(2024, 1, 17))  # fmt: skip
     assert charts.chart(ctx, x, request).images
 
@@ -357,9 +360,9 @@ def test_unchanged_data_comes_from_the_cache_and_the_renderer_is_used(ctx, iworl
         pool.submit = submit  # type: ignore[method-assign]
         pooled = Context(ctx.sessions, ctx.settings, chart_renderer=pool)
         first = press(ctx=pooled, actor=operator, p=Press("chart", "users:m:r:a"))
-        assert len(submitted) == 1 and charts.CACHE.misses == 1
+        assert len(submitted) == 1 and CACHE.misses == 1
         again = press(ctx=pooled, actor=operator, p=Press("chart", "users:m:r:a"))
-        assert len(submitted) == 1 and charts.CACHE.hits == 1
+        assert len(submitted) == 1 and CACHE.hits == 1
         assert again.images[0].png == first.images[0].png
         with Session(engine) as session, session.begin():
             session.add(User(email="new@test.fr", gender=1, status=1, phone_display=1,

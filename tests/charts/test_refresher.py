@@ -17,7 +17,7 @@ from bot.indicator_refresher import IndicatorRefresher
 from bot.runtime import enabled_fronts
 from handlers.chat.actions import Press, press
 from handlers.chat.identity import actor_for_user
-from handlers.dashboard import charts
+from handlers.dashboard.cache import CACHE
 from storage import clock
 from storage.bot_models import IndicatorRefresh
 from storage.engine import make_engine
@@ -68,7 +68,7 @@ def test_the_refresher_keeps_the_charts_fresh(ctx, engine):
             await refresher.stop()
             assert time.monotonic() - started < 1.0
 
-    charts.CACHE.clear()
+    CACHE.clear()
     asyncio.run(scenario())
 
 

@@ -103,13 +103,13 @@ def test_a_shut_down_pool_falls_back_to_drawing_in_the_use_case_thread():
     from sqlalchemy.orm import sessionmaker
 
     from handlers.core.context import Context
-    from handlers.dashboard import charts
+    from handlers.dashboard import cache
 
     pool = make_render_pool(1)
     pool.shutdown(wait=True)
     ctx = Context(sessions=sessionmaker(), chart_renderer=pool)
-    charts.CACHE.clear()
+    cache.CACHE.clear()
     try:
-        assert pixels_of(charts.draw(ctx, render_png, DATA)).shape == (600, 960, 4)
+        assert pixels_of(cache.draw(ctx, render_png, DATA)).shape == (600, 960, 4)
     finally:
-        charts.CACHE.clear()
+        cache.CACHE.clear()

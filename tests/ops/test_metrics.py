@@ -11,15 +11,18 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.config import MetricsConfig
+from bot.config import Config, MetricsConfig
 from bot.health import HealthServer
 from bot.notifier import Notifier
 from bot.runtime import App
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
 from handlers.chat.actions import callback_data
+from handlers.community import pending
+from handlers.core import audit
 from handlers.outbox import notifications
 from storage.engine import make_engine
+from tests.handlers.helpers import actor
 from tests.ops.support import free_port
 from tests.slack.conftest import start_bot
 from tests.telegram.conftest import JEANMARC, link, telegram_config
@@ -176,3 +179,34 @@ async def test_a_slack_call_throttled_then_retried_is_counted(engine, settings):
     assert value(samples, "referent_bot_api_errors_total", platform="slack", code="429") == 1
     assert value(samples, "referent_bot_api_call_seconds_count", platform="slack",
                  method="chat.postEphemeral") == 1  # fmt: skip
+
+
+async def test_only_the_audited_changes_that_commit_are_counted(engine, ctx, world, monkeypatch):
+    """A use case rolled back after its audit row was written (a later listener failed) is not
+    counted; a second App in the process (listeners registered again) counts once."""
+    app = App(Runtime(Config(), engine, ctx))
+    App(Runtime(Config(), engine, ctx)).close()
+    emilie = actor(ctx, world, "emilie")
+
+    def failing(session, event) -> None:
+        raise RuntimeError("listener failed")
+
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(audit, "LISTENERS", [*audit.LISTENERS, failing])
+            with pytest.raises(RuntimeError, match="listener failed"):
+                await app.call(pending.approve, ctx, emilie, world.membership("arc", "pierre"))
+        assert (await app.call(pending.refuse, ctx, emilie, world.membership("arc", "helene"))).ok
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(app.metrics.render().decode())
+            for s in family.samples
+        }
+    finally:
+        app.close()
+
+    assert value(samples, "referent_bot_decisions_total", front="console",
+                 outcome="approved") == 0  # fmt: skip
+    assert value(samples, "referent_bot_decisions_total", front="console", outcome="refused") == 1
+    assert value(samples, "referent_bot_changes_total", front="console", action="approve") == 0
+    assert value(samples, "referent_bot_changes_total", front="console", action="refuse") == 1

@@ -26,7 +26,8 @@ from handlers.community import admin as community_admin
 from handlers.community import members, pending
 from handlers.community import settings as card
 from handlers.core.context import Context
-from handlers.dashboard.charts import ChartRequest, chart
+from handlers.dashboard.charts import chart
+from handlers.dashboard.request import ChartRequest
 from handlers.outbox.notifications import scan_new_pending
 from storage import grants, notified, schema
 from storage.bot_models import AuditEntry, ChatIdentity

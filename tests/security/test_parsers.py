@@ -37,7 +37,7 @@ from handlers.community.validation_input import (
 )
 from handlers.core import limits
 from handlers.core.i18n import number
-from handlers.dashboard.charts import ChartRequest, parse_scope
+from handlers.dashboard.request import ChartRequest, parse_scope
 from storage.bot_models import PendingInput
 from tests.handlers.helpers import actor, snapshot
 from tests.security.conftest import BOUNDED, PLACE, fr, full_snapshot
