@@ -384,11 +384,11 @@ def lock_membership(session: Session, membership_id: int) -> CommunityUser | Non
     ).first()
 
 
-def users_by_ids(session: Session, ids: Sequence[int]) -> dict[int, User]:
-    ids = [i for i in set(ids) if i is not None]
-    if not ids:
+def users_by_ids(session: Session, ids: Sequence[int | None]) -> dict[int, User]:
+    known = [i for i in set(ids) if i is not None]
+    if not known:
         return {}
-    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(known)))}
 
 
 def _escape_like(text: str) -> str:
