@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -186,6 +187,11 @@ def section(outcome: Outcome, info: dict, quick: bool) -> str:
     return f"{head}\n\n{table(outcome.figures)}\n\n{notes}".rstrip()
 
 
+def _framed(body: str, match: re.Match[str]) -> str:
+    """A bench section's new body between its markers (the match's two groups)."""
+    return match.group(1) + body + match.group(2)
+
+
 def update_docs(outcomes: list[Outcome], info: dict, quick: bool) -> list[str]:
     text = DOCS.read_text(encoding="utf-8")
     replaced = []
@@ -194,7 +200,7 @@ def update_docs(outcomes: list[Outcome], info: dict, quick: bool) -> list[str]:
     for name, body in blocks.items():
         pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)", re.S)
         if pattern.search(text):
-            text = pattern.sub(lambda m, b=body: m.group(1) + b + m.group(2), text)
+            text = pattern.sub(partial(_framed, body), text)
             replaced.append(name)
     DOCS.write_text(text, encoding="utf-8")
     return replaced

@@ -33,8 +33,9 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine, func, inspect, select, text
@@ -239,7 +240,7 @@ def bench_queries(url: str, runs: int, live: bool) -> list[str]:
         platform_baselines = 0.0  # the synthesis loads the same rows as the 5 platform series
         for label, indicator, period, scope in figures:
             median, worst = timed(
-                lambda i=indicator, p=period, s=scope: series(session, i, p, start, end, s), runs
+                partial(series, session, indicator, period, start, end, scope), runs
             )
             ours = series(session, indicator, period, start, end, scope)
             began = time.perf_counter()
@@ -253,10 +254,7 @@ def bench_queries(url: str, runs: int, live: bool) -> list[str]:
             if live:
                 direct = basis(session, scope, live=True)
                 median, worst = timed(
-                    lambda i=indicator, p=period, s=scope, b=direct: series(
-                        session, i, p, start, end, s, b
-                    ),
-                    runs,
+                    partial(series, session, indicator, period, start, end, scope, direct), runs
                 )
                 live_lines.append(row(label, median, worst, goal, baseline))
             session.rollback()
@@ -311,7 +309,9 @@ def pyplot_png(data: ChartData) -> bytes:
     return buffer.getvalue()
 
 
-async def longest_stall(work: Callable[[asyncio.AbstractEventLoop], object]) -> tuple[float, float]:
+async def longest_stall(
+    work: Callable[[asyncio.AbstractEventLoop], Awaitable[object]],
+) -> tuple[float, float]:
     """(longest stall of the event loop, wall time) while `work(loop)` is awaited."""
     loop = asyncio.get_running_loop()
     stall = 0.0
@@ -327,7 +327,7 @@ async def longest_stall(work: Callable[[asyncio.AbstractEventLoop], object]) -> 
     tick = asyncio.create_task(ticker())
     await asyncio.sleep(0.01)
     start = time.perf_counter()
-    await work(loop)  # type: ignore[misc]
+    await work(loop)
     wall = time.perf_counter() - start
     done = True
     await tick
@@ -337,13 +337,17 @@ async def longest_stall(work: Callable[[asyncio.AbstractEventLoop], object]) -> 
 def bench_render(runs: int) -> list[str]:
     warm_up()
     pyplot_png(sample(0))
+
+    def baseline(index: int) -> bytes:
+        return pyplot_png(sample(500 + index))
+
     cold, cold_cpu, base = [], [], []
     for index in range(runs):
         start, cpu = time.perf_counter(), time.process_time()
         render_png(sample(index))
         cold.append(time.perf_counter() - start)
         cold_cpu.append(time.process_time() - cpu)
-        base.append(once(lambda i=index: pyplot_png(sample(500 + i))))
+        base.append(once(partial(baseline, index)))
     ctx = Context(sessions=make_sessionmaker(make_engine("sqlite://")))
     cache.CACHE.clear()
     cache.draw(ctx, render_png, sample(0))

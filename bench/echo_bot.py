@@ -25,11 +25,16 @@ from tests.telegram.fake_bot_api import TOKEN
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(update.effective_message.text)
+    message = update.effective_message
+    if message is None or message.text is None:  # not for this handler's filter (text)
+        return
+    await message.reply_text(message.text)
 
 
 async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
+    if query is None:  # not for a CallbackQueryHandler
+        return
     await query.answer()
     await query.edit_message_text(f"pressed {query.data}")
 

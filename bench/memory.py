@@ -84,6 +84,8 @@ class Sampler:
         return self
 
     async def __aexit__(self, *exc) -> None:
+        if self._task is None:
+            raise RuntimeError("Sampler exited without being entered")
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -147,6 +149,8 @@ async def run(idle_s: float, load_s: float, rate: float) -> tuple[list[Figure], 
                     await asyncio.sleep(0.1)
             async with Sampler(child.pid) as charts:
                 referent = world.demo_referent
+                if referent is None:
+                    raise RuntimeError("the bench world has no demo referent")
                 for indicator, period in CHARTS:
                     feeder.press(referent, f"chart|{indicator}:{period}:r:c{referent.community_id}")
                 deadline = time.monotonic() + 60

@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict, deque
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import insert, select
@@ -139,14 +140,14 @@ def insert_requests(engine, deciders: int, requests: int) -> float:
     return time.monotonic()
 
 
-async def run(requests: int, deciders: int, folder: Path) -> dict[str, float]:
+async def run(requests: int, deciders: int, folder: Path) -> dict[str, Any]:
     engine = make_engine(f"sqlite:///{folder / 'bench.sqlite3'}")
     schema.prepare(engine)
     build_world(engine, deciders, requests)
     ctx = Context(make_sessionmaker(engine), Settings(security_folder=folder))
     ensure_state(ctx, "reminders_last_day")
     with ctx.sessions() as session, session.begin():
-        session.get(WatcherState, "reminders_last_day").value = now().date().isoformat()
+        session.get_one(WatcherState, "reminders_last_day").value = now().date().isoformat()
     api = LimitedBotApi()
     await api.start()
     config = Config(

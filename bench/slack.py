@@ -36,6 +36,7 @@ from handlers.chat import actions, commands, pending_input
 from handlers.chat.bindings import ChatPlace
 from handlers.chat.linking import ChatAccount
 from handlers.core.context import Context
+from handlers.core.reply import Button
 from storage.engine import make_engine, make_sessionmaker
 from tests.slack.fake_slack_api import TEAM, FakeSlack
 
@@ -102,7 +103,7 @@ def discover(url: str, referents: list[bench_world.Referent]) -> dict[str, list[
             account = ChatAccount("slack", referent.slack_id, team_id=TEAM)
             place = ChatPlace("slack", channel_of(referent), TEAM, is_group=False)
             seen: set[str] = set()
-            queue = []
+            queue: list[Button] = []
             for command in commands.COMMANDS:
                 reply = pending_input.on_command(ctx, account, place, command.name, [], "fr")
                 pending_input.clear(ctx, account, place)

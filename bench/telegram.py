@@ -113,6 +113,8 @@ class Feeder:
         task.add_done_callback(self._posts.discard)
 
     async def _post(self, update: dict) -> None:
+        if self.session is None:
+            raise RuntimeError("the webhook mode posts with the session it is given")
         headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
         async with self.session.post(self.webhook_url, json=update, headers=headers) as answer:
             if answer.status != 200:

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from handlers.core.context import Context
 from handlers.outbox.notifications import scan_new_pending
@@ -82,9 +83,11 @@ def build_at(url: str, referents: int = 100, pending_each: int = 20) -> BenchWor
             )
             if demo_user is not None:
                 break
-        first_user = connection.scalar(select(func.max(User.id))) + 1
-        first_community = connection.scalar(select(func.max(Community.id))) + 1
-        first_membership = connection.scalar(select(func.max(CommunityUser.id))) + 1
+        else:
+            raise RuntimeError("no community of the demo database has a moderator")
+        first_user = _next_id(connection, User.id)
+        first_community = _next_id(connection, Community.id)
+        first_membership = _next_id(connection, CommunityUser.id)
         people = [
             {"id": first_user + i, "given_name": f"Référente{i}", "family_name": "Banc",
              "email": f"referente{i}@bench.example.org", "gender": 2, "status": 1,
@@ -146,7 +149,7 @@ def build_at(url: str, referents: int = 100, pending_each: int = 20) -> BenchWor
     scan_new_pending(ctx, lookback=None)
     ensure_state(ctx, "reminders_last_day")
     with ctx.sessions() as session, session.begin():
-        session.get(WatcherState, "reminders_last_day").value = now().date().isoformat()
+        session.get_one(WatcherState, "reminders_last_day").value = now().date().isoformat()
         session.execute(update(Delivery).values(state="cancelled"))
     engine.dispose()
     return BenchWorld(
@@ -160,18 +163,26 @@ def build_at(url: str, referents: int = 100, pending_each: int = 20) -> BenchWor
     )  # fmt: skip
 
 
+def _next_id(connection: Connection, column: InstrumentedAttribute[int]) -> int:
+    """One past the table's largest id: the bench's rows go after the demo's."""
+    largest = connection.scalar(select(func.max(column)))
+    if largest is None:
+        raise RuntimeError(f"{column} is empty: the demo database was not filled")
+    return largest + 1
+
+
 def count_status(url: str, membership_ids: list[int], status: MembershipStatus) -> int:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
             found = 0
             for start in range(0, len(membership_ids), 500):
-                found += connection.scalar(
+                found += connection.execute(
                     select(func.count()).where(
                         CommunityUser.id.in_(membership_ids[start : start + 500]),
                         CommunityUser.status == int(status),
                     )
-                )
+                ).scalar_one()
             return found
     finally:
         engine.dispose()

@@ -118,7 +118,7 @@ class Console:
         with transaction(self.ctx) as session:
             from storage.models import User
 
-            email = session.get(User, self.user_id).email
+            email = session.get_one(User, self.user_id).email
         self.say(t(actor.language, "console.welcome", name=actor.name, email=email))
         self.show(commands.run_command(self.ctx, actor, "communautes", []))
         while True:

@@ -423,12 +423,16 @@ def check_timezone(engine: Engine, timezone: str) -> list[Check]:
         )
         return [Check(WARNING, subject, text)]
     zone = ZoneInfo(timezone)
-    configured = format_offset(found.utc_now.replace(tzinfo=dt.UTC).astimezone(zone).utcoffset())
+    offset_now = found.utc_now.replace(tzinfo=dt.UTC).astimezone(zone).utcoffset()
+    if offset_now is None:  # never: the datetime is aware
+        raise ValueError(f"no UTC offset for {timezone}")
+    configured = format_offset(offset_now)
     named = f"{timezone} ({configured} now)"
-    if found.newest is None:
+    age, offset = found.age_in(zone), found.offset()  # None without a newest row
+    if found.newest is None or age is None or offset is None:
         return [Check(OK, subject, f"no platform rows to compare with yet ([platform] timezone "
                       f"{named})")]  # fmt: skip
-    age, fits = found.age_in(zone), format_offset(found.offset())
+    fits = format_offset(offset)
     row = f"{found.table} row of {found.newest:%d/%m/%Y %H:%M}"
     clock = f"the database's clock, zone {found.database_zone}"
     if fits == "UTC+00:00":

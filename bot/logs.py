@@ -223,6 +223,7 @@ def setup_logging(
         if getattr(handler, "referent_bot", False):
             root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)
+    # A marker of our own on the stdlib's handler, which declares no such attribute.
     handler.referent_bot = True  # type: ignore[attr-defined]
     handler.addFilter(RequestIdFilter())
     if redact_personal:  # records made without the factory (logging.makeLogRecord)

@@ -37,7 +37,7 @@ OTHER_REFERENCES = {
 class DeletionSummary:
     """What goes with a community: memberships by status, ad links, identifier files."""
 
-    statuses: Counter = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
     ads: int = 0
     files: int = 0
     #: Rows of OTHER_REFERENCES tables deleted with it, by table (where those tables exist).

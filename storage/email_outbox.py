@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Update, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.bot_models import EmailMessage
+from storage.engine import rowcount
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 #: Longest wait between two attempts.
@@ -68,7 +69,7 @@ def claim_due(
         ]
 
 
-def _held(message_id: int, worker: str):
+def _held(message_id: int, worker: str) -> Update:
     return (
         update(EmailMessage)
         .where(
@@ -95,7 +96,7 @@ def mark_sent(
                 last_error=None,
             )
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
 
 def mark_failed(

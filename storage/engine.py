@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from typing import Any, cast
+
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -10,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 CONNECT_TIMEOUT = 5
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned per dialect.
 
     SQLite: foreign keys on, WAL, a busy timeout, and transactions begun by SQLAlchemy rather
@@ -22,7 +24,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection, _record):
+        def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
             dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -30,7 +32,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection):
+        def _sqlite_begin(connection: Connection) -> None:
             immediate = connection.get_execution_options().get("sqlite_immediate")
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -51,3 +53,9 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. Session.execute is typed as returning a Result
+    whatever the statement; for these it returns a CursorResult, which has the count."""
+    return cast(CursorResult[Any], result).rowcount

@@ -180,9 +180,9 @@ def compare(grant_rows: Iterable[str], database: str) -> GrantReport:
                 on_table.setdefault(table, set()).update(privileges)
     needed = required()
     missing = {}
-    for table, privileges in needed.items():
+    for table, wanted in needed.items():
         held = everywhere | on_database | on_table.get(table, set())
-        lacking = frozenset(p for p in privileges if not _covers(held, p))
+        lacking = frozenset(p for p in wanted if not _covers(held, p))
         if lacking:
             missing[table] = lacking
     extra = []

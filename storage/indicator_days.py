@@ -24,10 +24,13 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
+    Table,
     and_,
     case,
     delete,
@@ -38,7 +41,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from storage import clock
 from storage.bot_models import IndicatorDay, IndicatorRefresh
@@ -95,7 +98,9 @@ class RefreshResult:
 _ACCEPTED = [int(s) for s in ACCEPTED_STATUSES]
 
 
-def _by_user(kind: str, base: Select, user_id: ColumnElement) -> tuple[Select, ColumnElement]:
+def _by_user(
+    kind: str, base: Select[*tuple[Any, ...]], user_id: SQLColumnExpression[Any]
+) -> tuple[Select[*tuple[Any, ...]], InstrumentedAttribute[int]]:
     if kind == "c":
         return (
             base.join(
@@ -112,7 +117,9 @@ def _by_user(kind: str, base: Select, user_id: ColumnElement) -> tuple[Select, C
     )
 
 
-def _by_ad(kind: str, base: Select) -> tuple[Select, ColumnElement]:
+def _by_ad(
+    kind: str, base: Select[*tuple[Any, ...]]
+) -> tuple[Select[*tuple[Any, ...]], InstrumentedAttribute[int]]:
     if kind == "c":
         return (
             base.join(ProposalCommunity, ProposalCommunity.proposal_id == Proposal.id),
@@ -127,7 +134,9 @@ def _by_ad(kind: str, base: Select) -> tuple[Select, ColumnElement]:
     )
 
 
-def _by_community(kind: str, base: Select) -> tuple[Select, ColumnElement]:
+def _by_community(
+    kind: str, base: Select[*tuple[Any, ...]]
+) -> tuple[Select[*tuple[Any, ...]], InstrumentedAttribute[int]]:
     if kind == "c":
         return base, Community.id
     return (
@@ -136,7 +145,12 @@ def _by_community(kind: str, base: Select) -> tuple[Select, ColumnElement]:
     )
 
 
-def _unless_also(kind: str, query: Select, sid: ColumnElement, user_id: ColumnElement) -> Select:
+def _unless_also(
+    kind: str,
+    query: Select[*tuple[Any, ...]],
+    sid: SQLColumnExpression[Any],
+    user_id: SQLColumnExpression[Any],
+) -> Select[*tuple[Any, ...]]:
     """`query` without its rows where `user_id` also belongs to scope `sid` (accepted member,
     or lives there): an anti-join written as LEFT JOIN ... IS NULL, which every database runs
     as index lookups (MariaDB materializes a NOT EXISTS over every home instead)."""
@@ -159,7 +173,7 @@ def _unless_also(kind: str, query: Select, sid: ColumnElement, user_id: ColumnEl
 
 def _grouped(
     dialect: str, measure: Measure, kind: str, since: dt.date | None, fallback: bool = True
-) -> Select:
+) -> Select[*tuple[Any, ...]]:
     """(sid, day, value) per scope of `kind` ('a', 'c', 't') and day, from day `since` on.
 
     CO2 of the whole platform also gives, per day, how many items have no distance (written
@@ -188,7 +202,7 @@ def _grouped(
         items = select().select_from(CarpoolItem)
         by_passenger, sid_p = _by_user(kind, items, CarpoolItem.debtor_user_id)
         by_driver, sid_d = _by_user(kind, items, CarpoolItem.creditor_user_id)
-        columns: tuple[ColumnElement, ...] = (
+        columns: tuple[SQLColumnExpression[Any], ...] = (
             CarpoolItem.id, CarpoolItem.item_date, CarpoolItem.distance,
         )  # fmt: skip
         if fallback:
@@ -210,9 +224,10 @@ def _grouped(
             sides.c.sid, sides.c.item_date.label("day"), func.sum(metres).label("value")
         ).group_by(sides.c.sid, sides.c.item_date)
 
+    sid: InstrumentedAttribute[int] | None
     if measure in (Measure.USERS, Measure.SOLIDARITY):
         if measure is Measure.USERS:
-            created: ColumnElement = User.created_date
+            created: SQLColumnExpression[Any] = User.created_date
             base = select().select_from(User)
         else:
             created = func.coalesce(SolidaryUser.created_date, User.created_date)
@@ -245,13 +260,13 @@ def _grouped(
 
 
 def _count(
-    base: Select,
-    sid: ColumnElement | None,
-    thing: ColumnElement,
-    day: ColumnElement,
+    base: Select[*tuple[Any, ...]],
+    sid: SQLColumnExpression[Any] | None,
+    thing: SQLColumnExpression[Any],
+    day: ColumnElement[Any],
     since: dt.date | None,
     where: list[ColumnElement[bool]],
-) -> Select:
+) -> Select[*tuple[Any, ...]]:
     """How many distinct things per (scope, day) in `base` (a thing reached twice, an ad
     starting and ending in the same territory, counts once). COUNT(DISTINCT) rather than an
     inner SELECT DISTINCT: PostgreSQL 15's parallel two-level hash DISTINCT took 3 minutes on
@@ -281,7 +296,7 @@ def _as_date(value: object) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _rows(session: Session, since: dt.date | None) -> Iterator[dict]:
+def _rows(session: Session, since: dt.date | None) -> Iterator[dict[str, object]]:
     dialect = session.get_bind().dialect.name
     fallback = True
     for measure in Measure:
@@ -346,7 +361,9 @@ def refresh(
             delete(IndicatorDay).where(IndicatorDay.day >= since, IndicatorDay.measure != KNOWN)
         )
     for start in range(0, len(rows), BATCH):
-        session.execute(IndicatorDay.__table__.insert(), rows[start : start + BATCH])
+        # Declarative types __table__ as any FromClause; a mapped class's is its Table.
+        table = cast(Table, IndicatorDay.__table__)
+        session.execute(table.insert(), rows[start : start + BATCH])
     if state is None:
         session.add(IndicatorRefresh(id=1, refreshed_at=now, full_at=now))
     else:

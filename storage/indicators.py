@@ -43,11 +43,13 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Date,
     Select,
+    SQLColumnExpression,
     case,
     cast,
     extract,
@@ -57,7 +59,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import KeyedColumnElement
 
 from storage import clock
 from storage.bot_models import IndicatorDay, IndicatorRefresh
@@ -154,7 +155,9 @@ def _dialect(name: str) -> str:
     raise ValueError(f"no period expression for the {name} dialect")
 
 
-def period_group(dialect: str, column: ColumnElement, period: Period) -> ColumnElement:
+def period_group(
+    dialect: str, column: SQLColumnExpression[Any], period: Period
+) -> ColumnElement[Any]:
     """What rows are grouped by: the cheapest per-row expression each database offers.
 
     SQLite stores dates as ISO text ('2024-01-17 08:00:00'), so the period is a prefix
@@ -173,7 +176,7 @@ def period_group(dialect: str, column: ColumnElement, period: Period) -> ColumnE
     return func.to_days(column)
 
 
-def period_label(dialect: str, group: ColumnElement, period: Period) -> ColumnElement[str]:
+def period_label(dialect: str, group: ColumnElement[Any], period: Period) -> ColumnElement[str]:
     """The grouped value as a 'YYYY-MM' or 'YYYY-MM-DD' key, applied once per period."""
     name = _dialect(dialect)
     if name == "postgresql":
@@ -187,7 +190,9 @@ def period_label(dialect: str, group: ColumnElement, period: Period) -> ColumnEl
     return group
 
 
-def period_key(dialect: str, column: ColumnElement, period: Period) -> ColumnElement[str]:
+def period_key(
+    dialect: str, column: SQLColumnExpression[Any], period: Period
+) -> ColumnElement[str]:
     """The period of `column` as a 'YYYY-MM' or 'YYYY-MM-DD' string, in the dialect's SQL."""
     return period_label(dialect, period_group(dialect, column, period), period)
 
@@ -211,14 +216,14 @@ def period_keys(start: dt.date, end: dt.date, period: Period) -> list[str]:
 # --------------------------------------------------------------------------- filters
 
 
-def _member_ids(community_ids: Sequence[int]) -> Select:
+def _member_ids(community_ids: Sequence[int]) -> Select[int]:
     return select(CommunityUser.user_id).where(
         CommunityUser.community_id.in_(community_ids),
         CommunityUser.status.in_([int(s) for s in ACCEPTED_STATUSES]),
     )
 
 
-def _home_user_ids(territory_id: int) -> Select:
+def _home_user_ids(territory_id: int) -> Select[int | None]:
     return (
         select(Address.user_id)
         .join(AddressTerritory, AddressTerritory.address_id == Address.id)
@@ -226,7 +231,7 @@ def _home_user_ids(territory_id: int) -> Select:
     )
 
 
-def _users_filter(user_id: KeyedColumnElement, scope: Scope) -> list[ColumnElement[bool]]:
+def _users_filter(user_id: SQLColumnExpression[Any], scope: Scope) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if scope.community_ids is not None:
         where.append(user_id.in_(_member_ids(scope.community_ids)))
@@ -309,7 +314,7 @@ MEASURES: dict[Indicator, tuple[Measure, ...]] = {
 }
 
 
-def day_of(dialect: str, column: ColumnElement) -> ColumnElement:
+def day_of(dialect: str, column: SQLColumnExpression[Any]) -> ColumnElement[Any]:
     """The calendar day of a DATETIME column, as each database compares it with a DATE."""
     name = _dialect(dialect)
     if name == "sqlite":
@@ -319,7 +324,9 @@ def day_of(dialect: str, column: ColumnElement) -> ColumnElement:
     return func.date(column, type_=Date)
 
 
-def _later(dialect: str, a: ColumnElement, b: ColumnElement) -> ColumnElement:
+def _later(
+    dialect: str, a: SQLColumnExpression[Any], b: SQLColumnExpression[Any]
+) -> ColumnElement[Any]:
     if _dialect(dialect) == "sqlite":
         return func.max(a, b, type_=Date)
     return func.greatest(a, b, type_=Date)
@@ -329,10 +336,11 @@ def _later(dialect: str, a: ColumnElement, b: ColumnElement) -> ColumnElement:
 class _Source:
     """What one measure aggregates: a dated column, the aggregate, the rows it applies to."""
 
-    date: ColumnElement
+    date: SQLColumnExpression[Any]
     is_date: bool  # a DATE column (compared with dates) rather than a DATETIME
-    value: ColumnElement
-    base: Select  # SELECT ... FROM ... JOIN ... with no column yet: where() is added to it
+    value: ColumnElement[Any]
+    # SELECT ... FROM ... JOIN ... with no column yet: where() is added to it
+    base: Select[*tuple[Any, ...]]
     where: list[ColumnElement[bool]]
 
 
@@ -350,11 +358,11 @@ def published_ads(dialect: str, rules: AdsRules = ADS_RULES) -> list[ColumnEleme
     return where
 
 
-def ad_first_day(dialect: str) -> ColumnElement:
+def ad_first_day(dialect: str) -> ColumnElement[Any]:
     return _later(dialect, day_of(dialect, Proposal.created_date), Criteria.from_date)
 
 
-def ad_last_day() -> ColumnElement:
+def ad_last_day() -> ColumnElement[Any]:
     """A punctual ad's one day (from_date), a regular ad's to_date, as countAvailableAds reads
     them (a regular ad without to_date is never valid there)."""
     return case(
@@ -364,8 +372,8 @@ def ad_last_day() -> ColumnElement:
 
 
 def carpool_metres(
-    distance: ColumnElement | None = None, ask_id: ColumnElement | None = None
-) -> ColumnElement:
+    distance: SQLColumnExpression[Any] | None = None, ask_id: SQLColumnExpression[Any] | None = None
+) -> ColumnElement[Any]:
     """The metres of one carpool item: distance (whole km) * 1000, or for items written before
     June 2023 (distance NULL) the matching's common_distance through the ask, as
     CarpoolExportManager does. The correlated subquery sits inside COALESCE, which every

@@ -12,12 +12,14 @@ the bot's own addition (docs/platform.md): who decided.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.codes import ACCEPTED_STATUSES, MembershipStatus, ValidationType
+from storage.engine import rowcount
 from storage.models import Community, CommunityUser
 
 
@@ -91,13 +93,15 @@ def change_status(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return False
     _reflect(membership, values)
     return True
 
 
-def touch_community(session: Session, community: Community, when: dt.datetime, **values) -> None:
+def touch_community(
+    session: Session, community: Community, when: dt.datetime, **values: Any
+) -> None:
     """Update a community's own columns with its updated_date, as the platform does."""
     values["updated_date"] = when
     session.execute(

@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 #: Busy tables of the platform and their insertion date; the newest row of each is its last id.
 #: Only tables the bot maps (and is granted SELECT on, storage/grants.py): the platform's `log`
@@ -73,24 +73,32 @@ def probe(engine: Engine) -> ZoneProbe:
                      database_zone)  # fmt: skip
 
 
-def _database_clock(connection) -> tuple[dt.datetime, str]:
+def _database_clock(connection: Connection) -> tuple[dt.datetime, str]:
     dialect = connection.dialect.name
     if dialect == "mysql":
         row = connection.execute(
             text("SELECT UTC_TIMESTAMP(), @@session.time_zone, @@system_time_zone")
         ).one()
         zone = row[1] if row[1] != "SYSTEM" else f"SYSTEM ({row[2]})"
-        return _as_datetime(row[0]), zone
+        return _clock(row[0]), zone
     if dialect == "postgresql":
         row = connection.execute(
             text("SELECT now() AT TIME ZONE 'UTC', current_setting('TimeZone')")
         ).one()
-        return _as_datetime(row[0]), row[1]
+        return _clock(row[0]), row[1]
     value = connection.execute(text("SELECT datetime('now')")).scalar()
-    return _as_datetime(value), "UTC"
+    return _clock(value), "UTC"
 
 
-def _as_datetime(value) -> dt.datetime | None:
+def _clock(value: object) -> dt.datetime:
+    """The database's own clock, which it always has."""
+    now = _as_datetime(value)
+    if now is None:
+        raise RuntimeError(f"the database's clock reads {value!r}")
+    return now
+
+
+def _as_datetime(value: object) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, str):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy import BindParameter, Exists, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.codes import ACCEPTED_STATUSES, MembershipStatus, UserStatus
@@ -39,7 +40,7 @@ def user_ids_by_emails(session: Session, emails: Sequence[str]) -> set[int]:
     return set(session.scalars(select(User.id).where(func.lower(User.email).in_(lowered))))
 
 
-def _moderates():
+def _moderates() -> Exists:
     """EXISTS: the user (parameter user_id) moderates the community (parameter community_id)."""
     return (
         select(CommunityUser.id)
@@ -52,9 +53,10 @@ def _moderates():
     )
 
 
-def _is_administrator_statement():
+def _is_administrator_statement() -> Select[bool]:
     """Built once, with parameters: building it cost as much CPU as running it."""
-    community, user = bindparam("community_id"), bindparam("user_id")
+    community: BindParameter[int] = bindparam("community_id")
+    user: BindParameter[int] = bindparam("user_id")
     creator = select(Community.id).where(Community.id == community, Community.user_id == user)
     return select(creator.exists() | _moderates())
 
@@ -100,10 +102,12 @@ def is_administrator(session: Session, user_id: int, community_id: int) -> bool:
     ).scalar_one()
 
 
-def _administered_statements():
+def _administered_statements() -> tuple[
+    Select[int], Select[int], Select[Community, int, int], Select[Community, int, int]
+]:
     """The two queries of administered_communities, built once (building them took as long as
     running them): the communities a user administers, then those with their counts."""
-    user = bindparam("user_id")
+    user: BindParameter[int] = bindparam("user_id")
     created_or_moderated = (
         Community.user_id == user,
         Community.id.in_(
@@ -119,7 +123,7 @@ def _administered_statements():
         or_(*created_or_moderated, in_territories(bindparam("territories", expanding=True)))
     )
 
-    def with_counts(ids: bool):
+    def with_counts(ids: bool) -> Select[Community, int, int]:
         counts = (
             select(
                 CommunityUser.community_id.label("community_id"),
@@ -139,12 +143,12 @@ def _administered_statements():
                 CommunityUser.community_id.in_(bindparam("counted", expanding=True))
             )
             query = query.where(Community.id.in_(bindparam("shown", expanding=True)))
-        counts = counts.group_by(CommunityUser.community_id).subquery()
+        counted = counts.group_by(CommunityUser.community_id).subquery()
         return (
             query.add_columns(
-                func.coalesce(counts.c.members, 0), func.coalesce(counts.c.pending, 0)
+                func.coalesce(counted.c.members, 0), func.coalesce(counted.c.pending, 0)
             )
-            .outerjoin(counts, counts.c.community_id == Community.id)
+            .outerjoin(counted, counted.c.community_id == Community.id)
             .order_by(Community.name, Community.id)
         )
 
@@ -154,7 +158,7 @@ def _administered_statements():
 _MINE, _MINE_OR_TERRITORIES, _MINE_WITH_COUNTS, _ALL_WITH_COUNTS = _administered_statements()
 
 
-def _mine(territories: frozenset[int]):
+def _mine(territories: frozenset[int]) -> tuple[Select[int], dict[str, Any]]:
     """The statement of the ids a user administers, and its parameters beyond user_id."""
     if territories:
         return _MINE_OR_TERRITORIES, {"territories": sorted(territories)}
@@ -380,11 +384,11 @@ def lock_membership(session: Session, membership_id: int) -> CommunityUser | Non
     ).first()
 
 
-def users_by_ids(session: Session, ids: Sequence[int]) -> dict[int, User]:
-    ids = [i for i in set(ids) if i is not None]
-    if not ids:
+def users_by_ids(session: Session, ids: Sequence[int | None]) -> dict[int, User]:
+    known = [i for i in set(ids) if i is not None]
+    if not known:
         return {}
-    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(known)))}
 
 
 def _escape_like(text: str) -> str:

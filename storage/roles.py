@@ -23,9 +23,25 @@ Two rules of the platform (Covivo/mobicoop 43afc69e2131, under api/src/):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import String, bindparam, cast, exists, func, insert, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    ColumnExpressionArgument,
+    Connection,
+    Label,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from storage.codes import AuthItemId, MembershipStatus, UserStatus
@@ -62,7 +78,7 @@ AUTH_ITEMS: tuple[dict[str, object], ...] = (
 ADMIN_ITEMS = (int(AuthItemId.SUPER_ADMIN), int(AuthItemId.ADMIN))
 
 
-def ensure_auth_items(connection) -> int:
+def ensure_auth_items(connection: Connection | Session) -> int:
     """Insert the AUTH_ITEMS rows that are missing (a Connection or a Session); returns how many.
 
     The platform's database has them from its migrations; a database whose platform tables the
@@ -120,7 +136,7 @@ class AdminScope:
 NO_SCOPE = AdminScope()
 
 
-def admin_columns(user_id) -> tuple:
+def admin_columns(user_id: ColumnExpressionArgument[int]) -> tuple[Label[str | None]]:
     """One correlated column (a string, "item:territory" per admin assignment, comma-separated)
     that `admin_scope` turns into the user's admin scope: cheap (the assignment table's user_id
     index), and added to the one statement that identifies a chat account
@@ -166,7 +182,7 @@ def platform_admin_scope(session: Session, user_id: int) -> AdminScope:
     return admin_scope(session.execute(_ADMIN_SCOPE, {"user_id": user_id}).scalar())
 
 
-def in_territories(territories):
+def in_territories(territories: BindParameter[Any] | Sequence[int]) -> ColumnElement[bool]:
     """SQL: the community's address lies in one of `territories` (an expanding parameter or a
     list), as CommunityTerritoryFilterExtension joins community.address -> address_territory."""
     return Community.address_id.in_(

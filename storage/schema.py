@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, Table, inspect, text
 
 from storage.bot_models import BOT_TABLES
 from storage.models import PLATFORM_TABLES, PlatformBase
@@ -103,7 +103,7 @@ def created_by_bot(engine: Engine) -> bool:
     return "ix_community_user_community_id" in names
 
 
-def _tables(names: list[str]):
+def _tables(names: list[str]) -> list[Table]:
     return [PlatformBase.metadata.tables[name] for name in names]
 
 
@@ -173,8 +173,10 @@ def _file_lock(database: str | None, wait: float) -> Iterator[None]:
     try:
         import fcntl
     except ImportError:  # not POSIX: one process at a time is the operator's to ensure
-        fcntl = None
-    if fcntl is None or not database or database == ":memory:":
+        posix = False
+    else:
+        posix = True
+    if not posix or not database or database == ":memory:":
         yield
         return
     with open(f"{database}.schema-lock", "a+b") as handle:

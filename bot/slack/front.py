@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -41,6 +41,9 @@ from handlers.core import markup
 from handlers.core.i18n import normalize_language, t
 from handlers.core.reply import Reply
 from handlers.core.uow import is_database_outage, outage_reply
+
+if TYPE_CHECKING:  # imported when Socket Mode starts
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger(__name__)
 #: The logger given to slack-bolt and slack_sdk (records are redacted, see limits.py).
@@ -77,7 +80,7 @@ class SlackFront:
         )
         self.limiter = ChannelLimiter(min_interval)
         self.runner: web.AppRunner | None = None
-        self.socket = None
+        self.socket: AsyncSocketModeHandler | None = None
         self.port: int | None = None
         self._tasks: set[asyncio.Task] = set()
         self._locales: dict[tuple[str, str], tuple[float, str | None, str | None]] = {}

@@ -106,7 +106,7 @@ def _cut(line: str) -> int:
 
 def sections(text: str) -> list[dict[str, Any]]:
     """Split on line boundaries so that no section exceeds Slack's 3000 characters."""
-    blocks: list[dict[str, Any]] = []
+    blocks: list[str] = []
     chunk = ""
     for line in mrkdwn(text).split("\n"):
         while len(line) > SECTION_LIMIT:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 MASK = "[secret]"
 #: A link code after the words that redeem it (/start CODE, t.me/...?start=CODE, link CODE):
@@ -38,7 +38,7 @@ class SecretRedactor(logging.Filter):
         self._levels: dict[str, int] = {}
         self._handlers: list[logging.Handler] = []
         self._active = False
-        self._previous_factory = None
+        self._previous_factory: Callable[..., logging.LogRecord] | None = None
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:

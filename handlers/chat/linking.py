@@ -24,6 +24,7 @@ from handlers.outbox import feed
 from storage import queries
 from storage.bot_models import ChatIdentity, LinkAttempt, LinkCode
 from storage.clock import now
+from storage.engine import rowcount
 from storage.models import User
 
 log = logging.getLogger(__name__)
@@ -112,14 +113,14 @@ def redeem_link_code(ctx: Context, account: ChatAccount, code: str, language: st
                 and found.used_at is None
                 and found.expires_at > when
             )
-            if not valid:
+            if found is None or not valid:
                 raise _BadCode()
             used = session.execute(
                 update(LinkCode)
                 .where(LinkCode.id == found.id, LinkCode.used_at.is_(None))
                 .values(used_at=when)
             )
-            if used.rowcount != 1:
+            if rowcount(used) != 1:
                 raise _BadCode()
             identity = _identity(session, account)
             if identity is None:
@@ -153,6 +154,8 @@ def redeem_link_code(ctx: Context, account: ChatAccount, code: str, language: st
         return Reply(t(language, "link.bad_code"), ok=False)
     except Refusal as refusal:
         return Reply(t(language, refusal.key, **refusal.params), ok=False)
+    if user is None:  # the code's user_id is a foreign key to it
+        raise RuntimeError(f"link code {found.id} names no user")
     return Reply(t(language, "link.linked", name=short_name(user), email=user.email))
 
 

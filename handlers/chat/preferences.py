@@ -93,7 +93,7 @@ def set_quiet_hours(ctx: Context, actor: Actor, words: list[str]) -> Reply:
     with transaction(ctx, write=True) as session:
         preference = _preference(session, actor.user_id)
         preference.quiet_start, preference.quiet_end = start, end
-    if start is None:
+    if start is None or end is None:
         return Reply(t(actor.language, "quiet.off"))
     return Reply(
         t(actor.language, "quiet.set", start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))

@@ -34,6 +34,7 @@ from handlers.core.context import Context
 from handlers.core.uow import DATABASE_ERRORS, per_sqlite_database, transaction
 from storage.bot_models import SeenUpdate
 from storage.clock import now
+from storage.engine import rowcount
 
 log = logging.getLogger(__name__)
 KEEP = dt.timedelta(days=1)
@@ -115,7 +116,7 @@ def first_seen(ctx: Context, platform: str, key: str) -> bool:
 def prune(ctx: Context, before: dt.datetime) -> int:
     """Forget the keys seen before `before`; returns how many."""
     with transaction(ctx, write=True) as session:
-        return session.execute(delete(SeenUpdate).where(SeenUpdate.seen_at < before)).rowcount
+        return rowcount(session.execute(delete(SeenUpdate).where(SeenUpdate.seen_at < before)))
 
 
 def _prune_now_and_then(ctx: Context, when: dt.datetime) -> None:

@@ -41,12 +41,13 @@ def history(ctx: Context, actor: Actor, community_id: int) -> Reply:
         return Reply(t(lang, "history.none", community=community.name))
     lines = [t(lang, "history.title", community=community.name)]
     for entry in entries:
+        actor_user = people.get(entry.actor_user_id) if entry.actor_user_id is not None else None
         lines.append(
             t(
                 lang,
                 "history.line",
                 when=datetime(entry.created_at, lang),
-                who=short_name(people.get(entry.actor_user_id)),
+                who=short_name(actor_user),
                 what=describe(lang, entry, people),
                 front=t(lang, f"front.{entry.front}"),
             )

@@ -19,6 +19,7 @@ from handlers.core.uow import transaction, use_case
 from storage import queries
 from storage.clock import now
 from storage.codes import ACCEPTED_STATUSES, MembershipStatus
+from storage.engine import rowcount
 from storage.memberships import change_status
 from storage.models import CommunityUser, User
 from storage.roles import grant_moderator_role
@@ -275,7 +276,7 @@ def remove_member(ctx: Context, actor: Actor, membership_id: int, expected_statu
                 CommunityUser.id == membership.id, CommunityUser.status == expected_status
             )
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             raise Refusal("members.changed_now", name=short_name(user))
         audit(
             session,

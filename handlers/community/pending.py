@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from handlers.community import bulk
-from handlers.community.member_mail import queue_member_email, split_shared_reason
+from handlers.community.member_mail import Kind, queue_member_email, split_shared_reason
 from handlers.community.validation_input import domain_accepts, platform_email_domain
 from handlers.core import limits
 from handlers.core.audit import AuditAction, audit
@@ -165,7 +165,7 @@ def _decide(
             after={"status": int(decision)} | ({"reason_shared": True} if shared else {}),
             reason=reason,
         )
-        kind = "accepted" if decision == MembershipStatus.MEMBER else "refused"
+        kind: Kind = "accepted" if decision == MembershipStatus.MEMBER else "refused"
         queue_member_email(ctx, session, membership, kind, reason if shared else None)
     key = "pending.approved" if decision == MembershipStatus.MEMBER else "pending.refused"
     text = t(

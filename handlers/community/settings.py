@@ -150,7 +150,10 @@ def _apply_validation(
         community = administered_community(session, actor, community_id)
         queries.lock_community(session, community.id)
         files = queries.security_files(session, community.id)
-        before = {"validation_type": community.validation_type, "domain": community.domain}
+        before: dict[str, object] = {
+            "validation_type": community.validation_type,
+            "domain": community.domain,
+        }
         values = {"validation_type": int(validation_type), **extra}
         changed = bool(files) or any(before.get(k) != v for k, v in values.items())
         if changed:

@@ -9,6 +9,7 @@ import ctypes.util
 import re
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
@@ -318,7 +319,7 @@ ENCODINGS = ("utf-8", "cp1252", "latin-1")
 
 _MAGIC_MIME_TYPE = 0x10
 _magic_lock = threading.Lock()
-_magic: tuple[ctypes.CDLL, int] | None | bool = False  # False: not looked up yet
+_magic: tuple[ctypes.CDLL, int] | None | Literal[False] = False  # False: not looked up yet
 
 
 def _libmagic() -> tuple[ctypes.CDLL, int] | None:

@@ -6,6 +6,7 @@ import datetime as dt
 import tomllib
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from handlers.core.markup import escape
 
@@ -31,7 +32,7 @@ def catalog(language: str) -> dict[str, str]:
     return merged
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
     for key, value in tree.items():
         name = f"{prefix}{key}"

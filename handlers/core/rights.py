@@ -23,7 +23,7 @@ def administered_community(session: Session, actor: Actor, community_id: int) ->
     return community
 
 
-def administered(session: Session, actor: Actor):
+def administered(session: Session, actor: Actor) -> list[queries.CommunityCounts]:
     """The communities the actor administers, with their counts."""
     return queries.administered_communities(
         session, actor.user_id, everything=actor.is_operator, territories=actor.territories

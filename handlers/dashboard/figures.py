@@ -71,14 +71,14 @@ def figures(ctx: Context, actor: Actor, request: ChartRequest) -> Figures:
         where = basis(session, resolved.scope)
         until = where.until
         if not request.years:
-            points = series(session, request.indicator, request.period, start, end,
-                            resolved.scope, where)  # fmt: skip
+            whole = series(session, request.indicator, request.period, start, end,
+                           resolved.scope, where)  # fmt: skip
             name = t(lang, f"charts.per_{request.period.value}")
             return Figures(
                 request, resolved.label, start, end, until,
-                tuple(p.key for p in points),
-                ((name, tuple(p.value for p in points)),),
-                tuple(p.total for p in points),
+                tuple(p.key for p in whole),
+                ((name, tuple(p.value for p in whole)),),
+                tuple(p.total for p in whole),
             )  # fmt: skip
         by_year: list[tuple[str, tuple[float, ...]]] = []
         keys: tuple[str, ...] = ()

@@ -112,7 +112,7 @@ def scan_feed(ctx: Context) -> int:
         query = select(Notification).where(
             Notification.kind.in_(FEED_KINDS), Notification.resolved_at.is_(None)
         )
-        if session.bind.dialect.name != "sqlite":
+        if session.get_bind().dialect.name != "sqlite":
             query = query.with_for_update(skip_locked=True)
         when = now()
         for notification in session.scalars(query.order_by(Notification.id)).all():
@@ -243,7 +243,7 @@ def render(language: str, notification: Notification) -> Reply:
             lines.append(t(language, "feed.reminder_line", community=name, count=number(count)))
         return Reply("\n".join(lines))
     if kind == "link_attack":
-        when = dt.datetime.fromisoformat(payload["at"])
+        attacked = dt.datetime.fromisoformat(payload["at"])
         return Reply(
             t(
                 language,
@@ -251,7 +251,7 @@ def render(language: str, notification: Notification) -> Reply:
                 failures=number(payload.get("failures", 0)),
                 identities=number(payload.get("identities", 0)),
                 minutes=payload.get("minutes", 15),
-                when=datetime(when, language),
+                when=datetime(attacked, language),
             )
         )
     if kind == "unreachable":

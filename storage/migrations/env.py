@@ -6,15 +6,22 @@ share the database, are invisible to the migrations.
 """
 
 from alembic import context
+from sqlalchemy.schema import SchemaItem
 
 from storage.bot_models import BotBase
 
 VERSION_TABLE = "bot_alembic_version"
 
 
-def include_object(obj, name, type_, reflected, compare_to):
+def include_object(
+    obj: SchemaItem,
+    name: str | None,
+    type_: str,
+    reflected: bool,
+    compare_to: SchemaItem | None,
+) -> bool:
     if type_ == "table":
-        return bool(name) and name.startswith("bot_")
+        return name is not None and name.startswith("bot_")
     table = getattr(obj, "table", None)
     return table is None or table.name.startswith("bot_")
 
