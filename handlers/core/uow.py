@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -34,7 +34,12 @@ class CommitUnknown(OperationalError):
     """
 
     def __init__(self, error: DBAPIError) -> None:
-        super().__init__(error.statement, error.params, error.orig, connection_invalidated=True)
+        super().__init__(
+            error.statement,
+            error.params,
+            error.orig,  # type: ignore[arg-type]  # DBAPIError's own orig, typed Optional
+            connection_invalidated=True,
+        )
 
 
 class _Commits(threading.local):
@@ -50,13 +55,13 @@ _commits = _Commits()
 #: SQLite takes one writer at a time. The writers of this process queue on a lock, in turn,
 #: rather than on the database lock, whose busy handler polls with sleeps of up to 100 ms:
 #: under a burst of approvals that polling, not the work, made the slowest wait over a second.
-_SQLITE_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
 _PER_DATABASE_GUARD = threading.Lock()
 T = TypeVar("T")
 
 
 def per_sqlite_database(
-    ctx: Context, registry: weakref.WeakKeyDictionary, make: Callable[[], T]
+    ctx: Context, registry: weakref.WeakKeyDictionary[Any, T], make: Callable[[], T]
 ) -> T | None:
     """This process's object in `registry` for the context's SQLite database, made on first use;
     None on a server database (which other processes share: no process-local state helps)."""
@@ -70,7 +75,7 @@ def per_sqlite_database(
         return found
 
 
-def _writer_turn(ctx: Context) -> threading.RLock | contextlib.nullcontext:
+def _writer_turn(ctx: Context) -> threading.RLock | contextlib.nullcontext[None]:
     turn = per_sqlite_database(ctx, _SQLITE_WRITERS, threading.RLock)
     return contextlib.nullcontext() if turn is None else turn
 
@@ -162,11 +167,20 @@ def outage_reply(language: str, commit_unknown: bool = False, repeatable: bool =
     return Reply(t(language, key), ok=False)
 
 
+UseCase = Callable[Concatenate[Context, Actor, P], Reply]
+
+
+@overload
+def use_case(func: UseCase[P], *, repeatable: bool = False) -> UseCase[P]: ...
+@overload
 def use_case(
-    func: Callable[Concatenate[Context, Actor, P], Reply] | None = None,
+    func: None = None, *, repeatable: bool = False
+) -> Callable[[UseCase[P]], UseCase[P]]: ...
+def use_case(
+    func: UseCase[P] | None = None,
     *,
     repeatable: bool = False,
-):
+) -> Any:  # the overloads above give the two precise types
     """Turn refusals and database outages into a clear reply; nothing is half-written.
 
     A lost connection before the COMMIT wrote nothing: the use case is run again (RETRY_DELAYS),
@@ -179,7 +193,6 @@ def use_case(
     if func is None:
         return functools.partial(use_case, repeatable=repeatable)
 
-    @functools.wraps(func)
     def wrapper(ctx: Context, actor: Actor, *args: P.args, **kwargs: P.kwargs) -> Reply:
         if not all(storable(value) for value in (*args, *kwargs.values())):
             return Reply(t(actor.language, "error.bad_text"), ok=False)
@@ -214,4 +227,5 @@ def use_case(
             time.sleep(RETRY_DELAYS[attempt])
             attempt += 1
 
+    functools.update_wrapper(wrapper, func)  # not @wraps: its _Wrapped type hides the signature
     return wrapper
