@@ -11,18 +11,22 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from handlers.community import communities, names
 from handlers.community.member_mail import queue_member_email
+from handlers.community.members import MEMBERS
 from handlers.core import limits
+from handlers.core.actions import CANCEL, Action, Command, CommandRun, Ids
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import datetime, number, t
 from handlers.core.present import clip, email_domain, short_name, status_key
-from handlers.core.reply import Button, InputRequest, Reply
+from handlers.core.reply import InputRequest, Reply
 from handlers.core.rights import administered_community, operates
 from handlers.core.uow import audit, transaction, use_case
 from storage import queries
@@ -80,11 +84,8 @@ def find_member_to_add(ctx: Context, actor: Actor, community_id: int, query: str
             return _role_choice(session, lang, community, found[0])
     return Reply(
         t(lang, "admin.several", count=len(found), name=clip(query), community=community.name),
-        tuple(
-            (Button(_person(lang, user), "add_pick", f"{community.id}:{user.id}"),)
-            for user in found
-        )
-        + ((Button(t(lang, "common.cancel"), "cancel"),),),
+        tuple((ADD_PICK.button(_person(lang, user), community.id, user.id),) for user in found)
+        + ((CANCEL.button(t(lang, "common.cancel")),),),
     )
 
 
@@ -115,7 +116,6 @@ def _refuse_if_member(session: Session, lang: str, community: Community, user: U
 
 def _role_choice(session: Session, lang: str, community: Community, user: User) -> Reply:
     _refuse_if_member(session, lang, community, user)
-    ref = f"{community.id}:{user.id}"
     return Reply(
         t(
             lang,
@@ -126,10 +126,18 @@ def _role_choice(session: Session, lang: str, community: Community, user: User) 
         ),
         (
             (
-                Button(t(lang, "admin.as_member"), "add_as", f"{ref}:1", "primary"),
-                Button(t(lang, "admin.as_moderator"), "add_as", f"{ref}:2"),
+                ADD_AS.button(
+                    t(lang, "admin.as_member"),
+                    community.id,
+                    user.id,
+                    MembershipStatus.MEMBER,
+                    style="primary",
+                ),
+                ADD_AS.button(
+                    t(lang, "admin.as_moderator"), community.id, user.id, MembershipStatus.MODERATOR
+                ),
             ),
-            (Button(t(lang, "common.cancel"), "cancel"),),
+            (CANCEL.button(t(lang, "common.cancel")),),
         ),
     )
 
@@ -183,7 +191,7 @@ def add_member(ctx: Context, actor: Actor, community_id: int, user_id: int, stat
         text += " " + t(lang, "admin.emailed")
     return Reply(
         text,
-        ((Button(t(lang, "card.members_button"), "members", f"{community.id}:a:0"),),),
+        ((MEMBERS.button(t(lang, "card.members_button"), community.id),),),
         replaces_message=True,
     )
 
@@ -338,14 +346,13 @@ def ask_delete(ctx: Context, actor: Actor, community_id: int) -> Reply:
         "\n".join(lines + [t(lang, "admin.delete_prompt", community=community.name)]),
         (
             (
-                Button(
+                DELETE.button(
                     t(lang, "admin.delete_confirm"),
-                    "delete",
-                    str(community.id),
-                    "danger",
-                    InputRequest(prompt),
+                    community.id,
+                    style="danger",
+                    input=InputRequest(prompt),
                 ),
-                Button(t(lang, "common.cancel"), "cancel"),
+                CANCEL.button(t(lang, "common.cancel")),
             ),
         ),
     )
@@ -420,3 +427,77 @@ def delete_community(ctx: Context, actor: Actor, community_id: int, typed_name: 
         when=datetime(when, lang),
     )
     return Reply("\n".join([text, *lines]), replaces_message=True)
+
+
+# --- Declarations -------------------------------------------------------------------------------
+
+
+def _edit(column: str, ctx: Context, actor: Actor, community_id: int, text: str | None) -> Reply:
+    return edit_details(ctx, actor, community_id, column, text or "")
+
+
+def _find(ctx: Context, actor: Actor, community_id: int, text: str | None) -> Reply:
+    return find_member_to_add(ctx, actor, community_id, text or "")
+
+
+def _delete(ctx: Context, actor: Actor, community_id: int, text: str | None) -> Reply:
+    return delete_community(ctx, actor, community_id, text or "")
+
+
+ADD_MEMBER = Action("add_member", Ids(1), _find, takes="text", limit=limits.PERSON_SEARCH)
+ADD_PICK = Action("add_pick", Ids(2), pick_member_to_add)
+ADD_AS = Action("add_as", Ids(3), add_member)
+#: Edit a column of the community: `edit_name`, `edit_description`, `edit_full_description`.
+EDIT = {
+    column: Action(f"edit_{column}", Ids(1), partial(_edit, column), takes="text", limit=limit)
+    for column, limit in LIMITS.items()
+}
+DELETE_ASK = Action("delete_ask", Ids(1), ask_delete)
+DELETE = Action("delete", Ids(1), _delete, takes="text", limit=limits.NAME)
+ACTIONS = (ADD_MEMBER, ADD_PICK, ADD_AS, *EDIT.values(), DELETE_ASK, DELETE)
+
+
+def _text_command(action: Action, prompt_key: str, run: Callable[..., Reply]) -> CommandRun:
+    """A command taking free text (`renommer 12 Nouveau nom`); without text, a button asks."""
+
+    def command(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+        if args:
+            return run(ctx, actor, community_id, " ".join(args))
+        prompt = t(actor.language, prompt_key)
+        return Reply(prompt, ((action.button(prompt, community_id, input=InputRequest(prompt)),),))
+
+    return command
+
+
+def _edit_command(column: str) -> CommandRun:
+    return _text_command(EDIT[column], f"admin.{column}_prompt", partial(_edit_text, column))
+
+
+def _edit_text(column: str, ctx: Context, actor: Actor, community_id: int, text: str) -> Reply:
+    return edit_details(ctx, actor, community_id, column, text)
+
+
+def _delete_command(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+    if args:  # the exact name typed after the command
+        return delete_community(ctx, actor, community_id, " ".join(args))
+    return ask_delete(ctx, actor, community_id)
+
+
+ADD = Command(
+    "ajouter",
+    "add",
+    _text_command(ADD_MEMBER, "admin.add_prompt", find_member_to_add),
+    pick=communities.CARD,
+)
+RENAME = Command("renommer", "rename", _edit_command("name"), pick=communities.CARD)
+DESCRIPTION = Command(
+    "description", "description", _edit_command("description"), pick=communities.CARD
+)
+ABOUT = Command(
+    "presentation",
+    "about",
+    _edit_command("full_description"),
+    pick=communities.CARD,
+    aliases=("présentation",),
+)
+DELETE_COMMAND = Command("supprimer", "delete", _delete_command, pick=DELETE_ASK)

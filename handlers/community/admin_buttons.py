@@ -20,27 +20,26 @@ CARD_FULL_DESCRIPTION = 300
 
 def card_rows(lang: str, community_id: int) -> tuple[tuple[Button, ...], ...]:
     """The card's extra rows: add a member (asks for an e-mail or a name), edit or delete."""
-    cid = str(community_id)
+    # The use cases show the card again: their module is imported when the card is drawn.
+    from handlers.community import admin, widget
+
+    cid = community_id
     return (
         (
-            Button(
-                t(lang, "admin.add_button"),
-                "add_member",
-                cid,
-                input=InputRequest(t(lang, "admin.add_prompt")),
+            admin.ADD_MEMBER.button(
+                t(lang, "admin.add_button"), cid, input=InputRequest(t(lang, "admin.add_prompt"))
             ),
-            Button(t(lang, "admin.widget_button"), "widget", cid),
+            widget.WIDGET.button(t(lang, "admin.widget_button"), cid),
         ),
         tuple(
-            Button(
+            admin.EDIT[name].button(
                 t(lang, f"admin.{name if name != 'name' else 'rename'}_button"),
-                f"edit_{name}",
                 cid,
                 input=InputRequest(t(lang, f"admin.{name}_prompt")),
             )
             for name in FIELDS
         ),
-        (Button(t(lang, "admin.delete_button"), "delete_ask", cid, "danger"),),
+        (admin.DELETE_ASK.button(t(lang, "admin.delete_button"), cid, style="danger"),),
     )
 
 

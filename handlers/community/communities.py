@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.community.admin_buttons import card_rows, full_description_line
+from handlers.core.actions import Action, Command, Ids
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import date, datetime, number, t
 from handlers.core.present import parse_domains_column, short_name, validation_label
@@ -39,17 +40,16 @@ def my_communities(ctx: Context, actor: Actor, page: int = 0) -> Reply:
         )
     buttons: list[tuple[Button, ...]] = [
         (
-            Button(
+            CARD.button(
                 t(lang, "communities.open", name=row.community.name, pending=row.pending)
                 if row.pending
                 else row.community.name,
-                "card",
-                str(row.community.id),
+                row.community.id,
             ),
         )
         for row in shown
     ]
-    nav = page_buttons(lang, "communities", page, pages, lambda p: str(p))
+    nav = page_buttons(lang, COMMUNITIES.name, page, pages, COMMUNITIES.ref.build)
     if nav:
         lines.append(t(lang, "common.page", page=page + 1, pages=pages))
         buttons.append(nav)
@@ -61,7 +61,7 @@ def community_card(ctx: Context, actor: Actor, community_id: int) -> Reply:
     lang = actor.language
     with transaction(ctx) as session:
         community = administered_community(session, actor, community_id)
-        members, pending = queries.community_counts(session, community.id)
+        members_count, pending_count = queries.community_counts(session, community.id)
         referent = session.get(User, community.user_id) if community.user_id else None
         address = queries.address_of(session, community.address_id)
         files = queries.security_files(session, community.id)
@@ -69,7 +69,7 @@ def community_card(ctx: Context, actor: Actor, community_id: int) -> Reply:
     domains = parse_domains_column(community.domain)
     lines = [
         t(lang, "card.title", name=community.name, id=community.id),
-        t(lang, "card.members", members=number(members), pending=number(pending)),
+        t(lang, "card.members", members=number(members_count), pending=number(pending_count)),
         t(lang, "card.referent", name=short_name(referent) if referent else "—"),
         t(
             lang,
@@ -91,29 +91,31 @@ def community_card(ctx: Context, actor: Actor, community_id: int) -> Reply:
         lines.append(t(lang, "card.description", text=community.description))
     if full := full_description_line(lang, community.full_description):
         lines.append(full)
-    cid = str(community.id)
+    # The card leads to use cases that show it again: their modules are imported when it is
+    # drawn.
+    from handlers.community import history, members, pending, settings
+
+    cid = community.id
     members_hidden_label = "card.show_members" if community.members_hidden else "card.hide_members"
     ads_hidden_label = "card.show_ads" if community.proposals_hidden else "card.hide_ads"
     buttons = (
         (
-            Button(t(lang, "card.pending_button", count=pending), "pending", cid, "primary"),
-            Button(t(lang, "card.members_button"), "members", f"{cid}:a:0"),
+            pending.PENDING.button(
+                t(lang, "card.pending_button", count=pending_count), cid, style="primary"
+            ),
+            members.MEMBERS.button(t(lang, "card.members_button"), cid),
         ),
         (
-            Button(
-                t(lang, members_hidden_label),
-                "members_hidden",
-                f"{cid}:{0 if community.members_hidden else 1}",
+            settings.MEMBERS_HIDDEN.button(
+                t(lang, members_hidden_label), cid, not community.members_hidden
             ),
-            Button(
-                t(lang, ads_hidden_label),
-                "ads_hidden",
-                f"{cid}:{0 if community.proposals_hidden else 1}",
+            settings.ADS_HIDDEN.button(
+                t(lang, ads_hidden_label), cid, not community.proposals_hidden
             ),
         ),
         (
-            Button(t(lang, "card.validation_button"), "validation", cid),
-            Button(t(lang, "card.history_button"), "history", cid),
+            settings.VALIDATION.button(t(lang, "card.validation_button"), cid),
+            history.HISTORY.button(t(lang, "card.history_button"), cid),
         ),
     ) + card_rows(lang, community.id)
     return Reply("\n".join(lines), buttons)
@@ -133,5 +135,23 @@ def page_buttons(lang: str, action: str, page: int, pages: int, ref) -> tuple[Bu
         nav.append(Button(t(lang, "common.next"), action, ref(page + 1)))
     return tuple(nav)
 
+
+COMMUNITIES = Action("communities", Ids(0, 1), my_communities)
+CARD = Action("card", Ids(1), community_card)
+ACTIONS = (COMMUNITIES, CARD)
+
+MINE = Command(
+    "communautes",
+    "communities",
+    lambda ctx, actor, cid, args: my_communities(ctx, actor),
+    aliases=("communautés",),
+)
+SETTINGS = Command(
+    "parametres",
+    "settings",
+    lambda ctx, actor, cid, args: community_card(ctx, actor, cid),
+    pick=CARD,
+    aliases=("paramètres",),
+)
 
 __all__ = ["my_communities", "community_card", "page_buttons", "date"]

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 
 from handlers.core import limits
+from handlers.core.actions import Action, Codec, Command, Parsed, Word, is_id
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import date, datetime, number, t
@@ -654,3 +655,35 @@ def territory_choices(session) -> list[tuple[int, str]]:
         .limit(TERRITORY_BUTTONS)
     ).all()
     return [(row.id, row.name) for row in rows]
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+def _open_command(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+    """`graphique [n°]`: the dashboard's menu."""
+    if args and args[0].isascii() and args[0].isdigit():
+        if not is_id(args[0]):
+            return Reply(t(actor.language, "error.unknown_community", id=args[0]), ok=False)
+        return open_charts(ctx, actor, int(args[0]))
+    return open_charts(ctx, actor)
+
+
+def _synthesis(
+    ctx: Context, actor: Actor, scope: str, at: dt.date | None, typed: str | None
+) -> Reply:
+    return synthesis(ctx, actor, scope, at, typed=typed)
+
+
+CHART_MENU = Action("chart_menu", Word(parse_scope), menu)
+CHART = Action("chart", Codec(ChartRequest), chart)
+CHART_CSV = Action("chart_csv", Codec(ChartRequest), chart_csv)
+CHART_SUM = Action(
+    "chart_sum",
+    Parsed(synthesis_ref, parse_synthesis_ref),
+    _synthesis,
+    takes="text",
+    limit=limits.DATE,
+)
+ACTIONS = (CHART_MENU, CHART, CHART_CSV, CHART_SUM)
+COMMAND = Command("graphique", "chart", _open_command)
