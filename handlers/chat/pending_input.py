@@ -220,8 +220,11 @@ def on_press(
     if actor is None:
         real = Press(resolved[0], press.ref)
         return Answer(chat.on_press(ctx, account, place, real, language_hint))
-    too_long = len(press.ref.encode()) > MAX_CALLBACK_BYTES
-    if not storable(press.ref) or too_long or len(press.action) > 32:
+    if (
+        not storable(press.ref)
+        or len(press.ref.encode()) > MAX_CALLBACK_BYTES
+        or len(press.action) > 32
+    ):
         return Answer(Reply(t(actor.language, "error.bad_button"), ok=False))
     request = resolved[1]
     when = now()
