@@ -3,8 +3,9 @@
 A front sees only a button's action and reference. When that action needs input (a refusal
 reason, domains, a member search, an identifiers file), the press is parked in
 `bot_pending_input` and the front asks for it; the same person's next message in that chat
-completes the press. Which actions need input, and how they ask, is decided here, from the
-same InputRequest the use cases render, so a front never hard-codes a prompt.
+completes the press. Which actions need input, and how they ask, is what each action declares
+(handlers.core.actions.Action.input, the same InputRequest its use case renders), so a front
+never hard-codes a prompt.
 Kept in the database so that any replica (webhook mode) can receive the answer.
 """
 
