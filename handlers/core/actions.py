@@ -125,19 +125,10 @@ class NoRef:
         return ()
 
 
-class Referenced(Protocol):
-    """A value that writes itself as a reference and reads itself back (ValueError if not)."""
-
-    def ref(self) -> str: ...
-
-
-R = TypeVar("R", bound=Referenced)
-
-
 @dataclass(frozen=True)
-class Codec(Generic[R]):
+class Codec:
     """A reference that is one value of `kind`: built with `kind(*args).ref()`, parsed with
-    `kind.from_ref(ref)` (e.g. ChartRequest, members.MembersRef)."""
+    `kind.from_ref(ref)`, which raises ValueError (e.g. ChartRequest, members.MembersRef)."""
 
     kind: Any
 

@@ -423,3 +423,15 @@ def test_the_command_menu_in_both_languages():
         "pending",
         "members",
     ]
+
+
+def test_reference_formats_parse_what_they_build():
+    assert REGISTRY["pending"].ref.build(12) == "12"
+    assert REGISTRY["pending"].ref.parse("12:3") == (12, 3)
+    assert REGISTRY["members_hidden"].ref.build(12, True) == "12:1"
+    assert REGISTRY["members_hidden"].ref.parse("12:0") == (12, False)
+    page = members.MembersRef(12, "r", 2, "du:pont")
+    assert REGISTRY["members"].ref.build(12, "r", 2, "du:pont") == "12:r:2:du:pont"
+    assert REGISTRY["members"].ref.parse(page.ref()) == (page,)
+    assert REGISTRY["members"].ref.build(12) == "12:a:0"
+    assert REGISTRY["cancel"].ref.parse("anything") == ()
