@@ -2,8 +2,8 @@
 
     python -m bench.slack [--quick] [--rate 25] [--repeat 6]
 
-Every slash command (French and English names, from handlers.chat.commands.COMMANDS) and every
-button (every action of handlers.chat.actions.ACTIONS, chart requests included) is posted, signed
+Every slash command (French and English names, from handlers.chat.commands.REGISTRY) and every
+button (every action of handlers.chat.actions.REGISTRY, chart requests included) is posted, signed
 as Slack signs it, to the bot's HTTP endpoint (`referent-bot run`, its own process, Slack front
 plus notifier and chart pool, on the bench world of bench/world.py), at a fixed rate; the
 figure is the time to the HTTP answer (the acknowledgement Slack waits 3 seconds for). The
@@ -35,15 +35,19 @@ from bench.process import SIGNING_SECRET, bot_config, run_bot, spawn, wait_port
 from handlers.chat import actions, commands, pending_input
 from handlers.chat.bindings import ChatPlace
 from handlers.chat.linking import ChatAccount
+from handlers.core.actions import Press
 from handlers.core.context import Context
 from handlers.core.reply import Button
+from handlers.dashboard import charts
 from storage.engine import make_engine, make_sessionmaker
 from tests.slack.fake_slack_api import TEAM, FakeSlack
 
 GOAL_P99_MS = 150.0
 SLACK_LIMIT_MS = 3000.0
-CHART_ACTIONS = {"chart_menu", "chart", "chart_csv", "chart_sum"}
-CHART_COMMANDS = {"graphique", "chart"}
+CHART_ACTIONS = {action.name for action in charts.ACTIONS}
+CHART_COMMANDS = set(charts.COMMAND.words)
+#: The commands a slash command runs: the menu's (the chat entry's own words need a place).
+COMMANDS = [command for command in commands.REGISTRY if command.listed]
 #: Presses that change or remove what the walk needs next: their references are noted, not
 #: followed.
 NOT_FOLLOWED = {
@@ -51,6 +55,7 @@ NOT_FOLLOWED = {
     "remove_ok", "members_hidden", "ads_hidden", "validation_set", "language", "add_as",
     "delete", "identifiers", "cancel",
 }  # fmt: skip
+assert set(actions.REGISTRY.words) >= NOT_FOLLOWED, NOT_FOLLOWED - set(actions.REGISTRY.words)
 
 
 def sign(body: str) -> dict[str, str]:
@@ -104,7 +109,7 @@ def discover(url: str, referents: list[bench_world.Referent]) -> dict[str, list[
             place = ChatPlace("slack", channel_of(referent), TEAM, is_group=False)
             seen: set[str] = set()
             queue: list[Button] = []
-            for command in commands.COMMANDS:
+            for command in COMMANDS:
                 reply = pending_input.on_command(ctx, account, place, command.name, [], "fr")
                 pending_input.clear(ctx, account, place)
                 queue.extend(b for row in reply.buttons for b in row)
@@ -116,7 +121,7 @@ def discover(url: str, referents: list[bench_world.Referent]) -> dict[str, list[
                 found[button.action].append((referent.index, button.ref))
                 if button.action in NOT_FOLLOWED or button.input is not None:
                     continue
-                press = actions.Press(button.action, button.ref)
+                press = Press(button.action, button.ref)
                 answer = pending_input.on_press(ctx, account, place, press, "fr", "D:1")
                 pending_input.clear(ctx, account, place)
                 queue.extend(b for row in answer.reply.buttons for b in row)
@@ -167,11 +172,11 @@ def build_requests(world: bench_world.BenchWorld, found: dict, repeat: int, fake
     rounds = []
     for turn in range(repeat):
         batch = []
-        for position, command in enumerate(commands.COMMANDS):
+        for position, command in enumerate(COMMANDS):
             for name in dict.fromkeys((command.name, command.english)):
                 referent = world.referents[(turn * 7 + position) % len(world.referents)]
                 batch.append((f"/passpass {name}", command_body(referent, name, fake_url)))
-        for action in sorted(actions.ACTIONS):
+        for action in sorted(actions.REGISTRY.words):
             # an action no button led to: pressed with its community as reference (the use case
             # may refuse it as a bad button; the acknowledgement is measured all the same)
             refs = found.get(action) or [(0, str(referents[0].community_id))]
@@ -199,7 +204,7 @@ async def run(repeat: int, rate: float, walkers: int, referents: int) -> tuple[l
         world = bench_world.build(folder / "bench.sqlite3", referents, 6)
         shutil.copyfile(folder / "bench.sqlite3", folder / "walk.sqlite3")
         found = discover(f"sqlite:///{folder / 'walk.sqlite3'}", list(world.referents[:walkers]))
-        missing = sorted(set(actions.ACTIONS) - set(found))
+        missing = sorted(set(actions.REGISTRY.words) - set(found))
         fake = FakeSlack()
         await fake.start()
         try:
@@ -257,7 +262,7 @@ async def run(repeat: int, rate: float, walkers: int, referents: int) -> tuple[l
     notes.append(
         f"{len(requests)} signed requests at {rate:.0f} a second: "
         f"{sum(1 for k in kinds if k.startswith('/'))} command names and "
-        f"{sum(1 for k in kinds if k.startswith('button'))} of the {len(actions.ACTIONS)} "
+        f"{sum(1 for k in kinds if k.startswith('button'))} of the {len(actions.REGISTRY)} "
         f"button actions, {repeat} times each. Refused or failed: bot {len(bot['failed'])}, "
         f"echo {len(echo['failed'])}. Replies seen by the fake Slack: {answered} messages, "
         f"{updates} updates, {uploads} file uploads, {modals} modals opened."

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from handlers.chat import actions, commands
 from handlers.chat.identity import actor_for_email, actor_for_user
+from handlers.core.actions import Press
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import number, t
 from handlers.core.markup import escape, spans
@@ -145,21 +146,21 @@ class Console:
         return commands.run_command(self.ctx, actor, name, args)
 
     def press(self, actor: Actor, button: Button) -> Reply | None:
-        press = actions.Press(button.action, button.ref)
+        press = Press(button.action, button.ref)
         if button.input is not None:
             if button.input.kind == "file":
                 loaded = self.read_file(actor, button.input.prompt)
                 if loaded is None:
                     return None
-                press = actions.Press(button.action, button.ref, file_name=loaded[0],
-                                      file_content=loaded[1])  # fmt: skip
+                press = Press(button.action, button.ref, file_name=loaded[0],
+                              file_content=loaded[1])  # fmt: skip
             else:
                 text = self.ask(button.input.prompt + " ")
                 if text is None:
                     return None
                 if not text.strip() and not button.input.optional:
                     return Reply(t(actor.language, "common.cancelled"))
-                press = actions.Press(button.action, button.ref, text=text)
+                press = Press(button.action, button.ref, text=text)
         return actions.press(self.ctx, actor, press)
 
     def read_file(self, actor: Actor, prompt: str) -> tuple[str, bytes] | None:

@@ -34,10 +34,11 @@ from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
 from bot.slack.observed import CountedRateLimitRetries, MeteredWebClient, request_kind, scope
 from handlers.chat import commands, pending_input
 from handlers.chat import entry as chat
-from handlers.chat.actions import Press, parse_callback_data
+from handlers.chat.actions import REGISTRY, parse_callback_data
 from handlers.chat.bindings import ChatPlace
 from handlers.chat.linking import ChatAccount
 from handlers.core import markup
+from handlers.core.actions import Action, Press
 from handlers.core.i18n import normalize_language, t
 from handlers.core.reply import Reply
 from handlers.core.uow import is_database_outage, outage_reply
@@ -50,8 +51,6 @@ log = logging.getLogger(__name__)
 LIB_LOG = logging.getLogger("bot.slack.sdk")
 PATH = "/slack/events"
 ACTION_IDS = re.compile(r"^rbs?:\d+$")
-#: Commands whose reply is only for the person who typed them, even when it succeeded.
-PRIVATE_COMMANDS = chat.LINK_WORDS | chat.UNLINK_WORDS
 LOCALE_TTL = 3600.0
 
 
@@ -369,7 +368,7 @@ class SlackFront:
             )
             language = await self.app.call(_language, self.app.ctx, account, hint)
             await self._deliver(reply, language, channel, user, response_url=response_url,
-                                private=name in PRIVATE_COMMANDS)  # fmt: skip
+                                private=commands.is_private(name))  # fmt: skip
         except Exception as error:
             log.exception("Slack command %r failed", name)
             await self._failed(channel, user, language, response_url, error)
@@ -389,14 +388,14 @@ class SlackFront:
         hint, display = await self._hint(team, user.get("id", ""))
         account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
-        request = pending_input.INPUTS.get(press.action)
+        asking = REGISTRY.get(press.action)
         try:
             language, linked = await self.app.call(_language_linked, self.app.ctx, account, hint)
         except Exception:  # the database is away: the press below tells the person
             language, linked = normalize_language(hint), False
-        if request is not None and linked and request(language).kind == "text":
+        if linked and asking is not None and asking.input and asking.input(language).kind == "text":
             # The trigger_id lives 3 seconds: open the modal now, before anything slow.
-            await self._open_modal(body, press, language, channel, origin_ts)
+            await self._open_modal(body, press, asking, language, channel, origin_ts)
             return
         self._later(
             self._run_press(
@@ -405,14 +404,21 @@ class SlackFront:
         )
 
     async def _open_modal(
-        self, body: dict, press: Press, language: str, channel: str, origin_ts: str | None
+        self,
+        body: dict,
+        press: Press,
+        action: Action,
+        language: str,
+        channel: str,
+        origin_ts: str | None,
     ) -> None:
-        request = pending_input.INPUTS[press.action](language)
+        assert action.input is not None
+        request = action.input(language)
         metadata = json.dumps(
             {"v": f"{press.action}|{press.ref}", "c": channel, "ts": origin_ts or ""}
         )
         view = render.input_modal(
-            language, request.prompt, request.optional, metadata, press.action == "refuse"
+            language, request.prompt, request.optional, metadata, action.reason
         )
         try:
             await self.client.views_open(trigger_id=body.get("trigger_id"), view=view)

@@ -2,8 +2,8 @@
 
 Buttons carry `handlers.chat.actions.callback_data` as their value, so a press is re-validated
 by the handler like any other. Some groups of buttons read better as one select menu (a member's
-status, the validation type): those are rendered as a static_select whose options carry the same
-values.
+status, the validation type, as their actions declare): those are rendered as a static_select
+whose options carry the same values.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from handlers.chat.actions import callback_data
+from handlers.chat.actions import REGISTRY, callback_data
 from handlers.core import markup
 from handlers.core.i18n import t
 from handlers.core.markup import spans
@@ -20,13 +20,6 @@ from handlers.core.reply import Button, Reply
 #: Action ids of button presses and select choices; the rest of the id only keeps it unique.
 BUTTON_PREFIX = "rb:"
 SELECT_PREFIX = "rbs:"
-#: Buttons of these actions are merged into one select, with this placeholder (a catalog key).
-SELECTS = {
-    "set_status": "slack.select.status",
-    "validation_set": "slack.select.validation",
-    "domains": "slack.select.validation",
-    "identifiers": "slack.select.validation",
-}
 SECTION_LIMIT = 3000
 LABEL_LIMIT = 75
 MAX_BLOCKS = 50
@@ -151,11 +144,17 @@ def _select(placeholder: str, buttons: list[Button], index: int) -> dict[str, An
     }
 
 
+def select_group(button: Button) -> str | None:
+    """The select menu its action's buttons are merged into (its placeholder's catalog key)."""
+    action = REGISTRY.get(button.action)
+    return action.select if action is not None else None
+
+
 def action_blocks(reply: Reply, language: str) -> list[dict[str, Any]]:
     """One actions block per row; buttons of a select group are gathered where it first shows."""
     groups: dict[str, list[Button]] = {}
     for button in reply.all_buttons:
-        key = SELECTS.get(button.action)
+        key = select_group(button)
         if key is not None:
             groups.setdefault(key, []).append(button)
     # A lone button stays a button: a one-option menu would only hide it.
@@ -166,7 +165,7 @@ def action_blocks(reply: Reply, language: str) -> list[dict[str, Any]]:
     for row in reply.buttons:
         elements: list[dict[str, Any]] = []
         for button in row:
-            key = SELECTS.get(button.action)
+            key = select_group(button)
             if key in grouped:
                 if key not in placed:
                     placed.add(key)

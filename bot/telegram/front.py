@@ -422,10 +422,12 @@ class TelegramFront:
         for language in (*LANGUAGES, None):
             menu_language = language or self.ctx.settings.default_language
             menu = list(commands.command_menu(menu_language))
-            words = ("lier", "delier") if menu_language == "fr" else ("bind", "unlink")
             menu += [
-                (word, t(menu_language, f"telegram.commands.{key}"))
-                for word, key in zip(words, ("lier", "delier"), strict=True)
+                (
+                    command.name if menu_language == "fr" else command.english,
+                    t(menu_language, f"telegram.commands.{command.name}"),
+                )
+                for command in (bindings.BIND_COMMAND, linking.UNLINK)
             ]
             bot_commands = [
                 BotCommand(name, text[:256]) for name, text in menu if COMMAND_NAME.match(name)

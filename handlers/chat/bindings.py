@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from handlers.core.actions import Action, Command, Ids
 from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import t
 from handlers.core.markup import escape
-from handlers.core.reply import Button, Reply
+from handlers.core.reply import Reply
 from handlers.core.rights import administered, administered_community
 from handlers.core.uow import transaction, use_case
 from storage.bot_models import ChatBinding
@@ -41,7 +42,7 @@ def bind_menu(ctx: Context, actor: Actor, place: ChatPlace) -> Reply:
         return bind(ctx, actor, place, rows[0].community.id)
     return Reply(
         t(actor.language, "communities.pick"),
-        tuple((Button(escape(r.community.name), "bind", str(r.community.id)),) for r in rows[:50]),
+        tuple((BIND.button(escape(r.community.name), r.community.id),) for r in rows[:50]),
     )
 
 
@@ -111,6 +112,13 @@ def unbind(ctx: Context, actor: Actor, place: ChatPlace) -> Reply:
     if not names:
         return Reply(t(lang, "binding.none"), ok=False)
     return Reply(t(lang, "binding.removed", communities=", ".join(names)))
+
+
+#: The community picked for this group: needs the chat place, so only the chat entry runs it.
+BIND = Action("bind", Ids(1), bind, place=True)
+ACTIONS = (BIND,)
+#: `lier [n°]` in a group (the chat entry runs it: it needs the place).
+BIND_COMMAND = Command("lier", "bind", None, listed=False)
 
 
 def migrate_chat(ctx: Context, platform: str, old_chat_id: str, new_chat_id: str) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from handlers.chat import actions, bindings, commands
 from handlers.chat.identity import actor_for_account
 from handlers.chat.linking import (
+    LINK,
+    UNLINK,
     ChatAccount,
     linked_user_id,
     looks_like_code,
@@ -16,14 +18,11 @@ from handlers.chat.linking import (
     unlink,
 )
 from handlers.core import limits
+from handlers.core.actions import Press, is_id
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import normalize_language, number, t
 from handlers.core.reply import Reply
 from handlers.core.uow import is_database_outage, outage_reply
-
-LINK_WORDS = {"start", "link", "relier"}
-UNLINK_WORDS = {"delier", "délier", "unlink"}
-BIND_WORDS = {"lier", "bind"}
 
 
 def who(ctx: Context, account: ChatAccount) -> Actor | None:
@@ -55,33 +54,32 @@ def on_command(
     if typed > limits.MESSAGE:  # before anything, even who is writing
         return Reply(t(fallback, "error.too_long", length=number(typed),
                        limit=number(limits.MESSAGE)), ok=False)  # fmt: skip
-    if name in LINK_WORDS and args and looks_like_code(args[0]):
+    command = commands.find(name)
+    if command is LINK and args and looks_like_code(args[0]):
         return redeem_link_code(ctx, account, args[0], fallback)
     actor = actor or who(ctx, account)
     if actor is None:
-        if name in UNLINK_WORDS and not place.is_group and linked_user_id(ctx, account):
+        if command is UNLINK and not place.is_group and linked_user_id(ctx, account):
             return unlink(ctx, account, fallback)  # a disabled account may still unlink
         return not_allowed(ctx, account, fallback)
-    if name in UNLINK_WORDS:
+    if command is UNLINK:
         # In a group, the counterpart of /lier: the group stops receiving the requests of the
         # communities the person administers. In a private chat, the person unlinks.
         if place.is_group:
             return bindings.unbind(ctx, actor, place)
         return unlink(ctx, account, actor.language)
-    if name in BIND_WORDS:
-        if args and actions.is_id(args[0]):
+    if command is bindings.BIND_COMMAND:
+        if args and is_id(args[0]):
             return bindings.bind(ctx, actor, place, int(args[0]))
         return bindings.bind_menu(ctx, actor, place)
-    if name in LINK_WORDS:
-        return commands.run_command(ctx, actor, "aide", [])
-    return commands.run_command(ctx, actor, name, args)
+    return commands.run_command(ctx, actor, name, args)  # `relier` without a code: the help
 
 
 def on_press(
     ctx: Context,
     account: ChatAccount,
     place: bindings.ChatPlace,
-    press: actions.Press,
+    press: Press,
     language_hint: str | None = None,
     actor: Actor | None = None,
 ) -> Reply:
@@ -90,11 +88,7 @@ def on_press(
     if actor is None:
         fallback = normalize_language(language_hint or ctx.settings.default_language)
         return not_allowed(ctx, account, fallback)
-    if press.action == "bind":
-        if not actions.is_id(press.ref):
-            return Reply(t(actor.language, "error.bad_button"), ok=False)
-        return bindings.bind(ctx, actor, place, int(press.ref))
-    return actions.press(ctx, actor, press)
+    return actions.press(ctx, actor, press, place)
 
 
 def failure_reply(error: BaseException, language_hint: str | None, ctx: Context) -> Reply:

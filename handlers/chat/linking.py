@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, select, update
 
-from handlers.core.context import Context
+from handlers.core.actions import Command
+from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import t
 from handlers.core.present import short_name
@@ -240,6 +241,18 @@ def unlink(ctx: Context, account: ChatAccount, language: str) -> Reply:
             return Reply(t(language, "link.not_linked"), ok=False)
         session.delete(identity)
     return Reply(t(language, "link.unlinked"))
+
+
+def help_reply(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+    """The help: what `aide` shows, and `start` or `relier` to someone already linked."""
+    return Reply(t(actor.language, "help.text") + "\n" + t(actor.language, "admin.help"))
+
+
+#: `relier CODE` (Telegram's /start CODE from a deep link): link this chat identity; without
+#: a code, to someone linked, the help. The chat entry redeems the code itself.
+LINK = Command("relier", "link", help_reply, aliases=("start",), private=True, listed=False)
+#: `delier`: in a private chat, unlink; in a group, unbind it (the chat entry runs it).
+UNLINK = Command("delier", "unlink", None, aliases=("délier",), private=True, listed=False)
 
 
 def mark_unreachable(ctx: Context, account: ChatAccount) -> None:

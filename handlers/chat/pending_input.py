@@ -3,8 +3,9 @@
 A front sees only a button's action and reference. When that action needs input (a refusal
 reason, domains, a member search, an identifiers file), the press is parked in
 `bot_pending_input` and the front asks for it; the same person's next message in that chat
-completes the press. Which actions need input, and how they ask, is decided here, from the
-same InputRequest the use cases render, so a front never hard-codes a prompt.
+completes the press. Which actions need input, and how they ask, is what each action declares
+(handlers.core.actions.Action.input, the same InputRequest its use case renders), so a front
+never hard-codes a prompt.
 Kept in the database so that any replica (webhook mode) can receive the answer.
 """
 
@@ -21,8 +22,9 @@ from handlers.chat import entry as chat
 from handlers.chat.bindings import ChatPlace
 from handlers.chat.identity import ACTOR_OF_ACCOUNT, actor_of_row
 from handlers.chat.linking import ChatAccount
-from handlers.community import pending
+from handlers.community import settings
 from handlers.core import limits
+from handlers.core.actions import MAX_CALLBACK_BYTES, Press
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import normalize_language, number, t
 from handlers.core.markup import escape
@@ -38,26 +40,15 @@ SKIP = "input_skip"
 CANCEL = "input_cancel"
 
 
-#: Action -> the InputRequest its button carries (pending.decision_buttons,
-#: settings.validation_menu, members.list_members render the same; a test checks they agree).
-#: Any other button with an InputRequest is marked in its callback data (`button_data`).
-def _refuse_input(lang: str) -> InputRequest:
-    """Read from the decision buttons themselves, so that the prompt never drifts."""
-    sample = pending.PendingRequest(0, "", "", "", None)
-    found = next(b.input for b in pending.decision_buttons(lang, sample) if b.action == "refuse")
-    assert found is not None
-    return found
+def asks(action: str) -> Callable[[str], InputRequest] | None:
+    """What a press of this action asks for before it runs, as declared with the action (the
+    use cases render the same); None for the others. Any other button with an InputRequest is
+    marked in its callback data (`button_data`)."""
+    declared = actions.REGISTRY.get(action)
+    return declared.input if declared is not None else None
 
 
-INPUTS: dict[str, Callable[[str], InputRequest]] = {
-    "refuse": _refuse_input,
-    "domains": lambda lang: InputRequest(t(lang, "validation.domains_prompt")),
-    "identifiers": lambda lang: InputRequest(t(lang, "validation.file_prompt"), kind="file"),
-    "members_search": lambda lang: InputRequest(t(lang, "members.search_prompt")),
-}
-
-
-#: Marked actions: MARK + kind code + action, for input buttons INPUTS does not list.
+#: Marked actions: MARK + kind code + action, for input buttons whose action declares none.
 MARK = "~"
 KINDS: dict[str, tuple[str, bool]] = {
     "t": ("text", False),
@@ -68,8 +59,8 @@ KINDS: dict[str, tuple[str, bool]] = {
 
 def button_data(button: Button) -> tuple[str, str]:
     """The (action, ref) a front puts in a button's callback data. A button asking for input
-    that INPUTS does not know is marked with its kind, so that its press still asks."""
-    if button.input is None or button.action in INPUTS:
+    whose action declares no input is marked with its kind, so that its press still asks."""
+    if button.input is None or asks(button.action) is not None:
         return button.action, button.ref
     input_ = button.input
     code = "f" if input_.kind == "file" else ("o" if input_.optional else "t")
@@ -80,12 +71,12 @@ def resolve(action: str, lang: str, label: str | None = None) -> tuple[str, Inpu
     """The real action and what it asks for; None when the action needs no input."""
     if action.startswith(MARK):
         real = action[2:]
-        if len(action) < 3 or action[1] not in KINDS or real not in actions.ACTIONS:
+        if len(action) < 3 or action[1] not in KINDS or real not in actions.REGISTRY:
             return None
         kind, optional = KINDS[action[1]]
         prompt = t(lang, "input.generic", label=(label or "").strip() or "…")
         return real, InputRequest(prompt, optional=optional, kind=kind)  # type: ignore[arg-type]
-    factory = INPUTS.get(action)
+    factory = asks(action)
     return (action, factory(lang)) if factory is not None else None
 
 
@@ -105,7 +96,7 @@ class Answer:
 class FileTarget:
     """Where a document goes, decided before the front downloads it."""
 
-    press: actions.Press | None = None
+    press: Press | None = None
     reply: Reply | None = None
     origin: str | None = None
 
@@ -205,7 +196,7 @@ def on_press(
     ctx: Context,
     account: ChatAccount,
     place: ChatPlace,
-    press: actions.Press,
+    press: Press,
     language_hint: str | None = None,
     origin: str | None = None,
     label: str | None = None,
@@ -223,14 +214,18 @@ def on_press(
         if waiting:
             clear(ctx, account, place)
         if resolved is not None:
-            press = actions.Press(resolved[0], press.ref, press.text, press.file_name,
+            press = Press(resolved[0], press.ref, press.text, press.file_name,
                                   press.file_content)  # fmt: skip
         return Answer(chat.on_press(ctx, account, place, press, language_hint, actor),
                       origin=origin)  # fmt: skip
     if actor is None:
-        real = actions.Press(resolved[0], press.ref)
+        real = Press(resolved[0], press.ref)
         return Answer(chat.on_press(ctx, account, place, real, language_hint))
-    if not storable(press.ref) or len(press.ref.encode()) > 64 or len(press.action) > 32:
+    if (
+        not storable(press.ref)
+        or len(press.ref.encode()) > MAX_CALLBACK_BYTES
+        or len(press.action) > 32
+    ):
         return Answer(Reply(t(actor.language, "error.bad_button"), ok=False))
     request = resolved[1]
     when = now()
@@ -266,7 +261,7 @@ def _skip_or_cancel(
     resolved = resolve(row.action, lang)
     if resolved is None or not resolved[1].optional:
         return Answer(Reply(t(lang, "error.bad_button"), ok=False))
-    press = actions.Press(resolved[0], row.ref, text="")
+    press = Press(resolved[0], row.ref, text="")
     return Answer(chat.on_press(ctx, account, place, press, hint), origin=row.prompt_ref)
 
 
@@ -287,7 +282,7 @@ def on_text(
         request = resolved[1]
         return Answer(Reply(t(lang, "input.file_expected") + "\n" + request.prompt,
                             ok=False), awaiting=request)  # fmt: skip
-    limit = limits.answer_limit(resolved[0] if resolved else "")
+    limit = answer_limit(resolved[0] if resolved else "")
     if len(text or "") > limit:  # refused before the question is consumed: answer again
         request = resolved[1] if resolved else None
         refusal = t(lang, "error.too_long", length=number(len(text)), limit=number(limit))
@@ -295,8 +290,16 @@ def on_text(
     row = _take(ctx, account, place)
     if row is None or resolved is None:
         return None
-    press = actions.Press(resolved[0], row.ref, text=text)
+    press = Press(resolved[0], row.ref, text=text)
     return Answer(chat.on_press(ctx, account, place, press, language_hint), origin=row.prompt_ref)
+
+
+def answer_limit(action: str) -> int:
+    """The longest answer a parked press of this action accepts (handlers/core/limits.py)."""
+    declared = actions.REGISTRY.get(action)
+    if declared is None or declared.limit is None:
+        return limits.MESSAGE
+    return declared.limit
 
 
 def file_target(
@@ -324,7 +327,7 @@ def file_target(
         if resolved is not None and resolved[1].kind == "file":
             row = _take(ctx, account, place)
             if row is not None:
-                return FileTarget(press=actions.Press(resolved[0], row.ref), origin=row.prompt_ref)
+                return FileTarget(press=Press(resolved[0], row.ref), origin=row.prompt_ref)
     if place.is_group:
         return FileTarget()  # a document shared in a group is not for the bot unless asked
     with transaction(ctx) as session:
@@ -332,11 +335,11 @@ def file_target(
     if not rows:
         return FileTarget(reply=Reply(t(lang, "communities.none"), ok=False))
     if len(rows) == 1:
-        return FileTarget(press=actions.Press("identifiers", str(rows[0][0])))
+        return FileTarget(press=Press(settings.IDENTIFIERS.name, str(rows[0][0])))
     return FileTarget(
         reply=Reply(
             t(lang, "input.file_which_community"),
-            tuple((Button(escape(name), "identifiers", str(id_)),) for id_, name in rows[:50]),
+            tuple((settings.IDENTIFIERS.button(escape(name), id_),) for id_, name in rows[:50]),
             ok=False,
         )
     )
@@ -346,11 +349,11 @@ def on_file(
     ctx: Context,
     account: ChatAccount,
     place: ChatPlace,
-    target: actions.Press,
+    target: Press,
     file_name: str,
     content: bytes,
     language_hint: str | None = None,
 ) -> Reply:
     """The downloaded document, handed to the press `file_target` chose (rights re-checked)."""
-    press = actions.Press(target.action, target.ref, file_name=file_name, file_content=content)
+    press = Press(target.action, target.ref, file_name=file_name, file_content=content)
     return chat.on_press(ctx, account, place, press, language_hint)

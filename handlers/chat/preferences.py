@@ -7,10 +7,11 @@ import datetime as dt
 import re
 
 from handlers.core import limits
+from handlers.core.actions import Action, Command, Word
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import LANGUAGES, t
-from handlers.core.reply import Button, Reply
+from handlers.core.reply import Reply
 from handlers.core.uow import transaction, use_case
 from storage.bot_models import Preference
 from storage.clock import now
@@ -20,7 +21,7 @@ from storage.clock import now
 def language_menu(ctx: Context, actor: Actor) -> Reply:
     return Reply(
         t(actor.language, "language.menu"),
-        (tuple(Button(t(code, "language.name"), "language", code) for code in LANGUAGES),),
+        (tuple(LANGUAGE.button(t(code, "language.name"), code) for code in LANGUAGES),),
     )
 
 
@@ -98,3 +99,19 @@ def set_quiet_hours(ctx: Context, actor: Actor, words: list[str]) -> Reply:
     return Reply(
         t(actor.language, "quiet.set", start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))
     )
+
+
+def _language(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+    if args:
+        return set_language(ctx, actor, args[0])
+    return language_menu(ctx, actor)
+
+
+LANGUAGE = Action("language", Word(), set_language)
+ACTIONS = (LANGUAGE,)
+
+LANGUAGE_COMMAND = Command("langue", "language", _language)
+PUSH = Command("notifications", "push", lambda ctx, actor, cid, args: set_push(ctx, actor, args))
+QUIET_HOURS = Command(
+    "silence", "quiet", lambda ctx, actor, cid, args: set_quiet_hours(ctx, actor, args)
+)

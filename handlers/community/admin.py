@@ -1,4 +1,5 @@
-"""The web admin's "Ajouter un membre", "Editer les informations" and "Supprimer la communauté".
+"""A community's card as the web admin shows it, and its "Ajouter un membre", "Editer les
+informations" and "Supprimer la communauté".
 
 Each write is one transaction with its audit entry. A change of name or description, and a
 deletion, also write a bot_notification row (kinds "community_change", "community_deleted"):
@@ -11,18 +12,23 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from handlers.community import communities, names
+from handlers.community import history, names, pending, settings, widget
 from handlers.community.member_mail import queue_member_email
+from handlers.community.members import MEMBERS
+from handlers.community.validation_input import platform_domains
 from handlers.core import limits
+from handlers.core.actions import CANCEL, Action, Command, CommandRun, Ids
 from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import datetime, number, t
-from handlers.core.present import clip, email_domain, short_name, status_key
+from handlers.core.present import clip, email_domain, short_name, status_key, validation_label
 from handlers.core.reply import Button, InputRequest, Reply
 from handlers.core.rights import administered_community, operates
 from handlers.core.uow import transaction, use_case
@@ -63,6 +69,117 @@ ROLES = {int(MembershipStatus.MEMBER): "member", int(MembershipStatus.MODERATOR)
 # --- Add a member -------------------------------------------------------------------------------
 
 
+# --- The community's card ---------------------------------------------------------------------
+
+
+@use_case
+def community_card(ctx: Context, actor: Actor, community_id: int) -> Reply:
+    lang = actor.language
+    with transaction(ctx) as session:
+        community = administered_community(session, actor, community_id)
+        members_count, pending_count = queries.community_counts(session, community.id)
+        referent = session.get(User, community.user_id) if community.user_id else None
+        address = queries.address_of(session, community.address_id)
+        files = queries.security_files(session, community.id)
+    yes, no = t(lang, "common.yes"), t(lang, "common.no")
+    domains = platform_domains(community.domain)
+    lines = [
+        t(lang, "card.title", name=community.name, id=community.id),
+        t(lang, "card.members", members=number(members_count), pending=number(pending_count)),
+        t(lang, "card.referent", name=short_name(referent) if referent else "—"),
+        t(
+            lang,
+            "card.validation",
+            validation=validation_label(lang, community.validation_type, bool(files)),
+        ),  # fmt: skip
+        t(lang, "card.domains", domains=", ".join(domains) if domains else "—"),
+    ]
+    if files:
+        lines.append(t(lang, "card.identifiers", name=files[-1].original_name))
+    lines += [
+        t(lang, "card.members_hidden", value=yes if community.members_hidden else no),
+        t(lang, "card.ads_hidden", value=yes if community.proposals_hidden else no),
+        t(lang, "card.address", address=format_address(address) if address else "—"),
+        t(lang, "card.created", when=datetime(community.created_date, lang)),
+        t(lang, "card.updated", when=datetime(community.updated_date, lang)),
+    ]
+    if community.description:
+        lines.append(t(lang, "card.description", text=community.description))
+    if full := full_description_line(lang, community.full_description):
+        lines.append(full)
+    cid = community.id
+    members_hidden_label = "card.show_members" if community.members_hidden else "card.hide_members"
+    ads_hidden_label = "card.show_ads" if community.proposals_hidden else "card.hide_ads"
+    buttons = (
+        (
+            pending.PENDING.button(
+                t(lang, "card.pending_button", count=pending_count), cid, style="primary"
+            ),
+            MEMBERS.button(t(lang, "card.members_button"), cid),
+        ),
+        (
+            settings.MEMBERS_HIDDEN.button(
+                t(lang, members_hidden_label), cid, not community.members_hidden
+            ),
+            settings.ADS_HIDDEN.button(
+                t(lang, ads_hidden_label), cid, not community.proposals_hidden
+            ),
+        ),
+        (
+            settings.VALIDATION.button(t(lang, "card.validation_button"), cid),
+            history.HISTORY.button(t(lang, "card.history_button"), cid),
+        ),
+    ) + _card_admin_rows(lang, community.id)
+    return Reply("\n".join(lines), buttons)
+
+
+def format_address(address) -> str:
+    town = " ".join(p for p in (address.postal_code, address.address_locality) if p)
+    return ", ".join(p for p in (address.street_address, town) if p) or "—"
+
+
+#: The columns a referent edits, in the order of the card's buttons.
+FIELDS = ("name", "description", "full_description")
+#: Longest full description shown on the card.
+CARD_FULL_DESCRIPTION = 300
+
+
+def _card_admin_rows(lang: str, community_id: int) -> tuple[tuple[Button, ...], ...]:
+    """The card's rows for this module's use cases: add a member (asks for an e-mail or a
+    name), the widget, edit or delete."""
+    cid = community_id
+    return (
+        (
+            ADD_MEMBER.button(
+                t(lang, "admin.add_button"), cid, input=InputRequest(t(lang, "admin.add_prompt"))
+            ),
+            widget.WIDGET.button(t(lang, "admin.widget_button"), cid),
+        ),
+        tuple(
+            EDIT[name].button(
+                t(lang, f"admin.{name if name != 'name' else 'rename'}_button"),
+                cid,
+                input=InputRequest(t(lang, f"admin.{name}_prompt")),
+            )
+            for name in FIELDS
+        ),
+        (DELETE_ASK.button(t(lang, "admin.delete_button"), cid, style="danger"),),
+    )
+
+
+def full_description_line(lang: str, text: str | None) -> str | None:
+    """The card's line for the full description, shortened to stay readable in a chat."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if len(text) > CARD_FULL_DESCRIPTION:
+        text = text[: CARD_FULL_DESCRIPTION - 1].rstrip() + "…"
+    return t(lang, "admin.full_description", text=text)
+
+
+# --- Adding a member, editing, deleting ----------------------------------------------------------
+
+
 @use_case
 def find_member_to_add(ctx: Context, actor: Actor, community_id: int, query: str) -> Reply:
     """By e-mail (exact) or by name (a choice when several match); then the role to give."""
@@ -87,11 +204,8 @@ def find_member_to_add(ctx: Context, actor: Actor, community_id: int, query: str
             return _role_choice(session, lang, community, found[0])
     return Reply(
         t(lang, "admin.several", count=len(found), name=clip(query), community=community.name),
-        tuple(
-            (Button(_person(lang, user), "add_pick", f"{community.id}:{user.id}"),)
-            for user in found
-        )
-        + ((Button(t(lang, "common.cancel"), "cancel"),),),
+        tuple((ADD_PICK.button(_person(lang, user), community.id, user.id),) for user in found)
+        + ((CANCEL.button(t(lang, "common.cancel")),),),
     )
 
 
@@ -122,7 +236,6 @@ def _refuse_if_member(session: Session, lang: str, community: Community, user: U
 
 def _role_choice(session: Session, lang: str, community: Community, user: User) -> Reply:
     _refuse_if_member(session, lang, community, user)
-    ref = f"{community.id}:{user.id}"
     return Reply(
         t(
             lang,
@@ -133,10 +246,18 @@ def _role_choice(session: Session, lang: str, community: Community, user: User) 
         ),
         (
             (
-                Button(t(lang, "admin.as_member"), "add_as", f"{ref}:1", "primary"),
-                Button(t(lang, "admin.as_moderator"), "add_as", f"{ref}:2"),
+                ADD_AS.button(
+                    t(lang, "admin.as_member"),
+                    community.id,
+                    user.id,
+                    MembershipStatus.MEMBER,
+                    style="primary",
+                ),
+                ADD_AS.button(
+                    t(lang, "admin.as_moderator"), community.id, user.id, MembershipStatus.MODERATOR
+                ),
             ),
-            (Button(t(lang, "common.cancel"), "cancel"),),
+            (CANCEL.button(t(lang, "common.cancel")),),
         ),
     )
 
@@ -190,7 +311,7 @@ def add_member(ctx: Context, actor: Actor, community_id: int, user_id: int, stat
         text += " " + t(lang, "admin.emailed")
     return Reply(
         text,
-        ((Button(t(lang, "card.members_button"), "members", f"{community.id}:a:0"),),),
+        ((MEMBERS.button(t(lang, "card.members_button"), community.id),),),
         replaces_message=True,
     )
 
@@ -252,7 +373,7 @@ def edit_details(ctx: Context, actor: Actor, community_id: int, column: str, val
         before=before,
         after=value,
     )
-    card = communities.community_card(ctx, actor, community.id)
+    card = community_card(ctx, actor, community.id)
     return Reply(text + "\n\n" + card.text, card.buttons, replaces_message=True)
 
 
@@ -345,14 +466,13 @@ def ask_delete(ctx: Context, actor: Actor, community_id: int) -> Reply:
         "\n".join(lines + [t(lang, "admin.delete_prompt", community=community.name)]),
         (
             (
-                Button(
+                DELETE.button(
                     t(lang, "admin.delete_confirm"),
-                    "delete",
-                    str(community.id),
-                    "danger",
-                    InputRequest(prompt),
+                    community.id,
+                    style="danger",
+                    input=InputRequest(prompt),
                 ),
-                Button(t(lang, "common.cancel"), "cancel"),
+                CANCEL.button(t(lang, "common.cancel")),
             ),
         ),
     )
@@ -427,3 +547,83 @@ def delete_community(ctx: Context, actor: Actor, community_id: int, typed_name: 
         when=datetime(when, lang),
     )
     return Reply("\n".join([text, *lines]), replaces_message=True)
+
+
+# --- Declarations -------------------------------------------------------------------------------
+
+
+def _edit(column: str, ctx: Context, actor: Actor, community_id: int, text: str | None) -> Reply:
+    return edit_details(ctx, actor, community_id, column, text or "")
+
+
+def _find(ctx: Context, actor: Actor, community_id: int, text: str | None) -> Reply:
+    return find_member_to_add(ctx, actor, community_id, text or "")
+
+
+def _delete(ctx: Context, actor: Actor, community_id: int, text: str | None) -> Reply:
+    return delete_community(ctx, actor, community_id, text or "")
+
+
+ADD_MEMBER = Action("add_member", Ids(1), _find, takes="text", limit=limits.PERSON_SEARCH)
+ADD_PICK = Action("add_pick", Ids(2), pick_member_to_add)
+ADD_AS = Action("add_as", Ids(3), add_member)
+#: Edit a column of the community: `edit_name`, `edit_description`, `edit_full_description`.
+EDIT = {
+    column: Action(f"edit_{column}", Ids(1), partial(_edit, column), takes="text", limit=limit)
+    for column, limit in LIMITS.items()
+}
+DELETE_ASK = Action("delete_ask", Ids(1), ask_delete)
+DELETE = Action("delete", Ids(1), _delete, takes="text", limit=limits.NAME)
+CARD = Action("card", Ids(1), community_card)
+ACTIONS = (CARD, ADD_MEMBER, ADD_PICK, ADD_AS, *EDIT.values(), DELETE_ASK, DELETE)
+
+
+def _text_command(action: Action, prompt_key: str, run: Callable[..., Reply]) -> CommandRun:
+    """A command taking free text (`renommer 12 Nouveau nom`); without text, a button asks."""
+
+    def command(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+        if args:
+            return run(ctx, actor, community_id, " ".join(args))
+        prompt = t(actor.language, prompt_key)
+        return Reply(prompt, ((action.button(prompt, community_id, input=InputRequest(prompt)),),))
+
+    return command
+
+
+def _edit_command(column: str) -> CommandRun:
+    return _text_command(EDIT[column], f"admin.{column}_prompt", partial(_edit_text, column))
+
+
+def _edit_text(column: str, ctx: Context, actor: Actor, community_id: int, text: str) -> Reply:
+    return edit_details(ctx, actor, community_id, column, text)
+
+
+def _delete_command(ctx: Context, actor: Actor, community_id: int, args: list[str]) -> Reply:
+    if args:  # the exact name typed after the command
+        return delete_community(ctx, actor, community_id, " ".join(args))
+    return ask_delete(ctx, actor, community_id)
+
+
+ADD = Command(
+    "ajouter",
+    "add",
+    _text_command(ADD_MEMBER, "admin.add_prompt", find_member_to_add),
+    pick=CARD,
+)
+RENAME = Command("renommer", "rename", _edit_command("name"), pick=CARD)
+DESCRIPTION = Command("description", "description", _edit_command("description"), pick=CARD)
+ABOUT = Command(
+    "presentation",
+    "about",
+    _edit_command("full_description"),
+    pick=CARD,
+    aliases=("présentation",),
+)
+SETTINGS = Command(
+    "parametres",
+    "settings",
+    lambda ctx, actor, cid, args: community_card(ctx, actor, cid),
+    pick=CARD,
+    aliases=("paramètres",),
+)
+DELETE_COMMAND = Command("supprimer", "delete", _delete_command, pick=DELETE_ASK)

@@ -6,6 +6,7 @@ import json
 
 from sqlalchemy import select
 
+from handlers.core.actions import Action, Command, Ids
 from handlers.core.audit import AuditAction
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import datetime, number, t
@@ -87,3 +88,13 @@ def describe(lang: str, entry: AuditEntry, people) -> str:
     if entry.reason:
         text += " — " + t(lang, "history.reason", reason=entry.reason)
     return text
+
+
+HISTORY = Action("history", Ids(1), history)
+ACTIONS = (HISTORY,)
+COMMAND = Command(
+    "historique",
+    "history",
+    lambda ctx, actor, cid, args: history(ctx, actor, cid),
+    pick=HISTORY,
+)

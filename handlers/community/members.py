@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete
 
 from handlers.community.member_mail import queue_member_email
 from handlers.core import limits
+from handlers.core.actions import CANCEL, MAX_CALLBACK_BYTES, Action, Codec, Command, Ids, is_id
 from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
@@ -44,7 +47,47 @@ FILTER_WORDS = {
 MAX_SEARCH = limits.MEMBER_SEARCH
 #: The search rides in the page buttons' reference ("members|<id>:<filter>:<page>:<search>"),
 #: which must fit Telegram's 64 bytes of callback data with a 10-digit id and a 6-digit page.
-MAX_SEARCH_BYTES = 64 - len("members|") - 10 - len(":a:") - 6 - len(":")
+MAX_SEARCH_BYTES = MAX_CALLBACK_BYTES - len("members|") - 10 - len(":a:") - 6 - len(":")
+
+
+@dataclass(frozen=True)
+class MembersRef:
+    """A page of a member list: "<community id>:<filter>:<page>[:<search>]"."""
+
+    community_id: int
+    code: str = "a"
+    page: int = 0
+    search: str | None = None
+
+    def ref(self) -> str:
+        tail = f":{self.search}" if self.search else ""
+        return f"{self.community_id}:{self.code}:{self.page}{tail}"
+
+    @classmethod
+    def from_ref(cls, ref: str) -> MembersRef:
+        parts = ref.split(":", 3)
+        if len(parts) < 3 or not is_id(parts[0]) or not is_id(parts[2]) or len(parts[2]) > 6:
+            raise ValueError(ref)
+        search = parts[3] if len(parts) == 4 else None
+        return cls(int(parts[0]), parts[1], int(parts[2]), search)
+
+
+@dataclass(frozen=True)
+class SearchRef:
+    """The search button of a member list: "<community id>:<filter>" (the text is typed)."""
+
+    community_id: int
+    code: str
+
+    def ref(self) -> str:
+        return f"{self.community_id}:{self.code}"
+
+    @classmethod
+    def from_ref(cls, ref: str) -> SearchRef:
+        parts = ref.split(":")
+        if len(parts) != 2 or not is_id(parts[0]):
+            raise ValueError(ref)
+        return cls(int(parts[0]), parts[1])
 
 
 @use_case
@@ -90,13 +133,13 @@ def list_members(
         lines.append(member_line(lang, membership, user, community.user_id))
     buttons: list[tuple[Button, ...]] = []
     for membership, user in rows:
-        buttons.append((Button(escape(short_name(user)), "member", str(membership.id)),))
+        buttons.append((MEMBER.button(escape(short_name(user)), membership.id),))
     nav = page_buttons(
         lang,
-        "members",
+        MEMBERS.name,
         page,
         pages,
-        lambda p: f"{community.id}:{filter_code}:{p}" + (f":{search}" if search else ""),
+        lambda p: MEMBERS.ref.build(community.id, filter_code, p, search),
     )
     if total > size:
         lines.append(
@@ -112,22 +155,26 @@ def list_members(
         buttons.append(nav)
     buttons.append(
         tuple(
-            Button(t(lang, f"members.filter.{code}"), "members", f"{community.id}:{code}:0")
+            MEMBERS.button(t(lang, f"members.filter.{code}"), community.id, code)
             for code in FILTERS
             if code != filter_code
         )
     )
     buttons.append(
         (
-            Button(
+            SEARCH.button(
                 t(lang, "members.search"),
-                "members_search",
-                f"{community.id}:{filter_code}",
-                input=InputRequest(t(lang, "members.search_prompt")),
+                community.id,
+                filter_code,
+                input=search_request(lang),
             ),
         )
     )
     return Reply("\n".join(lines), tuple(buttons))
+
+
+def search_request(lang: str) -> InputRequest:
+    return InputRequest(t(lang, "members.search_prompt"))
 
 
 def _fit_search(search: str | None) -> str | None:
@@ -170,10 +217,8 @@ def member_detail(ctx: Context, actor: Actor, membership_id: int) -> Reply:
     lines.append(t(lang, "member.last_activity", when=date(user.last_activity_date)))
     current = membership.status
     status_buttons = tuple(
-        Button(
-            t(lang, "member.set_" + status.name.lower()),
-            "set_status",
-            f"{membership.id}:{int(status)}:{current}",
+        SET_STATUS.button(
+            t(lang, "member.set_" + status.name.lower()), membership.id, int(status), current
         )
         for status in MembershipStatus
         if status != current
@@ -183,8 +228,8 @@ def member_detail(ctx: Context, actor: Actor, membership_id: int) -> Reply:
         (
             status_buttons,
             (
-                Button(t(lang, "member.remove"), "remove", f"{membership.id}:{current}", "danger"),
-                Button(t(lang, "common.back"), "members", f"{community.id}:a:0"),
+                REMOVE.button(t(lang, "member.remove"), membership.id, current, style="danger"),
+                MEMBERS.button(t(lang, "common.back"), community.id),
             ),
         ),
     )
@@ -252,13 +297,13 @@ def ask_remove(ctx: Context, actor: Actor, membership_id: int, expected_status: 
         t(lang, "members.remove_ask", name=short_name(user), community=community.name),
         (
             (
-                Button(
+                REMOVE_OK.button(
                     t(lang, "members.remove_confirm"),
-                    "remove_ok",
-                    f"{membership_id}:{expected_status}",
-                    "danger",
+                    membership_id,
+                    expected_status,
+                    style="danger",
                 ),
-                Button(t(lang, "common.cancel"), "cancel"),
+                CANCEL.button(t(lang, "common.cancel")),
             ),
         ),
     )
@@ -328,3 +373,42 @@ def _keep_a_moderator(session, membership: CommunityUser) -> None:
     queries.lock_community(session, membership.community_id)
     if queries.moderator_count(session, membership.community_id) <= 1:
         raise Refusal("members.last_moderator")
+
+
+# --- Declarations -------------------------------------------------------------------------------
+
+
+def _page(ctx: Context, actor: Actor, at: MembersRef) -> Reply:
+    return list_members(ctx, actor, at.community_id, at.code, at.page, at.search)
+
+
+def _search(ctx: Context, actor: Actor, at: SearchRef, text: str | None) -> Reply:
+    return list_members(ctx, actor, at.community_id, at.code, 0, text)
+
+
+def _command(ctx: Context, actor: Actor, community_id: int, args: list[str]) -> Reply:
+    """`membres [n°] [filtre] [recherche]`."""
+    code = "a"
+    words = list(args)
+    if words and words[0].lower() in FILTER_WORDS:
+        code = FILTER_WORDS[words.pop(0).lower()]
+    search = " ".join(words) or None
+    return list_members(ctx, actor, community_id, code, 0, search)
+
+
+MEMBERS = Action("members", Codec(MembersRef), _page)
+SEARCH = Action(
+    "members_search",
+    Codec(SearchRef),
+    _search,
+    takes="text",
+    input=search_request,
+    limit=limits.MEMBER_SEARCH,
+)
+MEMBER = Action("member", Ids(1), member_detail)
+SET_STATUS = Action("set_status", Ids(3), set_member_status, select="slack.select.status")
+REMOVE = Action("remove", Ids(2), ask_remove)
+REMOVE_OK = Action("remove_ok", Ids(2), remove_member)
+ACTIONS = (MEMBERS, SEARCH, MEMBER, SET_STATUS, REMOVE, REMOVE_OK)
+
+LIST = Command("membres", "members", _command, pick=MEMBERS)

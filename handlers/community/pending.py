@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -11,6 +12,7 @@ from handlers.community import bulk
 from handlers.community.member_mail import Kind, queue_member_email, split_shared_reason
 from handlers.community.validation_input import domain_accepts, platform_email_domain
 from handlers.core import limits
+from handlers.core.actions import CANCEL, Action, Command, Ids
 from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
@@ -77,14 +79,16 @@ def list_pending(ctx: Context, actor: Actor, community_id: int, page: int = 0) -
         request = _request(person.membership_id, person.requested_at, person, community)
         lines.append(pending_line(lang, request))
         buttons.append(decision_buttons(lang, request))
-    nav = page_buttons(lang, "pending", page, pages, lambda p: f"{community.id}:{p}")
+    nav = page_buttons(lang, PENDING.name, page, pages, partial(PENDING.ref.build, community.id))
     if nav:
         lines.append(t(lang, "common.page", page=page + 1, pages=pages))
         buttons.append(nav)
     buttons.append(
         (
-            Button(t(lang, "pending.approve_all", count=total), "approve_all", str(community.id)),
-            Button(t(lang, "pending.refuse_all", count=total), "refuse_all", str(community.id)),
+            ASK_BULK["approve_all"].button(
+                t(lang, "pending.approve_all", count=total), community.id
+            ),
+            ASK_BULK["refuse_all"].button(t(lang, "pending.refuse_all", count=total), community.id),
         )
     )
     return Reply("\n".join(lines), tuple(buttons))
@@ -106,19 +110,22 @@ def pending_line(lang: str, request: PendingRequest) -> str:
 
 
 def decision_buttons(lang: str, request: PendingRequest) -> tuple[Button, ...]:
-    ref = str(request.membership_id)
+    ref = request.membership_id
     return (
-        Button(t(lang, "pending.approve", name=request.name), "approve", ref, "primary"),
-        Button(
+        APPROVE.button(t(lang, "pending.approve", name=request.name), ref, style="primary"),
+        REFUSE.button(
             t(lang, "pending.refuse", name=request.name),
-            "refuse",
             ref,
-            "danger",
-            InputRequest(
-                t(lang, "pending.reason_prompt") + "\n" + t(lang, "email.share_hint"),
-                optional=True,
-            ),
+            style="danger",
+            input=reason_request(lang),
         ),
+    )
+
+
+def reason_request(lang: str) -> InputRequest:
+    """What the refuse button asks: an optional reason, shared with the member after `!`."""
+    return InputRequest(
+        t(lang, "pending.reason_prompt") + "\n" + t(lang, "email.share_hint"), optional=True
     )
 
 
@@ -232,8 +239,8 @@ def confirmation(lang: str, kind: str, community: Community, count: int) -> Repl
         t(lang, f"bulk.{kind}.ask", count=number(count), community=community.name),
         (
             (
-                bulk.confirm_button(lang, kind, community.id, count),
-                Button(t(lang, "common.cancel"), "cancel"),
+                bulk_confirm_button(lang, kind, community.id, count),
+                CANCEL.button(t(lang, "common.cancel")),
             ),
         ),
     )
@@ -289,3 +296,52 @@ def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expec
         ),
         replaces_message=True,
     )
+
+
+# --- Declarations ---------------------------------------------------------------------------
+
+
+def _ask_bulk(kind: str, ctx: Context, actor: Actor, community_id: int) -> Reply:
+    return ask_bulk(ctx, actor, kind, community_id)
+
+
+def _confirm_bulk(kind: str, ctx: Context, actor: Actor, community_id: int, count: int) -> Reply:
+    return confirm_bulk(ctx, actor, kind, community_id, count)
+
+
+PENDING = Action("pending", Ids(1, 2), list_pending)
+APPROVE = Action("approve", Ids(1), approve)
+REFUSE = Action(
+    "refuse",
+    Ids(1),
+    refuse,
+    takes="text",
+    input=reason_request,
+    reason=True,
+    limit=limits.REASON + len("! "),
+)
+#: The bulk decisions: the question (`approve_all`), then its confirmation (`approve_all_ok`).
+ASK_BULK = {kind: Action(kind, Ids(1), partial(_ask_bulk, kind)) for kind in bulk.BULK}
+CONFIRM_BULK = {
+    kind: Action(kind + "_ok", Ids(2), partial(_confirm_bulk, kind)) for kind in bulk.BULK
+}
+
+
+def bulk_confirm_button(lang: str, kind: str, community_id: int, count: int) -> Button:
+    """Carries the count shown, which the decision checks is still the count of targets."""
+    return CONFIRM_BULK[kind].button(
+        t(lang, f"bulk.{kind}.confirm", count=number(count)),
+        community_id,
+        count,
+        style="danger" if kind == "refuse_all" else "primary",
+    )
+
+
+ACTIONS = (PENDING, APPROVE, REFUSE, *ASK_BULK.values(), *CONFIRM_BULK.values())
+
+LIST = Command(
+    "attente",
+    "pending",
+    lambda ctx, actor, cid, args: list_pending(ctx, actor, cid),
+    pick=PENDING,
+)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import delete
 
-from handlers.community.bulk import BULK, bulk_count, confirm_button
+from handlers.community.bulk import BULK, bulk_count
+from handlers.community.pending import bulk_confirm_button
 from handlers.community.validation_input import (
     DOMAIN_COLUMN_LENGTH,
     PLATFORM_MIME_TYPES,
@@ -16,12 +17,13 @@ from handlers.community.validation_input import (
     parse_identifiers,
 )
 from handlers.core import limits
+from handlers.core.actions import Action, IdAndFlag, Ids
 from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import number, t
 from handlers.core.present import clip, parse_domains_column, validation_key, validation_label
-from handlers.core.reply import Button, InputRequest, Reply
+from handlers.core.reply import InputRequest, Reply
 from handlers.core.rights import administered_community
 from handlers.core.uow import transaction, use_case
 from storage import queries
@@ -76,7 +78,7 @@ def validation_menu(ctx: Context, actor: Actor, community_id: int) -> Reply:
     with transaction(ctx) as session:
         community = administered_community(session, actor, community_id)
         files = queries.security_files(session, community.id)
-    cid = str(community.id)
+    cid = community.id
     current = validation_label(lang, community.validation_type, bool(files))
     domains = parse_domains_column(community.domain)
     lines = [t(lang, "validation.menu", community=community.name, current=current)]
@@ -89,25 +91,27 @@ def validation_menu(ctx: Context, actor: Actor, community_id: int) -> Reply:
         "\n".join(lines),
         (
             (
-                Button(t(lang, "validation.automatic"), "validation_set", f"{cid}:0"),
-                Button(t(lang, "validation.manual"), "validation_set", f"{cid}:1"),
+                SET_VALIDATION.button(
+                    t(lang, "validation.automatic"), cid, ValidationType.AUTOMATIC
+                ),
+                SET_VALIDATION.button(t(lang, "validation.manual"), cid, ValidationType.MANUAL),
             ),
             (
-                Button(
-                    t(lang, "validation.domain"),
-                    "domains",
-                    cid,
-                    input=InputRequest(t(lang, "validation.domains_prompt")),
-                ),
-                Button(
-                    t(lang, "validation.secured"),
-                    "identifiers",
-                    cid,
-                    input=InputRequest(t(lang, "validation.file_prompt"), kind="file"),
+                DOMAINS.button(t(lang, "validation.domain"), cid, input=domains_request(lang)),
+                IDENTIFIERS.button(
+                    t(lang, "validation.secured"), cid, input=identifiers_request(lang)
                 ),
             ),
         ),
     )
+
+
+def domains_request(lang: str) -> InputRequest:
+    return InputRequest(t(lang, "validation.domains_prompt"))
+
+
+def identifiers_request(lang: str) -> InputRequest:
+    return InputRequest(t(lang, "validation.file_prompt"), kind="file")
 
 
 @use_case
@@ -206,7 +210,7 @@ def _with_offer(lang: str, text: str, community_id: int, offer) -> Reply:
     text += "\n\n" + t(lang, f"validation.offer.{kind}", count=number(count))
     return Reply(
         text,
-        ((confirm_button(lang, kind, community_id, count),),),
+        ((bulk_confirm_button(lang, kind, community_id, count),),),
         replaces_message=True,
     )
 
@@ -310,3 +314,45 @@ def set_identifiers(
         ),  # fmt: skip
         replaces_message=True,
     )
+
+
+# --- Declarations -------------------------------------------------------------------------------
+
+
+def _domains(ctx: Context, actor: Actor, community_id: int, text: str | None) -> Reply:
+    return set_domains(ctx, actor, community_id, text or "")
+
+
+def _identifiers(
+    ctx: Context, actor: Actor, community_id: int, name: str | None, content: bytes | None
+) -> Reply:
+    if content is None:
+        return Reply(t(actor.language, "validation.file_prompt"), ok=False)
+    return set_identifiers(ctx, actor, community_id, name or "", content)
+
+
+#: The validation types share one select menu on Slack.
+VALIDATION_SELECT = "slack.select.validation"
+
+MEMBERS_HIDDEN = Action("members_hidden", IdAndFlag(), set_members_hidden)
+ADS_HIDDEN = Action("ads_hidden", IdAndFlag(), set_ads_hidden)
+VALIDATION = Action("validation", Ids(1), validation_menu)
+SET_VALIDATION = Action("validation_set", Ids(2), set_validation, select=VALIDATION_SELECT)
+DOMAINS = Action(
+    "domains",
+    Ids(1),
+    _domains,
+    takes="text",
+    input=domains_request,
+    limit=limits.DOMAINS,
+    select=VALIDATION_SELECT,
+)
+IDENTIFIERS = Action(
+    "identifiers",
+    Ids(1),
+    _identifiers,
+    takes="file",
+    input=identifiers_request,
+    select=VALIDATION_SELECT,
+)
+ACTIONS = (MEMBERS_HIDDEN, ADS_HIDDEN, VALIDATION, SET_VALIDATION, DOMAINS, IDENTIFIERS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 
+from handlers.core.actions import Action, Command, Ids
 from handlers.core.context import Actor, Context
 from handlers.core.i18n import t
 from handlers.core.platform_urls import widget_code_page, widget_embed
@@ -31,3 +32,10 @@ def widget(ctx: Context, actor: Actor, community_id: int) -> Reply:
     page = widget_code_page(settings.platform_url, community.id)
     code = snippet(widget_embed(settings.platform_url, community.id, settings.widget_url))
     return Reply(t(lang, "widget.text", community=community.name, page=page, snippet=code))
+
+
+WIDGET = Action("widget", Ids(1), widget)
+ACTIONS = (WIDGET,)
+COMMAND = Command(
+    "widget", "widget", lambda ctx, actor, cid, args: widget(ctx, actor, cid), pick=WIDGET
+)

@@ -32,27 +32,11 @@ DATE = 20
 QUIET_HOURS = 20
 #: A link code has exactly 10 characters (handlers.chat.linking.CODE_LENGTH); anything else is not
 #: looked up.
-
-#: The answer a parked button waits for (handlers/chat/pending_input.py), by action: checked before
-#: the question is consumed, so the person can answer again with a shorter text.
-ANSWERS = {
-    "refuse": REASON + len("! "),
-    "domains": DOMAINS,
-    "members_search": MEMBER_SEARCH,
-    "add_member": PERSON_SEARCH,
-    "edit_name": NAME,
-    "edit_description": DESCRIPTION,
-    "edit_full_description": FULL_DESCRIPTION,
-    "delete": NAME,
-    "chart_sum": DATE,
-}
+#: A parked press (handlers/chat/pending_input.py) checks its answer against the limit its
+#: action declares (handlers.core.actions.Action.limit), before the question is consumed.
 
 
 def check(text: str | None, limit: int) -> None:
     """Refuse `text` longer than `limit` characters (Refusal: the use case replies)."""
     if text is not None and len(text) > limit:
         raise Refusal("error.too_long", length=number(len(text)), limit=number(limit))
-
-
-def answer_limit(action: str) -> int:
-    return ANSWERS.get(action, MESSAGE)

@@ -1,4 +1,5 @@
-"""The dashboard in chat: the menus, one indicator as a chart, and its numbers as CSV.
+"""The dashboard in chat: the menus, one indicator as a chart, its numbers as CSV, and the
+synthesis card (the five figures at the end of a day).
 
 Rights: a referent (creator or moderator) sees the indicators of the communities they administer,
 one or all of them together; operators see the whole platform, any community, and may filter by
@@ -8,26 +9,49 @@ What to draw and whose data it is: request.py. The figures (figures.py) come fro
 storage.indicators (aggregated by the database: the bot's daily aggregate where it holds the
 scope, else the platform's tables), and every chart says the moment its data runs to (the
 aggregate's last refresh, or now). Drawing happens outside the transaction (cache.py, then
-render.py). The synthesis card is synthesis.py.
+render.py).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
+from handlers.core import limits
+from handlers.core.actions import Action, Codec, Command, Parsed, Word, is_id
 from handlers.core.context import Actor, Context
-from handlers.core.i18n import date, t
+from handlers.core.i18n import date, datetime, number, t
 from handlers.core.markup import escape
-from handlers.core.reply import Button, Image, Reply
+from handlers.core.reply import Button, Image, InputRequest, Reply
 from handlers.core.rights import administered
 from handlers.core.uow import transaction, use_case
 from handlers.dashboard.cache import draw
-from handlers.dashboard.figures import Figures, caption, chart_data, csv_bytes, figures, file_stem
-from handlers.dashboard.render import render_png
-from handlers.dashboard.request import ChartRequest, default_years, resolve_scope
-from storage.indicators import Indicator, Period
+from handlers.dashboard.figures import (
+    Figures,
+    caption,
+    chart_data,
+    csv_bytes,
+    decimals,
+    figures,
+    file_stem,
+)
+from handlers.dashboard.render import CardData, render_card_png, render_png
+from handlers.dashboard.request import (
+    ChartRequest,
+    default_years,
+    parse_scope,
+    parse_synthesis_ref,
+    parse_typed_date,
+    resolve_scope,
+    synthesis_ref,
+)
+from storage import clock
+from storage.indicators import Indicator, Period, basis, totals_at
 from storage.models import Territory
 
+#: Month ends offered on the synthesis card (besides today and a typed date).
+SYNTHESIS_MONTH_ENDS = 3
 #: Territories offered on an operator's menu (the largest first); others by `graphique t<id>`.
 TERRITORY_BUTTONS = 24
 
@@ -36,20 +60,20 @@ def _nav_buttons(lang: str, request: ChartRequest) -> tuple[tuple[Button, ...], 
     other_period = Period.DAY if request.period is Period.MONTH else Period.MONTH
     toggle = ChartRequest(request.indicator, other_period, request.scope, years=request.years)
     if request.years:
-        view = Button(
+        view = CHART.button(
             t(lang, "charts.button.recent"),
-            "chart",
-            ChartRequest(request.indicator, request.period, request.scope).ref(),
+            ChartRequest(request.indicator, request.period, request.scope),
         )
     else:
-        view = Button(t(lang, "charts.button.years", years=" / ".join(map(str, default_years()))),
-                      "chart", ChartRequest(request.indicator, request.period, request.scope,
-                                            years=default_years()).ref())  # fmt: skip
+        view = CHART.button(t(lang, "charts.button.years",
+                              years=" / ".join(map(str, default_years()))),
+                            ChartRequest(request.indicator, request.period, request.scope,
+                                         years=default_years()))  # fmt: skip
     return (
-        (Button(t(lang, f"charts.button.{other_period.value}"), "chart", toggle.ref()), view),
+        (CHART.button(t(lang, f"charts.button.{other_period.value}"), toggle), view),
         (
-            Button(t(lang, "charts.button.csv"), "chart_csv", request.ref()),
-            Button(t(lang, "charts.button.menu"), "chart_menu", request.scope),
+            CHART_CSV.button(t(lang, "charts.button.csv"), request),
+            CHART_MENU.button(t(lang, "charts.button.menu"), request.scope),
         ),
     )
 
@@ -102,14 +126,14 @@ def menu(ctx: Context, actor: Actor, scope: str) -> Reply:
         resolved = resolve_scope(session, actor, scope)
 
     def button(indicator: Indicator) -> Button:
-        return Button(t(lang, f"charts.indicator.{indicator.value}"), "chart",
-                      ChartRequest(indicator, Period.MONTH, scope).ref())  # fmt: skip
+        return CHART.button(t(lang, f"charts.indicator.{indicator.value}"),
+                            ChartRequest(indicator, Period.MONTH, scope))  # fmt: skip
 
     rows = (
         (button(Indicator.CO2), button(Indicator.ADS)),
         (button(Indicator.USERS), button(Indicator.SOLIDARITY)),
-        (button(Indicator.COMMUNITIES), Button(t(lang, "charts.button.synthesis"), "chart_sum",
-                                                scope)),
+        (button(Indicator.COMMUNITIES), CHART_SUM.button(t(lang, "charts.button.synthesis"),
+                                                          scope)),
     )  # fmt: skip
     return Reply(t(lang, "charts.menu", scope=resolved.label), rows)
 
@@ -123,21 +147,21 @@ def open_charts(ctx: Context, actor: Actor, community_id: int | None = None) -> 
     if actor.is_operator:
         with transaction(ctx) as session:
             territories = territory_choices(session)
-        rows: list[tuple[Button, ...]] = [(Button(t(lang, "charts.platform"), "chart_menu", "a"),)]
-        pairs = [Button(escape(name), "chart_menu", f"t{tid}") for tid, name in territories]
+        rows: list[tuple[Button, ...]] = [(CHART_MENU.button(t(lang, "charts.platform"), "a"),)]
+        pairs = [CHART_MENU.button(escape(name), f"t{tid}") for tid, name in territories]
         rows += [tuple(pairs[i : i + 2]) for i in range(0, len(pairs), 2)]
         return Reply(t(lang, "charts.pick_operator"), tuple(rows))
     with transaction(ctx) as session:
         rows_ = administered(session, actor)
         mine = territory_names(session, actor.territories)
     if mine:  # a territory admin: their territories first, then their communities
-        buttons_ = [(Button(escape(name), "chart_menu", f"t{tid}"),) for tid, name in mine]
+        buttons_ = [(CHART_MENU.button(escape(name), f"t{tid}"),) for tid, name in mine]
         if rows_:
             buttons_.append(
                 (Button(t(lang, "charts.all_mine", count=len(rows_)), "chart_menu", "a"),)
             )
         buttons_ += [
-            (Button(escape(row.community.name), "chart_menu", f"c{row.community.id}"),)
+            (CHART_MENU.button(escape(row.community.name), f"c{row.community.id}"),)
             for row in rows_[:40]
         ]
         return Reply(t(lang, "charts.pick_territory"), tuple(buttons_))
@@ -147,7 +171,7 @@ def open_charts(ctx: Context, actor: Actor, community_id: int | None = None) -> 
         return menu(ctx, actor, f"c{rows_[0].community.id}")
     buttons = [(Button(t(lang, "charts.all_mine", count=len(rows_)), "chart_menu", "a"),)]
     buttons += [
-        (Button(escape(row.community.name), "chart_menu", f"c{row.community.id}"),)
+        (CHART_MENU.button(escape(row.community.name), f"c{row.community.id}"),)
         for row in rows_[:40]
     ]
     return Reply(t(lang, "charts.pick"), tuple(buttons))
@@ -173,3 +197,102 @@ def territory_choices(session) -> list[tuple[int, str]]:
         .limit(TERRITORY_BUTTONS)
     ).all()
     return [(row.id, row.name) for row in rows]
+
+
+# --------------------------------------------------------------------------- the synthesis card
+
+
+def _month_ends(today: dt.date, count: int) -> list[dt.date]:
+    """The last days of the `count` months before today's."""
+    ends, day = [], today.replace(day=1)
+    for _ in range(count):
+        day -= dt.timedelta(days=1)
+        ends.append(day)
+        day = day.replace(day=1)
+    return ends
+
+
+def synthesis_buttons(lang: str, scope: str) -> tuple[tuple[Button, ...], ...]:
+    """Another date: today, the ends of the last months, or one typed (jj/mm/aaaa)."""
+    today = clock.today()
+    days = [CHART_SUM.button(t(lang, "charts.button.today"), scope)]
+    days += [CHART_SUM.button(date(day), scope, day)
+             for day in _month_ends(today, SYNTHESIS_MONTH_ENDS)]  # fmt: skip
+    prompt = t(lang, "charts.date_prompt")
+    typed = CHART_SUM.button(t(lang, "charts.button.other_date"), scope,
+                             input=InputRequest(prompt))  # fmt: skip
+    return (tuple(days[:2]), tuple(days[2:]),
+            (typed, CHART_MENU.button(t(lang, "charts.button.menu"), scope)))  # fmt: skip
+
+
+@use_case
+def synthesis(
+    ctx: Context, actor: Actor, scope: str, at: dt.date | None = None, typed: str | None = None
+) -> Reply:
+    """The dashboard's summary: the five figures at the end of a day (today unless `at`, or a
+    date the referent typed), as text and as a card, with buttons for other dates."""
+    lang = actor.language
+    today = clock.today()
+    if typed is not None:
+        limits.check(typed, limits.DATE)
+        at = parse_typed_date(typed)
+        if at is None:
+            return Reply(t(lang, "charts.bad_date", text=typed.strip()[:40]),
+                         synthesis_buttons(lang, scope), ok=False)  # fmt: skip
+    if at is not None and at > today:
+        return Reply(t(lang, "charts.future_date", date=date(at)),
+                     synthesis_buttons(lang, scope), ok=False)  # fmt: skip
+    day = at or today
+    with transaction(ctx) as session:
+        resolved = resolve_scope(session, actor, scope)
+        where = basis(session, resolved.scope)
+        values = totals_at(session, day, resolved.scope, where)
+    rows = tuple(
+        (
+            t(lang, f"charts.indicator.{indicator.value}"),
+            number(values[indicator], decimals(indicator, values[indicator]))
+            + (" t" if indicator is Indicator.CO2 else ""),
+        )
+        for indicator in Indicator
+    )
+    title = t(lang, "charts.synthesis_title", scope=resolved.label, date=date(day))
+    until = t(lang, "charts.until", date=datetime(where.until, lang))
+    lines = [f"**{title}**", until] + [f"• {label} : {value}" for label, value in rows]
+    text = "\n".join([*lines, t(lang, "charts.synthesis_counts")])
+    png = draw(ctx, render_card_png, CardData(t(lang, "charts.synthesis_at", date=date(day)),
+                                              f"{resolved.label} · {until}", rows))  # fmt: skip
+    alt = "; ".join(f"{label} : {value}" for label, value in rows) + f". {until}"
+    image = Image(png=png, caption=f"{title}. {alt}", alt=alt, filename="synthese.png")
+    return Reply(text, synthesis_buttons(lang, scope), images=(image,))
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+def _open_command(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
+    """`graphique [n°]`: the dashboard's menu."""
+    if args and args[0].isascii() and args[0].isdigit():
+        if not is_id(args[0]):
+            return Reply(t(actor.language, "error.unknown_community", id=args[0]), ok=False)
+        return open_charts(ctx, actor, int(args[0]))
+    return open_charts(ctx, actor)
+
+
+def _synthesis(
+    ctx: Context, actor: Actor, scope: str, at: dt.date | None, typed: str | None
+) -> Reply:
+    return synthesis(ctx, actor, scope, at, typed=typed)
+
+
+CHART_MENU = Action("chart_menu", Word(parse_scope), menu)
+CHART = Action("chart", Codec(ChartRequest), chart)
+CHART_CSV = Action("chart_csv", Codec(ChartRequest), chart_csv)
+CHART_SUM = Action(
+    "chart_sum",
+    Parsed(synthesis_ref, parse_synthesis_ref),
+    _synthesis,
+    takes="text",
+    limit=limits.DATE,
+)
+ACTIONS = (CHART_MENU, CHART, CHART_CSV, CHART_SUM)
+COMMAND = Command("graphique", "chart", _open_command)

@@ -116,3 +116,33 @@ def resolve_scope(session, actor: Actor, scope: str) -> ResolvedScope:
         )
     ids = tuple(sorted(row.community.id for row in rows))
     return ResolvedScope(Scope(community_ids=ids), t(lang, "charts.all_mine", count=len(ids)))
+
+
+def synthesis_ref(scope: str, day: dt.date | None = None) -> str:
+    """'c12' (today) or 'c12:20240131' (the end of that day)."""
+    return scope if day is None else f"{scope}:{day:%Y%m%d}"
+
+
+def parse_synthesis_ref(ref: str) -> tuple[str, dt.date | None]:
+    """The inverse of synthesis_ref; anything else raises ValueError."""
+    scope, _, day = ref.partition(":")
+    parse_scope(scope)
+    if not day:
+        return scope, None
+    if len(day) != 8 or not day.isascii() or not day.isdigit():
+        raise ValueError(ref)
+    return scope, dt.datetime.strptime(day, "%Y%m%d").date()
+
+
+def parse_typed_date(text: str) -> dt.date | None:
+    """'31/01/2024' (or 31/1/2024, 31-01-2024, 31.01.2024) -> a date; None if not one."""
+    parts = text.strip().replace("-", "/").replace(".", "/").split("/")
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    day, month, year = (int(p) for p in parts)
+    if len(parts[2]) != 4:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None

@@ -9,7 +9,7 @@ import pytest
 
 from handlers.chat import commands
 from handlers.chat.actions import Press, press
-from handlers.community import communities
+from handlers.community import admin
 from storage import queries
 from storage.clock import now
 from storage.codes import MembershipStatus
@@ -111,7 +111,7 @@ def test_the_card_button_asks_for_an_email_or_a_name(ctx, world):
     emilie = actor(ctx, world, "emilie")
     arc = world.communities["arc"]
 
-    card = communities.community_card(ctx, emilie, arc)
+    card = admin.community_card(ctx, emilie, arc)
     add = button(card, "add_member")
 
     assert add.input.prompt == "Adresse e-mail ou nom de la personne à ajouter :"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from handlers.chat import commands
 from handlers.chat.actions import Press, press
-from handlers.community import communities
+from handlers.community import admin
 from storage.bot_models import Notification
 from storage.clock import now
 from tests.admin.helpers import assert_refused_full, feed, full_snapshot
@@ -70,7 +70,7 @@ def test_changing_only_the_case_of_its_own_name_is_allowed(ctx, world):
 def test_short_description_255_characters_at_most_through_the_card_button(ctx, world):
     emilie = actor(ctx, world, "emilie")
     arc = world.communities["arc"]
-    edit = button(communities.community_card(ctx, emilie, arc), "edit_description")
+    edit = button(admin.community_card(ctx, emilie, arc), "edit_description")
     assert edit.input.prompt == "Nouvelle présentation courte (255 caractères au plus) :"
     before = full_snapshot(ctx)
 

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from handlers.chat import actions, commands
-from handlers.chat.actions import ACTIONS, MAX_CALLBACK_BYTES, Press, callback_data, press
-from handlers.community import communities, members, pending, settings
+from handlers.chat.actions import REGISTRY, callback_data, press
+from handlers.community import admin, communities, members, pending, settings
+from handlers.core.actions import MAX_CALLBACK_BYTES, Action, Command, Ids, Press, Registry
 from handlers.core.reply import Reply
 from storage.codes import Gender, MembershipStatus, PhoneDisplay, UserStatus, ValidationType
 from storage.models import Community, CommunityUser, User
@@ -47,57 +48,46 @@ BAD_REFS = [
     "1:",
     ":1",
 ]
-#: Actions whose reference is only ids (count, then how many ids).
-ID_ACTIONS = {
-    "card": 1,
-    "pending": 1,
-    "approve": 1,
-    "refuse": 1,
-    "approve_all": 1,
-    "refuse_all": 1,
-    "approve_matching": 1,
-    "approve_all_ok": 2,
-    "refuse_all_ok": 2,
-    "approve_matching_ok": 2,
-    "member": 1,
-    "set_status": 3,
-    "remove": 2,
-    "remove_ok": 2,
-    "members_hidden": 2,
-    "ads_hidden": 2,
-    "validation": 1,
-    "validation_set": 2,
-    "domains": 1,
-    "identifiers": 1,
-    "history": 1,
-    "add_member": 1,
-    "add_pick": 2,
-    "add_as": 3,
-    "edit_name": 1,
-    "edit_description": 1,
-    "edit_full_description": 1,
-    "widget": 1,
-    "delete_ask": 1,
-    "delete": 1,
+#: Actions whose reference is not only ids: tested below (members) or elsewhere.
+OTHER_REFS = {
+    "communities",  # an optional page: an empty reference is the first one
+    "members",
+    "members_search",
+    "language",
+    "cancel",
+    # charts: "indicator:period:mode:scope" or a scope ('a', 'c<id>', 't<id>'); malformed
+    # ones are refused in tests/charts/test_charts.py
+    "chart",
+    "chart_menu",
+    "chart_csv",
+    "chart_sum",
 }
+#: Actions whose reference is only ids, with how many, as their declarations say.
+ID_ACTIONS = {a.name: getattr(a.ref, "count", None) for a in REGISTRY if a.name not in OTHER_REFS}
 BAD_MEMBERS_REFS = ["abc", "", "1", "1:a", "x:a:0", "1:a:x", "1:a:1234567", "²:a:0", "1:a:²"]
 BAD_SEARCH_REFS = ["abc", "", "1:a:0", "x:a", "²:a", "99999999999:a"]
 
 
 def test_every_action_taking_ids_is_listed_here():
-    assert set(ACTIONS) == set(ID_ACTIONS) | {
-        "communities",
-        "members",
-        "members_search",
-        "language",
-        "cancel",
-        # charts: "indicator:period:mode:scope" or a scope ('a', 'c<id>', 't<id>'); malformed
-        # ones are refused in tests/charts/test_charts.py
-        "chart",
-        "chart_menu",
-        "chart_csv",
-        "chart_sum",
-    }
+    assert set(REGISTRY.words) >= OTHER_REFS
+    for name in ID_ACTIONS:
+        ref = REGISTRY[name].ref
+        assert isinstance(ref, Ids) and ref.count >= 1, name
+
+
+def test_a_word_declared_twice_is_refused():
+    def run(*args):
+        return Reply("")
+
+    with pytest.raises(ValueError, match="'approve' is declared twice"):
+        Registry(REGISTRY, (Action("approve", Ids(2), run),))
+    with pytest.raises(ValueError, match="'pending' is declared twice"):
+        Registry((Command("attente", "pending", None), Command("en_attente", "pending", None)))
+    with pytest.raises(ValueError, match="'start' is declared twice"):
+        Registry((Command("aide", "help", None, aliases=("start",)),
+                  Command("relier", "link", None, aliases=("start",))))  # fmt: skip
+    with pytest.raises(ValueError, match="'membres' is declared twice"):
+        Registry(commands.REGISTRY, (Command("x", "y", None, aliases=("membres",)),))
 
 
 def test_a_malformed_reference_is_refused_by_every_action(ctx, world):
@@ -212,7 +202,7 @@ def all_replies(ctx, world) -> list[Reply]:
     ]
     for community_id in (cid, arc):
         replies += [
-            communities.community_card(ctx, jeanmarc, community_id),
+            admin.community_card(ctx, jeanmarc, community_id),
             settings.validation_menu(ctx, jeanmarc, community_id),
             pending.list_pending(ctx, jeanmarc, community_id),
             pending.list_pending(ctx, jeanmarc, community_id, 1),
@@ -243,7 +233,7 @@ def test_every_button_fits_in_telegram_callback_data(ctx, world):
             data = callback_data(b.action, b.ref)  # raises when too long
             assert len(data.encode()) <= MAX_CALLBACK_BYTES
             assert actions.parse_callback_data(data) == Press(b.action, b.ref)
-            assert b.action in ACTIONS
+            assert b.action in REGISTRY
             checked += 1
     assert checked > 300
     # the long search was paged, so it is carried by the buttons (shortened to fit)
@@ -433,3 +423,15 @@ def test_the_command_menu_in_both_languages():
         "pending",
         "members",
     ]
+
+
+def test_reference_formats_parse_what_they_build():
+    assert REGISTRY["pending"].ref.build(12) == "12"
+    assert REGISTRY["pending"].ref.parse("12:3") == (12, 3)
+    assert REGISTRY["members_hidden"].ref.build(12, True) == "12:1"
+    assert REGISTRY["members_hidden"].ref.parse("12:0") == (12, False)
+    page = members.MembersRef(12, "r", 2, "du:pont")
+    assert REGISTRY["members"].ref.build(12, "r", 2, "du:pont") == "12:r:2:du:pont"
+    assert REGISTRY["members"].ref.parse(page.ref()) == (page,)
+    assert REGISTRY["members"].ref.build(12) == "12:a:0"
+    assert REGISTRY["cancel"].ref.parse("anything") == ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.chat.actions import Press, press
-from handlers.community import communities
+from handlers.community import admin, communities
 from storage.models import Community
 from tests.handlers.helpers import (
     NOTHING_CHANGED,
@@ -81,7 +81,7 @@ def test_counts_use_french_number_separators(ctx, world):
 def test_the_community_card_shows_what_the_web_admin_shows(ctx, world):
     arc = world.communities["arc"]
 
-    reply = communities.community_card(ctx, actor(ctx, world, "emilie"), arc)
+    reply = admin.community_card(ctx, actor(ctx, world, "emilie"), arc)
 
     assert reply.ok
     assert reply.text.splitlines() == [
@@ -140,7 +140,7 @@ def test_the_card_after_hiding_offers_to_show_again_and_dates_the_update(ctx, wo
 
 
 def test_a_community_without_domain_shows_a_dash(ctx, world):
-    reply = communities.community_card(ctx, actor(ctx, world, "eddy"), world.communities["lenord"])
+    reply = admin.community_card(ctx, actor(ctx, world, "eddy"), world.communities["lenord"])
 
     assert "Domaines : —" in reply.text.splitlines()
     assert "Type de validation : validation automatique" in reply.text.splitlines()
@@ -150,7 +150,7 @@ def test_a_community_without_domain_shows_a_dash(ctx, world):
 def test_the_card_is_refused_to_a_plain_member(ctx, world):
     before = snapshot(ctx)
 
-    reply = communities.community_card(ctx, actor(ctx, world, "marion"), world.communities["arc"])
+    reply = admin.community_card(ctx, actor(ctx, world, "marion"), world.communities["arc"])
 
     assert_refused(
         ctx,
@@ -165,7 +165,7 @@ def test_the_card_is_refused_to_a_plain_member(ctx, world):
 def test_the_card_of_an_unknown_community_is_refused(ctx, world):
     before = snapshot(ctx)
 
-    reply = communities.community_card(ctx, actor(ctx, world, "operator"), 987654)
+    reply = admin.community_card(ctx, actor(ctx, world, "operator"), 987654)
 
     assert_refused(
         ctx,
@@ -177,7 +177,7 @@ def test_the_card_of_an_unknown_community_is_refused(ctx, world):
 
 
 def test_an_operator_opens_any_card(ctx, world):
-    reply = communities.community_card(ctx, actor(ctx, world, "operator"), world.communities["gsk"])
+    reply = admin.community_card(ctx, actor(ctx, world, "operator"), world.communities["gsk"])
 
     assert reply.ok
     assert reply.text.splitlines()[:3] == [

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from handlers.community import communities
+from handlers.community import admin
 from handlers.community import settings as community_settings
 from handlers.community.validation_input import _php_records, domain_accepts, parse_identifiers
 from storage.codes import ValidationType
@@ -46,7 +46,7 @@ def test_secured_is_having_rows_whatever_validation_type(ctx, world):
     emilie = actor(ctx, world, "emilie")
     _secure(ctx, arc, ValidationType.AUTOMATIC, f"1700000000-{arc}.csv")
 
-    card = communities.community_card(ctx, emilie, arc)
+    card = admin.community_card(ctx, emilie, arc)
 
     assert "Type de validation : validation sécurisée" in card.text
 
@@ -57,7 +57,7 @@ def test_secured_validation_type_without_rows_is_shown_as_open(ctx, world):
     with ctx.sessions.begin() as session:
         session.get(Community, arc).validation_type = int(ValidationType.SECURED)
 
-    card = communities.community_card(ctx, actor(ctx, world, "emilie"), arc)
+    card = admin.community_card(ctx, actor(ctx, world, "emilie"), arc)
 
     assert "validation sécurisée sans fichier d'identifiants" in card.text
 
@@ -84,7 +84,7 @@ def test_leaving_secured_deletes_rows_and_files_and_says_how_many(ctx, world, ta
     )
     assert _rows(ctx, arc) == []
     assert not (ctx.settings.security_folder / name).exists()
-    history = communities.community_card(ctx, emilie, arc)
+    history = admin.community_card(ctx, emilie, arc)
     assert "validation sécurisée" not in history.text
 
 

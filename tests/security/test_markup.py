@@ -125,7 +125,7 @@ def test_every_reply_shows_the_names_literally_on_every_front(ctx, world, engine
     # A community named with markup: its card, the list of communities.
     community_name = "**Arc** <i>France</i> *_~` & <!channel>"
     assert community_admin.edit_details(ctx, emilie, arc, "name", community_name).ok
-    for reply in (communities.community_card(ctx, emilie, arc),
+    for reply in (community_admin.community_card(ctx, emilie, arc),
                   communities.my_communities(ctx, emilie)):  # fmt: skip
         assert all(community_name in shown for shown in shown_everywhere(reply.text))
 

@@ -7,9 +7,10 @@ for a refusal (French), and that the database did not change (memberships, commu
 count after each press; every mapped table at the end of the run). An allowed write must leave
 its audit entry, by that person, from that front.
 
-The case list is checked against handlers.chat.actions.ACTIONS and
-handlers.chat.commands.COMMANDS: a new action or command without a row here fails
-`test_every_action_and_command_has_a_row`.
+The case list is checked against the registries of handlers.chat.actions and
+handlers.chat.commands: a new action or command without a row here fails
+`test_every_action_and_command_has_a_row`. Every button a reply shows must name a registered
+action.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ import pytest
 from sqlalchemy import select
 
 from handlers.chat import entry as chat
-from handlers.chat.actions import ACTIONS, Press
-from handlers.chat.commands import COMMANDS
+from handlers.chat.actions import REGISTRY as ACTIONS
+from handlers.chat.bindings import BIND_COMMAND
+from handlers.chat.commands import REGISTRY as COMMANDS
+from handlers.chat.linking import LINK, UNLINK
+from handlers.core.actions import Press
 from storage.bot_models import AuditEntry
 from tests.handlers.helpers import snapshot
 from tests.security.conftest import (
@@ -206,10 +210,9 @@ COMMAND_CASES: tuple[Case, ...] = (
 
 
 def test_every_action_and_command_has_a_row():
-    assert {case.action for case in BUTTONS} == set(ACTIONS) | {"bind"}
-    assert {case.name for case in COMMAND_CASES} >= {c.name for c in COMMANDS}
-    assert {case.name for case in COMMAND_CASES} >= chat.BIND_WORDS & {"lier"}
-    assert {"delier", "link"} <= {case.name for case in COMMAND_CASES}
+    assert {case.action for case in BUTTONS} == {a.name for a in ACTIONS} >= {"bind"}
+    assert {case.name for case in COMMAND_CASES} >= {c.name for c in COMMANDS if c is not LINK}
+    assert {BIND_COMMAND.name, UNLINK.name, LINK.english} <= {case.name for case in COMMAND_CASES}
     assert set(ROLES) == {*REFUSED_ROLES, *ADMINS}
 
 
@@ -252,6 +255,8 @@ def play(roles: Roles, role: str, cases: tuple[Case, ...]) -> None:
             text = fr(NOT_ADMIN, id=roles.world.communities["arc"])
         before = snapshot(ctx)  # memberships, communities, number of audit entries
         reply = run(roles, role, case)
+        unknown = [b.action for b in reply.all_buttons if b.action not in ACTIONS]
+        assert not unknown, (role, case.name, unknown)
         if not allowed:
             assert (reply.ok, reply.text) == (False, text), (role, case.name)
             if role in REFUSED_ROLES:  # nobody learns the name of what they cannot see

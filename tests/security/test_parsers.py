@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from handlers.chat import actions, commands, pending_input, preferences
 from handlers.chat import entry as chat
-from handlers.chat.actions import ACTIONS, Press
+from handlers.chat.actions import REGISTRY as ACTIONS
 from handlers.chat.linking import (
     ALPHABET,
     CODE_LENGTH,
@@ -36,6 +36,7 @@ from handlers.community.validation_input import (
     to_ascii,
 )
 from handlers.core import limits
+from handlers.core.actions import Press
 from handlers.core.i18n import number
 from handlers.dashboard.request import ChartRequest, parse_scope
 from storage.bot_models import PendingInput
@@ -78,7 +79,7 @@ def test_a_command_line_always_parses(text):
 
 @SQLITE
 @settings(BOUNDED, max_examples=120)
-@given(name=st.one_of(st.sampled_from(sorted(commands.ALIASES) + ["lier", "delier", "link"]),
+@given(name=st.one_of(st.sampled_from(sorted(commands.REGISTRY.words)),
                       ANY_TEXT), args=WORDS)  # fmt: skip
 @example(name="renommer", args=["1", "x" * 100_000])  # oversized messages
 @example(name="description", args=["1", "\x00"])
@@ -121,7 +122,7 @@ def test_callback_data_always_decodes_and_round_trips(data):
 
 @SQLITE
 @settings(BOUNDED, max_examples=120)
-@given(action=st.one_of(st.sampled_from(sorted(ACTIONS)), ANY_TEXT), ref=REFS,
+@given(action=st.one_of(st.sampled_from(sorted(ACTIONS.words)), ANY_TEXT), ref=REFS,
        text=st.one_of(st.none(), ANY_TEXT, st.sampled_from(SQL)))  # fmt: skip
 @example(action="refuse", ref="1", text="x" * 100_000)
 @example(action="members", ref="1:a:0:\x00", text=None)
@@ -135,9 +136,13 @@ def test_any_button_press_is_understood_or_refused(ctx, world, action, ref, text
     refused_changes_nothing(reply, before, snapshot(ctx))
 
 
+#: The actions that declare the input they ask for (pending_input parks them).
+ASKING = [action.name for action in ACTIONS if action.input is not None]
+
+
 @SQLITE
 @BOUNDED
-@given(action=st.one_of(st.sampled_from([*pending_input.INPUTS, "~trefuse", "~frename",
+@given(action=st.one_of(st.sampled_from([*ASKING, "~trefuse", "~frename",
                                          pending_input.SKIP, pending_input.CANCEL]), ANY_TEXT),
        ref=REFS, label=st.one_of(st.none(), ANY_TEXT))  # fmt: skip
 @example(action="refuse", ref="\x00", label=None)

@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from handlers.chat.pending_input import INPUTS, button_data, resolve
-from handlers.community import communities, members, pending, settings
+from handlers.chat import pending_input
+from handlers.chat.pending_input import asks, button_data, resolve
+from handlers.community import admin, members, pending, settings
 from handlers.core.reply import Image, Reply
 from storage import clock
 from storage.bot_models import PendingInput
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_the_inputs_the_front_asks_for_are_the_ones_the_use_cases_render(ctx, world, language):
-    """Telegram only sees callback data: INPUTS must match each button's InputRequest."""
+    """Telegram only sees callback data: the input an action declares must match each of its
+    buttons' InputRequest."""
     referent = actor(ctx, world, "jeanmarc")
     referent = type(referent)(**{**referent.__dict__, "language": language})
     arc = world.communities["arc"]
@@ -30,27 +32,32 @@ def test_the_inputs_the_front_asks_for_are_the_ones_the_use_cases_render(ctx, wo
         pending.list_pending(ctx, referent, arc),
         settings.validation_menu(ctx, referent, arc),
         members.list_members(ctx, referent, arc, "a", 0, None),
-        communities.community_card(ctx, referent, arc),
+        admin.community_card(ctx, referent, arc),
     ]
     asking = [b for r in replies for b in r.all_buttons if b.input is not None]
     assert {"refuse", "domains", "identifiers", "members_search"} <= {b.action for b in asking}
     for button in asking:
-        if button.action in INPUTS:
-            assert INPUTS[button.action](language) == button.input, button.action
+        declared = asks(button.action)
+        if declared is not None:
+            assert declared(language) == button.input, button.action
             assert button_data(button) == (button.action, button.ref)
         else:  # an input button added elsewhere: marked, so that its press still asks
             action, ref = button_data(button)
             assert action.startswith("~") and action.endswith(button.action), action
             assert resolve(action, language, button.label)[1].kind == button.input.kind
     plain = [b for r in replies for b in r.all_buttons if b.input is None]
-    assert not {b.action for b in plain} & set(INPUTS)
+    assert not [b.action for b in plain if asks(b.action) is not None]
     assert all(button_data(b) == (b.action, b.ref) for b in plain)
 
 
 @pytest.mark.asyncio
 async def test_an_input_button_unknown_to_inputs_still_asks(api, front, ctx, world, monkeypatch):
-    """A button another feature renders with an InputRequest works without touching INPUTS."""
-    monkeypatch.delitem(INPUTS, "domains")
+    """A button another feature renders with an InputRequest works though its action declares
+    no input."""
+    declared = pending_input.asks
+    monkeypatch.setattr(
+        pending_input, "asks", lambda action: None if action == "domains" else declared(action)
+    )
     await link(api, ctx, EMILIE)
     api.send_text(EMILIE, "/parametres")
     card = await reply_to(api, EMILIE["id"], 2)
