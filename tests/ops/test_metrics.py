@@ -18,7 +18,7 @@ from bot.runtime import App
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
 from handlers.chat.actions import callback_data
-from handlers.outbox import notifications
+from handlers.outbox import claims
 from storage.engine import make_engine
 from tests.ops.support import free_port
 from tests.slack.conftest import start_bot
@@ -74,7 +74,7 @@ async def test_a_telegram_scenario_is_counted(api, engine, ctx, world):
 
         samples = await scrape(health.port)
         sends = len(api.sent(method="sendMessage"))
-        states = Counter(row[3] for row in notifications.delivery_states(ctx))
+        states = Counter(row[3] for row in claims.delivery_states(ctx))
     finally:
         await telegram.stop()
         await health.stop()
