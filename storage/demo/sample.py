@@ -1,4 +1,5 @@
-"""The named sample: the referent guide's people and communities, written at every scale."""
+"""The named sample: the referent guide's people and communities (written at every scale, by
+scale0.py)."""
 
 from __future__ import annotations
 
