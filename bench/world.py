@@ -18,8 +18,8 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from handlers.core.context import Context
-from handlers.outbox.notifications import scan_new_pending
 from handlers.outbox.watch_state import ensure_state
+from handlers.outbox.watcher import scan_new_pending
 from storage import schema
 from storage.bot_models import ChatIdentity, Delivery, WatcherState
 from storage.clock import now

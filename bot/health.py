@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from bot import http_guard
 from bot.config import MetricsConfig
 from bot.metrics import CONTENT_TYPE
-from handlers.outbox import notifications
+from handlers.outbox import claims
 
 log = logging.getLogger(__name__)
 DATABASE_TIMEOUT = 2.0
@@ -74,7 +74,7 @@ class HealthServer:
     async def metrics(self, request: web.Request) -> web.Response:
         try:
             counts = await asyncio.wait_for(
-                self.app.call(notifications.count_by_state, self.app.ctx), DATABASE_TIMEOUT
+                self.app.call(claims.count_by_state, self.app.ctx), DATABASE_TIMEOUT
             )
             self.app.metrics.set_delivery_states(counts)
         except Exception as error:  # the other metrics are still worth serving

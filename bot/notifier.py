@@ -1,9 +1,9 @@
 """The notifier: watches for pending members and delivers the outbox through the chat fronts.
 
-The outbox logic is platform-neutral (handlers.outbox.notifications); this module only schedules it,
-paces the sends to each platform's limits, and maps each platform's errors to the outbox's
-outcomes: sent, retry later, unreachable, and maybe sent. Each chat front registers a Transport
-in `App.transports` when it starts.
+The outbox logic is platform-neutral (handlers.outbox: watcher, outcomes, claims, pushes); this
+module only schedules it, paces the sends to each platform's limits, and maps each platform's
+errors to the outbox's outcomes: sent, retry later, unreachable, and maybe sent. Each chat
+front registers a Transport in `App.transports` when it starts.
 
 A push is delivered at least once. Neither Telegram nor Slack has an idempotency key: a send
 that failed after the request may have reached the API (a read timeout, a connection dropped
@@ -28,7 +28,7 @@ from typing import Protocol
 
 from bot.logs import request_scope
 from handlers.core.reply import Reply
-from handlers.outbox import feed, notifications
+from handlers.outbox import claims, feed, outcomes, watcher
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class Notifier:
         self.stop_seconds = 2.0
 
     async def start(self) -> None:
-        await self.app.call(notifications.recover_interrupted, self.app.ctx)
+        await self.app.call(claims.recover_interrupted, self.app.ctx)
         self._task = asyncio.create_task(self._loop(), name="notifier")
 
     async def stop(self) -> None:
@@ -154,7 +154,7 @@ class Notifier:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
             self._task = None
-        released = await self.app.call(notifications.release_claims, self.app.ctx, self.worker)
+        released = await self.app.call(claims.release_claims, self.app.ctx, self.worker)
         if released:
             log.info("released %d claimed deliveries for another replica or the next start",
                      released)  # fmt: skip
@@ -178,10 +178,10 @@ class Notifier:
         number of messages sent or edited."""
         ctx = self.app.ctx
         if time.monotonic() >= self._next_recovery:  # a replica that died since we started
-            await self.app.call(notifications.recover_interrupted, ctx)
-            self._next_recovery = time.monotonic() + notifications.LEASE.total_seconds()
-        await self.app.call(notifications.scan_new_pending, ctx)
-        await self.app.call(notifications.scan_outcomes, ctx)
+            await self.app.call(claims.recover_interrupted, ctx)
+            self._next_recovery = time.monotonic() + claims.LEASE.total_seconds()
+        await self.app.call(watcher.scan_new_pending, ctx)
+        await self.app.call(outcomes.scan_outcomes, ctx)
         await self.app.call(
             feed.scan_reminders,
             ctx,
@@ -191,20 +191,18 @@ class Notifier:
         await self.app.call(feed.scan_feed, ctx)
         done = 0
         while not self._stop.is_set():
-            tasks = await self.app.call(
-                notifications.claim_due, self.app.ctx, self.worker, self.batch
-            )
+            tasks = await self.app.call(claims.claim_due, self.app.ctx, self.worker, self.batch)
             if not tasks:
                 break
             # Chats in parallel; within a chat, in order (a feed reads top to bottom).
-            by_chat: dict[tuple[str, str], list[notifications.DeliveryTask]] = defaultdict(list)
+            by_chat: dict[tuple[str, str], list[claims.DeliveryTask]] = defaultdict(list)
             for task in tasks:
                 by_chat[(task.platform, task.chat_id)].append(task)
             gate = asyncio.Semaphore(self.parallel)
             done += sum(await asyncio.gather(*(self._chat(gate, q) for q in by_chat.values())))
         return done
 
-    async def _chat(self, gate: asyncio.Semaphore, queue: list[notifications.DeliveryTask]) -> int:
+    async def _chat(self, gate: asyncio.Semaphore, queue: list[claims.DeliveryTask]) -> int:
         done = 0
         for task in queue:
             if self._stop.is_set():
@@ -214,16 +212,16 @@ class Notifier:
                     done += await self._deliver(task)
         return done
 
-    def _count(self, task: notifications.DeliveryTask, result: str) -> None:
+    def _count(self, task: claims.DeliveryTask, result: str) -> None:
         metrics = getattr(self.app, "metrics", None)
         if metrics is not None:
             metrics.deliveries.labels(task.platform, result).inc()
 
-    async def _deliver(self, task: notifications.DeliveryTask) -> int:
+    async def _deliver(self, task: claims.DeliveryTask) -> int:
         transport = self.app.transports.get(task.platform)
         if transport is None:
             await self.app.call(
-                notifications.mark_retry,
+                claims.mark_retry,
                 self.app.ctx,
                 task.delivery_id,
                 self.worker,
@@ -232,7 +230,7 @@ class Notifier:
             )
             return 0
         if not task.is_edit and not await self.app.call(
-            notifications.start_sending, self.app.ctx, task.delivery_id, self.worker
+            claims.start_sending, self.app.ctx, task.delivery_id, self.worker
         ):
             return 0  # our lease ran out and someone else has it
         await self.limiter.acquire(task.platform, task.chat_id)  # right before the call
@@ -246,7 +244,7 @@ class Notifier:
             self._count(task, "retry")
             log.info("delivery %s: retry later (%s)", task.delivery_id, error)
             await self.app.call(
-                notifications.mark_retry,
+                claims.mark_retry,
                 self.app.ctx,
                 task.delivery_id,
                 self.worker,
@@ -258,13 +256,13 @@ class Notifier:
             log.warning("delivery %s: may have been delivered (%s); will be sent again",
                         task.delivery_id, error)  # fmt: skip
             self._count(task, "unknown")
-            await self._record(notifications.mark_unknown, task, str(error))
+            await self._record(claims.mark_unknown, task, str(error))
             return 0
         except Unreachable as error:
             self._count(task, "unreachable")
             log.info("delivery %s: recipient unreachable (%s)", task.delivery_id, error)
             await self.app.call(
-                notifications.mark_unreachable,
+                claims.mark_unreachable,
                 self.app.ctx,
                 task.delivery_id,
                 self.worker,
@@ -275,7 +273,7 @@ class Notifier:
             self._count(task, "error")
             log.warning("delivery %s failed: %s", task.delivery_id, type(error).__name__)
             await self.app.call(
-                notifications.mark_retry,
+                claims.mark_retry,
                 self.app.ctx,
                 task.delivery_id,
                 self.worker,
@@ -283,10 +281,10 @@ class Notifier:
             )
             return 0
         self._count(task, "edited" if task.is_edit else "sent")
-        await self._record(notifications.mark_sent, task, ref)
+        await self._record(claims.mark_sent, task, ref)
         return 1
 
-    async def _record(self, mark, task: notifications.DeliveryTask, value: str | None) -> None:
+    async def _record(self, mark, task: claims.DeliveryTask, value: str | None) -> None:
         """Record what became of a message that went out (or may have): the database may be
         away for a moment, and forgetting it would leave the delivery in flight until its
         lease runs out (then sent again as a possible repeat). Bounded by the lease."""

@@ -2,10 +2,11 @@
 
 It only translates. An update becomes (chat account, place, command or button press or
 message); the use case runs in the thread pool (`App.call`), never on the event loop; the Reply
-becomes Bot API calls. Which buttons need input, who may act and every other rule live in
-handlers/. Telegram's limits and errors are handled here: flood control (RetryAfter) waited
-out, a blocked bot (403) marks the identity unreachable, a group migrated to a supergroup
-(ChatMigrated) has its bindings moved, long texts are split below 4096 characters.
+becomes Bot API calls (rendered by bot/telegram/render.py, which the notifier's transport shares).
+Which buttons need input, who may act and every other rule live in handlers/. Telegram's limits
+and errors are handled here: flood control (RetryAfter) waited out, a blocked bot (403) marks
+the identity unreachable, a group migrated to a supergroup (ChatMigrated) has its bindings
+moved, long texts are split below 4096 characters.
 Network errors and 5xx are retried, except a send that may have arrived (see `maybe_delivered`):
 Telegram has no idempotency key, and a second copy of a message with decision buttons is worse
 than a reply that is lost (the person can ask again).
@@ -27,7 +28,6 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import (
-    Bot,
     BotCommand,
     BotCommandScopeDefault,
     CallbackQuery,
@@ -57,26 +57,33 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import http_guard
 from bot.runtime import App
 from bot.telegram.logs import SecretRedactor
-from bot.telegram.request import AiohttpRequest, request_sent
+from bot.telegram.render import (
+    PLATFORM,
+    edit_html,
+    entities_refused,
+    keyboard,
+    pressed_label,
+    send_html,
+    split_text,
+    to_html,
+)
+from bot.telegram.request import AiohttpRequest, maybe_delivered
+from bot.telegram.transport import TelegramTransport
 from handlers.chat import actions, bindings, commands, linking, pending_input
 from handlers.chat.bindings import ChatPlace
 from handlers.chat.entry import failure_reply
 from handlers.chat.linking import ChatAccount
 from handlers.core.i18n import LANGUAGES, normalize_language, t
-from handlers.core.markup import plain, spans
-from handlers.core.reply import Button, Reply
+from handlers.core.markup import plain
+from handlers.core.reply import Reply
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PLATFORM = "telegram"
-#: Room left under Telegram's 4096 characters for what HTML escaping adds.
-TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH - 96
 CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
 ANSWER_LIMIT = 200  # answerCallbackQuery text
 #: Flood control: how many times a call is retried, and the longest wait accepted each time.
@@ -85,133 +92,6 @@ MAX_RETRY_WAIT = 60.0
 GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL}
 #: Bot API limits of setMyCommands: 1-32 characters, lowercase letters, digits, underscores.
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
-
-
-def to_html(text: str) -> str:
-    """The handlers' neutral markup (`handlers.core.markup`) as Telegram HTML: every piece of text
-    HTML-escaped, bold pieces in <b>; the tags are only ever the bot's own, always balanced."""
-    return "".join(
-        f"<b>{html.escape(piece, quote=False)}</b>" if bold else html.escape(piece, quote=False)
-        for piece, bold in spans(text)
-    )
-
-
-def rendered_size(text: str) -> int:
-    """What Telegram counts: UTF-16 code units (an emoji outside the BMP counts twice) of the
-    HTML; the text shown is shorter than its HTML, so this errs on the safe side."""
-    return len(to_html(text).encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Pieces of at most `limit` rendered units, cut between lines when possible."""
-    if len(text) * 6 <= limit:  # even if every character became "&amp;": one piece
-        return [text]
-    pieces: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in text.split("\n"):
-        while rendered_size(line) > limit:  # a single huge line: cut it
-            cut = min(len(line), limit)
-            while rendered_size(line[:cut]) > limit:
-                cut = max(1, cut - max(1, (rendered_size(line[:cut]) - limit) // 5))
-            if current:
-                pieces.append("\n".join(current))
-                current, size = [], 0
-            pieces.append(line[:cut])
-            line = line[cut:]
-        rendered = rendered_size(line) + 1
-        if current and size + rendered > limit:
-            pieces.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += rendered
-    if current or not pieces:
-        pieces.append("\n".join(current))
-    return pieces
-
-
-def button_callback(button: Button) -> str:
-    """The button's callback data; an input button is marked by handlers.chat.pending_input."""
-    try:
-        return actions.callback_data(*pending_input.button_data(button))
-    except ValueError:  # the mark did not fit in 64 bytes: the press runs without asking
-        return actions.callback_data(button.action, button.ref)
-
-
-def keyboard(buttons: tuple[tuple[Button, ...], ...]) -> dict[str, Any] | None:
-    """The inline keyboard as the Bot API's JSON (see `send_html`)."""
-    if not buttons:
-        return None
-    return {
-        "inline_keyboard": [
-            [{"text": plain(b.label)[:64], "callback_data": button_callback(b)} for b in row]
-            for row in buttons
-        ]
-    }
-
-
-# The bot's messages are sent and edited with Bot.do_api_request, which warns that
-# Bot.send_message exists: on purpose (see send_html), so that warning alone is silenced.
-warnings.filterwarnings(
-    "ignore",
-    message=r"Please use 'Bot\.(sendMessage|editMessageText)' instead",
-    category=PTBUserWarning,
-)
-
-
-def entities_refused(error: BadRequest) -> bool:
-    """Telegram refused the text's HTML ("can't parse entities")."""
-    return "can't parse entities" in error.message.lower()
-
-
-async def _with_plain_fallback(bot: Bot, method: str, params: dict[str, Any], text: str) -> Any:
-    """The call with the text as HTML; if Telegram still refuses its entities, the same message
-    again as plain text (markers removed, no parse mode) rather than losing it."""
-    try:
-        return await bot.do_api_request(
-            method, api_kwargs={**params, "text": to_html(text), "parse_mode": ParseMode.HTML}
-        )
-    except BadRequest as error:
-        if not entities_refused(error):
-            raise
-        log.warning("telegram: %s refused its HTML (%s), sent as plain text", method, error)
-        return await bot.do_api_request(method, api_kwargs={**params, "text": plain(text)})
-
-
-async def send_html(
-    bot: Bot, chat_id: int, text: str, markup: dict[str, Any] | None = None
-) -> tuple[int, int]:
-    """sendMessage of a reply text (neutral markup, rendered as HTML), with its answer read as
-    JSON, not as a Message: building the keyboard's objects and parsing the Message back
-    (keyboard included) cost more CPU than the call itself, for the two ids the bot keeps.
-    Returns (chat id, message id)."""
-    params: dict[str, Any] = {"chat_id": chat_id}
-    if markup is not None:
-        params["reply_markup"] = markup
-    sent = await _with_plain_fallback(bot, "sendMessage", params, text)
-    return int(sent["chat"]["id"]), int(sent["message_id"])
-
-
-async def edit_html(
-    bot: Bot, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None = None
-) -> None:
-    """editMessageText, as send_html (a message edited without a keyboard loses it)."""
-    params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
-    if markup is not None:
-        params["reply_markup"] = markup
-    await _with_plain_fallback(bot, "editMessageText", params, text)
-
-
-def pressed_label(message: Message, data: str) -> str | None:
-    """The text of the pressed button, read back from the message's keyboard."""
-    markup = message.reply_markup
-    if markup is None:
-        return None
-    for row in markup.inline_keyboard:
-        for button in row:
-            if button.callback_data == data:
-                return button.text
-    return None
 
 
 def account_of(user: User) -> ChatAccount:
@@ -227,13 +107,6 @@ def _seconds(error: RetryAfter) -> float:
         warnings.simplefilter("ignore")
         value = error.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-
-
-def maybe_delivered(error: NetworkError) -> bool:
-    """Whether Telegram may have carried out a call that failed with this error: after a read
-    timeout or a connection dropped mid-answer it may have (it had the request); after a
-    connect failure it cannot have; an HTTP error status (5xx) is its answer that it did not."""
-    return bool(request_sent(error.__cause__))
 
 
 def file_url(api_base_url: str) -> str:
@@ -329,8 +202,6 @@ class TelegramFront:
         except BaseException:
             await self.stop()  # serve() only stops the fronts that started
             raise
-        from bot.telegram.transport import TelegramTransport
-
         self.app.transports[PLATFORM] = TelegramTransport(self)
         log.info(
             "telegram front started (%s) as @%s", self.config.mode, self.application.bot.username

@@ -36,6 +36,13 @@ def request_sent(cause: BaseException | None) -> bool | None:
     return None
 
 
+def maybe_delivered(error: NetworkError) -> bool:
+    """Whether Telegram may have carried out a call that failed with this error: after a read
+    timeout or a connection dropped mid-answer it may have (it had the request); after a
+    connect failure it cannot have; an HTTP error status (5xx) is its answer that it did not."""
+    return bool(request_sent(error.__cause__))
+
+
 class AiohttpRequest(BaseRequest):
     """A pool of keep-alive connections (one aiohttp session), with HTTPXRequest's timeouts.
 

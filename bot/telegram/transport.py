@@ -16,14 +16,8 @@ import datetime as dt
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.notifier import MaybeSent, RetryLater, Unreachable
-from bot.telegram.front import (
-    PLATFORM,
-    edit_html,
-    keyboard,
-    maybe_delivered,
-    send_html,
-    split_text,
-)
+from bot.telegram.render import PLATFORM, edit_html, keyboard, send_html, split_text
+from bot.telegram.request import maybe_delivered
 from handlers.chat import bindings
 from handlers.core.reply import Reply
 

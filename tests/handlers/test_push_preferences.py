@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from handlers.chat import commands
-from handlers.outbox import notifications
+from handlers.outbox import claims, watcher
 from storage.bot_models import Preference
 from tests.handlers.helpers import actor, snapshot
 from tests.notifications.support import EMILIE_TG, link_deciders
@@ -22,8 +22,8 @@ def test_push_off_then_on(ctx, world, engine):
     off = commands.run_command(ctx, emilie, "notifications", ["off"])
     assert off.text.startswith("🔕 Notifications désactivées")
     assert preference(ctx, world.users["emilie"]).push_enabled is False
-    notifications.scan_new_pending(ctx)
-    chats = {row[2] for row in notifications.delivery_states(ctx)}
+    watcher.scan_new_pending(ctx)
+    chats = {row[2] for row in claims.delivery_states(ctx)}
     assert EMILIE_TG not in chats  # the group and Jean-Marc still get them
     assert chats == {"-100200", "U0JEANMARC"}
     on = commands.run_command(ctx, emilie, "push", ["on"])

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from bot.notifier import Notifier, RateLimiter
 from handlers.community import pending
 from handlers.core.context import Context
-from handlers.outbox import notifications
+from handlers.outbox import claims, watcher
 from storage import clock
 from storage.bot_models import ChatIdentity, Delivery, Notification, Preference
 from storage.codes import MembershipStatus
@@ -133,14 +133,12 @@ def test_a_decision_on_the_web_admin_is_noticed_too(ctx, linked, transports):
 
 def test_decided_before_sending_is_never_sent(ctx, linked, transports):
     membership_id = new_pending(ctx.sessions.kw["bind"], linked)
-    assert notifications.scan_new_pending(ctx) == 5  # 3 + 1 already pending, and Adèle
+    assert watcher.scan_new_pending(ctx) == 5  # 3 + 1 already pending, and Adèle
     pending.approve(ctx, actor(ctx, linked, "jeanmarc"), membership_id)
     run(ctx, transports)
     assert not any("Adèle D." in r.text for t in transports.values() for _, _, r in t.sent)
     states = {
-        row[3]
-        for row in notifications.delivery_states(ctx)
-        if row[0] == _notification(ctx, membership_id)
+        row[3] for row in claims.delivery_states(ctx) if row[0] == _notification(ctx, membership_id)
     }
     assert states == {"cancelled"}
 
@@ -209,14 +207,14 @@ def test_a_notifier_killed_mid_batch_loses_nothing_and_repeats_only_the_one_in_f
     """Changed by issue 18 (at least once): the message in flight when the notifier died may
     have arrived or not, so it is sent again, marked as a possible repeat; nothing else twice."""
     new_pending(ctx.sessions.kw["bind"], linked)
-    notifications.scan_new_pending(ctx)
-    claimed = notifications.claim_due(ctx, "dead-worker", limit=5)
+    watcher.scan_new_pending(ctx)
+    claimed = claims.claim_due(ctx, "dead-worker", limit=5)
     assert len(claimed) == 5
     # The dead worker sent the first message of its batch, then died before marking it.
     first = claimed[0]
-    assert notifications.start_sending(ctx, first.delivery_id, "dead-worker")
+    assert claims.start_sending(ctx, first.delivery_id, "dead-worker")
     asyncio.run(transports[first.platform].send(first.chat_id, first.team_id, first.reply))
-    clock.set_now(clock.now() + notifications.LEASE + dt.timedelta(seconds=1))
+    clock.set_now(clock.now() + claims.LEASE + dt.timedelta(seconds=1))
     notifier = Notifier(FakeApp(ctx, transports), interval=0.01)
 
     async def restart():
@@ -225,7 +223,7 @@ def test_a_notifier_killed_mid_batch_loses_nothing_and_repeats_only_the_one_in_f
 
     asyncio.run(restart())
     run(ctx, transports)
-    states = [row[3] for row in notifications.delivery_states(ctx)]
+    states = [row[3] for row in claims.delivery_states(ctx)]
     assert states == ["sent"] * 12  # 4 requests x 3 recipients
     received = [(chat, r.text) for t in transports.values() for chat, _, r in t.sent]
     assert len(received) == 13 and len(set(received)) == 13

@@ -20,7 +20,7 @@ from bot.wiring import Runtime
 from handlers.chat.actions import callback_data
 from handlers.community import pending
 from handlers.core import audit
-from handlers.outbox import notifications
+from handlers.outbox import claims
 from storage.engine import make_engine
 from tests.handlers.helpers import actor
 from tests.ops.support import free_port
@@ -77,7 +77,7 @@ async def test_a_telegram_scenario_is_counted(api, engine, ctx, world):
 
         samples = await scrape(health.port)
         sends = len(api.sent(method="sendMessage"))
-        states = Counter(row[3] for row in notifications.delivery_states(ctx))
+        states = Counter(row[3] for row in claims.delivery_states(ctx))
     finally:
         await telegram.stop()
         await health.stop()

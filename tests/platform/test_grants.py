@@ -28,7 +28,7 @@ from handlers.community import settings as card
 from handlers.core.context import Context
 from handlers.dashboard.charts import chart
 from handlers.dashboard.request import ChartRequest
-from handlers.outbox.notifications import scan_new_pending
+from handlers.outbox.watcher import scan_new_pending
 from storage import grants, notified, schema
 from storage.bot_models import AuditEntry, ChatIdentity
 from storage.codes import AuthItemId, MembershipStatus, ValidationType

@@ -22,7 +22,7 @@ from handlers.chat.linking import ChatAccount, issue_link_code, redeem_link_code
 from handlers.community import communities, members
 from handlers.community.admin import add_member, delete_community
 from handlers.core.context import Context
-from handlers.outbox import notifications
+from handlers.outbox import claims, watcher
 from storage.bot_models import Notification
 from storage.codes import AuthItemId, MembershipStatus
 from storage.models import AddressTerritory, Community, CommunityUser, Territory, User
@@ -247,7 +247,7 @@ def test_a_territory_admin_is_pushed_the_requests_of_the_territory_only(ctx, wor
     account = ChatAccount("telegram", "7001", display_name="nord")
     code = issue_link_code(ctx, "nord@hautsdefrance.fr").code
     assert redeem_link_code(ctx, account, code, "fr").ok
-    notifications.scan_new_pending(ctx)  # the requests already there
+    watcher.scan_new_pending(ctx)  # the requests already there
     when = dt.datetime(2024, 1, 17, 9, 0)
     with ctx.sessions() as session, session.begin():
         for key, person in (("arc", "lila"), ("lenord", "marion")):
@@ -255,8 +255,8 @@ def test_a_territory_admin_is_pushed_the_requests_of_the_territory_only(ctx, wor
                 community_id=world.communities[key], user_id=world.users[person],
                 status=int(MembershipStatus.PENDING), created_date=when,
             ))  # fmt: skip
-    assert notifications.scan_new_pending(ctx) == 2
-    mine = [row[0] for row in notifications.delivery_states(ctx) if row[2] == "7001"]
+    assert watcher.scan_new_pending(ctx) == 2
+    mine = [row[0] for row in claims.delivery_states(ctx) if row[2] == "7001"]
     with ctx.sessions() as session:
         arc_lila = session.scalar(
             select(CommunityUser.id).where(

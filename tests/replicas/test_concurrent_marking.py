@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from handlers.outbox import notifications
+from handlers.outbox import claims, watcher
 from storage.bot_models import Delivery, Notification
 from storage.clock import now
 from tests.notifications.support import link_deciders, new_pending
@@ -22,9 +22,9 @@ from tests.notifications.support import link_deciders, new_pending
 def test_recovery_leaves_a_delivery_being_marked_alone(engine, ctx, world):
     link_deciders(engine, world)
     new_pending(engine, world)
-    notifications.scan_new_pending(ctx)
-    living, dead = notifications.claim_due(ctx, "living", limit=50)[:2]
-    assert notifications.start_sending(ctx, living.delivery_id, "living")
+    watcher.scan_new_pending(ctx)
+    living, dead = claims.claim_due(ctx, "living", limit=50)[:2]
+    assert claims.start_sending(ctx, living.delivery_id, "living")
     with Session(engine) as session, session.begin():  # a notifier that died mid-send
         session.execute(
             update(Delivery)
@@ -36,7 +36,7 @@ def test_recovery_leaves_a_delivery_being_marked_alone(engine, ctx, world):
         row = marking.scalars(
             select(Delivery).where(Delivery.id == living.delivery_id).with_for_update()
         ).one()
-        starting = other_replica.submit(notifications.recover_interrupted, ctx)
+        starting = other_replica.submit(claims.recover_interrupted, ctx)
         assert starting.result(timeout=5) == 1  # did not wait for the row lock
         row.state = "sent"  # and the living replica's update goes through
     with ctx.sessions() as session:
@@ -56,8 +56,8 @@ def test_recipients_marked_unreachable_at_once_still_alert_the_operators_once(en
     link_deciders(engine, world)
     for index in range(4):
         new_pending(engine, world, f"Personne{index}", "Test")
-    notifications.scan_new_pending(ctx)
-    tasks = notifications.claim_due(ctx, "r", limit=100)
+    watcher.scan_new_pending(ctx)
+    tasks = claims.claim_due(ctx, "r", limit=100)
     by_request: dict[int, list[int]] = {}
     with ctx.sessions() as session:
         for task in tasks:
@@ -70,7 +70,7 @@ def test_recipients_marked_unreachable_at_once_still_alert_the_operators_once(en
 
             def mark(delivery_id: int, gate=gate) -> bool:
                 gate.wait()
-                return notifications.mark_unreachable(ctx, delivery_id, "r", "403 blocked")
+                return claims.mark_unreachable(ctx, delivery_id, "r", "403 blocked")
 
             assert all(replicas.map(mark, deliveries))
     with ctx.sessions() as session:

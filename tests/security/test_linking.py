@@ -18,7 +18,7 @@ from handlers.chat import entry as chat
 from handlers.chat import linking
 from handlers.chat.actions import Press
 from handlers.chat.linking import ChatAccount, issue_link_code, linked_user_id, redeem_link_code
-from handlers.outbox import feed, notifications
+from handlers.outbox import feed, watcher
 from storage import clock
 from storage.bot_models import ChatIdentity, Delivery, LinkAttempt, Notification
 from storage.codes import MembershipStatus, UserStatus
@@ -215,7 +215,7 @@ def test_a_disabled_account_loses_every_right_at_once(ctx, world, status):
     assert chat.on_command(ctx, ALICE, PLACE, "communautes", []).text == disabled
     assert full_snapshot(ctx) == before
     with ctx.sessions() as session:  # nor is he pushed the community's new requests
-        told = {r.user_id for r in notifications.recipients(session, arc)}
+        told = {r.user_id for r in watcher.recipients(session, arc)}
     assert world.users["jeanmarc"] not in told
 
     set_user_status(ctx, world.users["jeanmarc"], UserStatus.ACTIVE)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.console import Console, terminal
 from bot.slack import render as slack
-from bot.telegram.front import to_html
+from bot.telegram.render import to_html
 from handlers.community import admin as community_admin
 from handlers.community import communities, history, members, pending
 from handlers.core.markup import ESC, escape, plain

@@ -14,7 +14,7 @@ from bot.notifier import Notifier
 from bot.runtime import App
 from bot.wiring import Runtime
 from handlers.core.context import Context
-from handlers.outbox import notifications
+from handlers.outbox import claims, watcher
 from storage import clock
 from storage.bot_models import Delivery
 from storage.engine import make_sessionmaker
@@ -68,12 +68,12 @@ async def test_killed_mid_batch_then_restarted(api, front, ctx, world, engine):
     await link(api, ctx, JEANMARC)
     new_pending(engine, world)
     ctx = quiet(ctx)
-    notifications.scan_new_pending(ctx)
-    batch = notifications.claim_due(ctx, "dead", limit=5)
+    watcher.scan_new_pending(ctx)
+    batch = claims.claim_due(ctx, "dead", limit=5)
     first = batch[0]  # the dead notifier got this one out, then died
-    assert notifications.start_sending(ctx, first.delivery_id, "dead")
+    assert claims.start_sending(ctx, first.delivery_id, "dead")
     await front.app.transports["telegram"].send(first.chat_id, first.team_id, first.reply)
-    clock.set_now(clock.now() + notifications.LEASE + dt.timedelta(seconds=1))
+    clock.set_now(clock.now() + claims.LEASE + dt.timedelta(seconds=1))
     app = App(Runtime(front.app.config, engine, ctx))
     app.transports["telegram"] = front.app.transports["telegram"]
     restarted = Notifier(app, interval=0.01)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.telegram.front import TEXT_LIMIT, file_url, rendered_size, split_text, to_html
+from bot.telegram.front import file_url
+from bot.telegram.render import TEXT_LIMIT, rendered_size, split_text, to_html
 
 
 def test_html_rendering_escapes_user_data():

@@ -15,8 +15,8 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.telegram.front import _seconds, maybe_delivered
-from bot.telegram.request import AiohttpRequest
+from bot.telegram.front import _seconds
+from bot.telegram.request import AiohttpRequest, maybe_delivered
 from tests.telegram.fake_bot_api import TOKEN
 
 pytestmark = pytest.mark.asyncio

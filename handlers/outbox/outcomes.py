@@ -1,0 +1,98 @@
+"""Outcomes: when a request is decided, anywhere (in any chat or on the web admin), each
+delivered message of its notification is queued for an edit showing the outcome, and the
+deliveries not sent yet are cancelled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from handlers.core.context import Context
+from handlers.core.uow import transaction
+from handlers.outbox.watcher import PENDING_MEMBER
+from storage.bot_models import Delivery, Notification
+from storage.clock import now
+from storage.codes import MembershipStatus
+from storage.models import CommunityUser
+
+#: Notifications resolved per statement (bounded IN lists on every database).
+CHUNK = 500
+
+
+def scan_outcomes(ctx: Context) -> int:
+    """Resolve notifications whose request was decided (in any chat or on the web admin):
+    sent messages are queued for an edit, unsent ones cancelled.
+
+    Set-based, a few statements per CHUNK of decisions: the round runs in the write
+    transaction every decision waits for (SQLite), so its length is every decider's latency."""
+    resolved = 0
+    with transaction(ctx, write=True) as session:
+        decided = session.scalars(
+            select(Notification.id)
+            .outerjoin(CommunityUser, CommunityUser.id == Notification.membership_id)
+            .where(
+                Notification.kind == PENDING_MEMBER,
+                Notification.resolved_at.is_(None),
+                or_(CommunityUser.id.is_(None), CommunityUser.status != MembershipStatus.PENDING),
+            )
+        ).all()
+        when = now()
+        for start in range(0, len(decided), CHUNK):
+            resolved += _resolve(session, decided[start : start + CHUNK], when)
+    return resolved
+
+
+def _resolve(session: Session, notification_ids: list[int], when: dt.datetime) -> int:
+    query = select(Notification.id, Notification.membership_id).where(
+        Notification.id.in_(notification_ids), Notification.resolved_at.is_(None)
+    )
+    if session.bind.dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)  # another replica resolves those
+    rows = session.execute(query).all()
+    if not rows:
+        return 0
+    memberships = {
+        m.id: m
+        for m in session.execute(
+            select(
+                CommunityUser.id,
+                CommunityUser.status,
+                CommunityUser.admin_id,
+                CommunityUser.refused_date,
+                CommunityUser.accepted_date,
+                CommunityUser.updated_date,
+            ).where(CommunityUser.id.in_({r.membership_id for r in rows}))
+        )
+    }
+    outcomes = []
+    for notification_id, membership_id in rows:
+        membership = memberships.get(membership_id)
+        outcome: dict[str, object] = {"status": membership.status if membership else None}
+        if membership is not None:
+            decided_at = membership.refused_date or membership.accepted_date
+            outcome["admin_id"] = membership.admin_id
+            outcome["when"] = (decided_at or membership.updated_date or when).isoformat()
+        outcomes.append(
+            {"id": notification_id, "resolved_at": when, "outcome": json.dumps(outcome)}
+        )
+    session.execute(update(Notification), outcomes)
+    ids = [r.id for r in rows]
+    session.execute(
+        update(Delivery)
+        .where(Delivery.notification_id.in_(ids), Delivery.state.in_(("pending", "resend")))
+        .values(state="cancelled", updated_at=when)
+    )
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.notification_id.in_(ids),
+            Delivery.state == "sent",
+            Delivery.message_ref.is_not(None),
+        )
+        .values(state="edit", attempts=0, next_attempt_at=when, updated_at=when)
+    )
+    return len(rows)
