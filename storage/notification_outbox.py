@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage.bot_models import Delivery
 from storage.clock import now
+from storage.engine import rowcount
 
 #: States due to be sent or edited ("resend": the first send's outcome is unknown).
 OPEN_STATES = ("pending", "resend", "edit")
@@ -59,7 +60,7 @@ def requeue_interrupted(session: Session, when: dt.datetime, max_attempts: int) 
         )
         .values(state="unknown")
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 def due(session: Session, when: dt.datetime, limit: int) -> list[Delivery]:
@@ -75,7 +76,7 @@ def due(session: Session, when: dt.datetime, limit: int) -> list[Delivery]:
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
     )
-    if session.bind.dialect.name != "sqlite":
+    if session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
 
@@ -108,4 +109,4 @@ def release_claims(session: Session, worker: str) -> int:
         .where(Delivery.claimed_by == worker, Delivery.state.in_(OPEN_STATES))
         .values(claimed_by=None, claimed_until=None, updated_at=now())
     )
-    return result.rowcount
+    return rowcount(result)

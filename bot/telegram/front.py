@@ -23,6 +23,7 @@ import logging
 import re
 import warnings
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -165,8 +166,8 @@ class TelegramFront:
             from bot.telegram.observed import MeteredRequest, ObservedApplication
 
             builder = builder.application_class(ObservedApplication, {"bot_app": self.app})
-            calls = MeteredRequest(metrics, connection_pool_size=256, **timeouts)
-            polls = MeteredRequest(metrics, connection_pool_size=1)
+            calls: AiohttpRequest = MeteredRequest(metrics, connection_pool_size=256, **timeouts)
+            polls: AiohttpRequest = MeteredRequest(metrics, connection_pool_size=1)
         else:
             calls = AiohttpRequest(connection_pool_size=256, **timeouts)
             polls = AiohttpRequest(connection_pool_size=1)
@@ -220,7 +221,9 @@ class TelegramFront:
             await self._start_webhook()
         else:
             await updater.start_polling(
-                timeout=self.poll_timeout, allowed_updates=["message", "callback_query"]
+                # A float on purpose (tests poll for less than a second); PTB passes it through.
+                timeout=self.poll_timeout,  # type: ignore[arg-type]
+                allowed_updates=["message", "callback_query"],
             )
 
     async def _start_webhook(self) -> None:
@@ -304,8 +307,11 @@ class TelegramFront:
                 BotCommand(name, text[:256]) for name, text in menu if COMMAND_NAME.match(name)
             ]
             await self.call(
-                lambda cmds=bot_commands, lang=language: self.application.bot.set_my_commands(
-                    cmds, scope=BotCommandScopeDefault(), language_code=lang
+                partial(
+                    self.application.bot.set_my_commands,
+                    bot_commands,
+                    scope=BotCommandScopeDefault(),
+                    language_code=language,
                 )
             )
 
@@ -567,28 +573,27 @@ class TelegramFront:
             if index == 0 and edit_message_id is not None:
                 try:
                     await self.call(
-                        lambda p=piece, m=piece_markup, c=chat_id: edit_html(
-                            bot, c, edit_message_id, p, m
-                        ),
+                        partial(edit_html, bot, chat_id, edit_message_id, piece, piece_markup),
                         account,
-                    )  # fmt: skip
+                    )
                     continue
                 except BadRequest as error:  # deleted, too old, or unchanged: send instead
                     log.info("telegram: edit refused (%s), sending instead", error.message[:80])
             chat_id = await self.send_text(chat_id, piece, piece_markup, account)
         for image in reply.images:
             await self.call(
-                lambda i=image: bot.send_photo(
+                partial(
+                    bot.send_photo,
                     chat_id,
-                    InputFile(i.png, filename=i.filename),
-                    caption=plain(i.caption)[:CAPTION_LIMIT],
+                    InputFile(image.png, filename=image.filename),
+                    caption=plain(image.caption)[:CAPTION_LIMIT],
                 ),
                 account,
                 once=True,
             )
         for name, content in reply.files:
             await self.call(
-                lambda n=name, c=content: bot.send_document(chat_id, InputFile(c, filename=n)),
+                partial(bot.send_document, chat_id, InputFile(content, filename=name)),
                 account,
                 once=True,
             )

@@ -284,9 +284,9 @@ def on_text(
                             ok=False), awaiting=request)  # fmt: skip
     limit = answer_limit(resolved[0] if resolved else "")
     if len(text or "") > limit:  # refused before the question is consumed: answer again
-        request = resolved[1] if resolved else None
+        again = resolved[1] if resolved else None
         refusal = t(lang, "error.too_long", length=number(len(text)), limit=number(limit))
-        return Answer(Reply(refusal, ok=False), awaiting=request)
+        return Answer(Reply(refusal, ok=False), awaiting=again)
     row = _take(ctx, account, place)
     if row is None or resolved is None:
         return None

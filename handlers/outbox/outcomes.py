@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -46,11 +47,11 @@ def scan_outcomes(ctx: Context) -> int:
     return resolved
 
 
-def _resolve(session: Session, notification_ids: list[int], when: dt.datetime) -> int:
+def _resolve(session: Session, notification_ids: Sequence[int], when: dt.datetime) -> int:
     query = select(Notification.id, Notification.membership_id).where(
         Notification.id.in_(notification_ids), Notification.resolved_at.is_(None)
     )
-    if session.bind.dialect.name != "sqlite":
+    if session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update(skip_locked=True)  # another replica resolves those
     rows = session.execute(query).all()
     if not rows:

@@ -48,7 +48,7 @@ def _render_for(
         return outcome_reply(session, language, notification, community)
     if membership is None or membership.status != MembershipStatus.PENDING:
         return None
-    user = session.get(User, membership.user_id)
+    user = session.get_one(User, membership.user_id)  # the membership's user_id is a foreign key
     request = describe(membership, user, community)
     text = (
         t(language, "notify.pending", community=community.name)

@@ -46,7 +46,9 @@ def _sqlite_fast_writes(connection: Connection) -> list[tuple[str, object]]:
     """
     if connection.dialect.name != "sqlite":
         return []
-    cursor = connection.connection.dbapi_connection.cursor()
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None  # a checked-out connection always has one
+    cursor = dbapi.cursor()
     saved = []
     try:
         for pragma, value in _SQLITE_FILL_PRAGMAS:
@@ -60,7 +62,9 @@ def _sqlite_fast_writes(connection: Connection) -> list[tuple[str, object]]:
 def _sqlite_restore(connection: Connection, saved: list[tuple[str, object]]) -> None:
     if not saved:
         return
-    cursor = connection.connection.dbapi_connection.cursor()
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None  # a checked-out connection always has one
+    cursor = dbapi.cursor()
     try:
         for pragma, value in saved:
             cursor.execute(f"PRAGMA {pragma}={value}")

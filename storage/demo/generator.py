@@ -8,7 +8,8 @@ import datetime as dt
 import math
 import random
 from bisect import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
@@ -151,7 +152,7 @@ class _Generator:
             ids.append(existing[code])
         self.language_ids = (ids[0], ids[1])
 
-        rows: list[dict] = []
+        rows: list[dict[str, Any]] = []
         dep_ids: dict[str, int] = {}
         for code, (name, box) in DEPARTEMENTS.items():
             dep_ids[code] = self.take_id("territory")
@@ -171,14 +172,14 @@ class _Generator:
         self.territories = len(rows)
         self.departement_ids = dep_ids
         for town in TOWNS:
-            links = (dep_ids[town.departement],)
+            links: tuple[int, ...] = (dep_ids[town.departement],)
             if town.epci:
                 links += (epci_ids[town.epci],)
             self.town_territories.append(links)
 
     def _territory_row(
         self, id_: int, name: str, level: int, box: tuple[float, float, float, float]
-    ) -> dict:
+    ) -> dict[str, Any]:
         created = self.origin - dt.timedelta(days=200)
         return {
             "id": id_,
@@ -192,7 +193,7 @@ class _Generator:
             "max_lon": box[3],
         }
 
-    def _insert_territories(self, rows: list[dict]) -> None:
+    def _insert_territories(self, rows: list[dict[str, Any]]) -> None:
         """On the platform's MariaDB the NOT NULL geometry needs a dialect-specific INSERT."""
         if self.dialect == "mysql":
             self.connection.execute(
@@ -269,7 +270,9 @@ class _Generator:
         self.add_place(town, created, street=street, home_of=uid)
         return uid
 
-    def town_communities(self, count: int):
+    def town_communities(
+        self, count: int
+    ) -> Iterator[tuple[int, str, str, str | None, ValidationType, bool]]:
         """`count` distinct (town, template) pairs drawn at once, each as (town, town name, name,
         domain, validation, hidden): the generic communities of scale 0's platform and of
         scales 1-3."""
@@ -497,7 +500,7 @@ class _Generator:
         seats_driver = (1, 2, 3, 3, 3, 4)[rng.randrange(6)]
         seats_passenger = 1 if rng.random() < 0.9 else 2
         if rng.random() < 0.55:
-            types = (int(ProposalType.OUTWARD), int(ProposalType.RETURN))
+            types: tuple[int, ...] = (int(ProposalType.OUTWARD), int(ProposalType.RETURN))
         else:
             types = (int(ProposalType.ONE_WAY),)
         for type_ in types:

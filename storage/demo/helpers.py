@@ -6,6 +6,7 @@ import datetime as dt
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -65,11 +66,11 @@ class _Writer:
     def __init__(self, connection: Connection, progress: Callable[[str], None] | None) -> None:
         self.connection = connection
         self.tables = [t for t in PlatformBase.metadata.sorted_tables if t.name != "territory"]
-        self.buffers: dict[str, list[dict]] = {t.name: [] for t in self.tables}
+        self.buffers: dict[str, list[dict[str, Any]]] = {t.name: [] for t in self.tables}
         self.counts: dict[str, int] = {t.name: 0 for t in self.tables}
         self.progress = progress
 
-    def add(self, table: str, row: dict) -> None:
+    def add(self, table: str, row: dict[str, Any]) -> None:
         buffer = self.buffers[table]
         buffer.append(row)
         if len(buffer) >= BATCH_SIZE:

@@ -50,7 +50,7 @@ class _Large(_Generator):
         m_user = array("i")
         m_comm = array("i")
         m_day = array("i")  # accepted date, in days since origin
-        by_comm: dict[int, array] = {c.id: array("i") for c in self.comms.values()}
+        by_comm: dict[int, array[int]] = {c.id: array("i") for c in self.comms.values()}
 
         def remember(comm: _Comm, uid: int, when: dt.datetime | None) -> None:
             if when is not None:

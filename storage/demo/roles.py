@@ -49,7 +49,7 @@ def demo_login_hint(engine: Engine, limit: int = 8) -> list[tuple[str, str]]:
     """
     cu = CommunityUser.__table__
     with engine.connect() as connection:
-        pending = dict(
+        pending: dict[int, int] = dict(
             connection.execute(
                 select(cu.c.community_id, func.count())
                 .where(cu.c.status == _PENDING)

@@ -292,9 +292,9 @@ class _Scale0(_Generator):
             comm = self.add_town_community(
                 name, town, town_name, validation, domain, creator, created, hidden, weight=1.0
             )
-            self.accepted.append(
-                (comm.id, creator, self.add_membership(comm, creator, _MODERATOR, created))
-            )
+            accepted_at = self.add_membership(comm, creator, _MODERATOR, created)
+            assert accepted_at is not None  # a moderator's membership is accepted
+            self.accepted.append((comm.id, creator, accepted_at))
             size = min(int(rng.paretovariate(1.1) * 4), 90)
             statuses = [_MEMBER] * size
             if comm.validation == _MANUAL:
