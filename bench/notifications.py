@@ -36,7 +36,7 @@ from storage.clock import now
 from storage.codes import MembershipStatus, ValidationType
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Community, CommunityUser, User
-from tests.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
+from tests.bot.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
 
 
 class LimitedBotApi(FakeBotApi):

@@ -30,10 +30,7 @@ from handlers.core.context import Context
 from storage.bot_models import AuditEntry
 from storage.codes import MembershipStatus
 from storage.engine import make_sessionmaker
-from tests.admin.smtp import SmtpServer
-from tests.handlers.helpers import add_members, membership, snapshot
-from tests.security.conftest import full_snapshot
-from tests.slack.conftest import (
+from tests.bot.slack.conftest import (
     APP_TOKEN,
     CHANNEL,
     SIGNING_SECRET,
@@ -42,11 +39,14 @@ from tests.slack.conftest import (
     sign,
     slack_config,
 )
-from tests.slack.fake_slack_api import BOT_TOKEN, TEAM
-from tests.slack.test_scenarios import find
+from tests.bot.slack.fake_slack_api import BOT_TOKEN, TEAM
+from tests.bot.slack.test_scenarios import find
+from tests.bot.telegram.conftest import EMILIE, telegram_config
+from tests.bot.telegram.fake_bot_api import TOKEN, FakeBotApi
+from tests.handlers.helpers import add_members, membership, snapshot
+from tests.security.conftest import full_snapshot
+from tests.support.smtp import SmtpServer
 from tests.support.world import build_world
-from tests.telegram.conftest import EMILIE, telegram_config
-from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 
 pytestmark = pytest.mark.asyncio
 WEBHOOK_SECRET = "wh-Secret_0123456789-abcdef"
