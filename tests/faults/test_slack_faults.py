@@ -24,7 +24,7 @@ from tests.faults.test_telegram_faults import logged
 from tests.handlers.helpers import snapshot
 from tests.support.notifications import NoPacing
 
-__all__ = ["fake", "sqlite_engine"]  # fixtures shared with tests/slack
+__all__ = ["fake", "sqlite_engine"]  # fixtures shared with tests/bot/slack
 pytestmark = pytest.mark.asyncio
 TIMEOUT = 0.5
 NOW = "17/01/2024 à 10:02"

@@ -20,7 +20,7 @@ from tests.bot.telegram.conftest import EDDY, EMILIE, api, link, reply_to, teleg
 from tests.faults.conftest import decision_rows
 from tests.handlers.helpers import snapshot
 
-__all__ = ["api"]  # the fake Bot API fixture, shared with tests/telegram
+__all__ = ["api"]  # the fake Bot API fixture, shared with tests/bot/telegram
 pytestmark = pytest.mark.asyncio
 SERVERS = pytest.mark.parametrize("engine", ["postgres", "mariadb"], indirect=True)
 SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)

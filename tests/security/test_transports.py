@@ -2,7 +2,7 @@
 window (it decides nothing twice); and a full scenario on both fronts and the e-mail sender with
 every logger at DEBUG, in which no secret appears in any log line, in clear, URL-encoded or in
 base64. (Missing or wrong signatures, stale timestamps and the Telegram webhook secret are
-covered in tests/slack/test_transport.py and tests/telegram/test_webhook_and_logs.py.)"""
+covered in tests/bot/slack/test_transport.py and tests/bot/telegram/test_webhook_and_logs.py.)"""
 
 from __future__ import annotations
 

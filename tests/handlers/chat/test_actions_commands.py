@@ -92,7 +92,7 @@ def test_every_action_taking_ids_is_listed_here():
         "language",
         "cancel",
         # charts: "indicator:period:mode:scope" or a scope ('a', 'c<id>', 't<id>'); malformed
-        # ones are refused in tests/charts/test_charts.py
+        # ones are refused in tests/handlers/dashboard/test_charts.py
         "chart",
         "chart_menu",
         "chart_csv",
