@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.telegram.fake_bot_api import TOKEN
+from tests.bot.telegram.fake_bot_api import TOKEN
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -27,7 +27,7 @@ from bench import world as bench_world
 from bench.common import Figure, free_port, parser, ratio, report
 from bench.process import Child, bot_config, run_bot, spawn, wait_port
 from bench.telegram import BenchBotApi, Feeder
-from tests.slack.fake_slack_api import FakeSlack
+from tests.bot.slack.fake_slack_api import FakeSlack
 
 GOAL_MB = 300.0
 MB = 1024 * 1024

@@ -2,7 +2,7 @@
 
     python -m bench.notifications [--requests 1000] [--deciders 200] [--quick]
 
-The real Telegram front and notifier run against the fake Bot API (tests/telegram), which here
+The real Telegram front and notifier run against the fake Bot API (tests/bot/telegram), which here
 enforces Telegram's limits the way the real one does: more than one message a second to a chat,
 or more than 30 a second overall, is answered 429 with retry_after. Printed: the time to deliver
 everything beside the fastest time those limits allow, the latency from insert to delivery
@@ -36,7 +36,7 @@ from storage.clock import now
 from storage.codes import MembershipStatus, ValidationType
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Community, CommunityUser, User
-from tests.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
+from tests.bot.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
 
 
 class LimitedBotApi(FakeBotApi):

@@ -11,10 +11,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.slack.fake_slack_api import BOT_TOKEN
-from tests.telegram.fake_bot_api import BOT_USERNAME, TOKEN
+from tests.bot.slack.fake_slack_api import BOT_TOKEN
+from tests.bot.telegram.fake_bot_api import BOT_USERNAME, TOKEN
 
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # tests/slack/conftest.SIGNING_SECRET
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # tests/bot/slack/conftest.SIGNING_SECRET
 WEBHOOK_SECRET = "bench-webhook-secret"
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -40,7 +40,7 @@ from handlers.core.context import Context
 from handlers.core.reply import Button
 from handlers.dashboard import charts
 from storage.engine import make_engine, make_sessionmaker
-from tests.slack.fake_slack_api import TEAM, FakeSlack
+from tests.bot.slack.fake_slack_api import TEAM, FakeSlack
 
 GOAL_P99_MS = 150.0
 SLACK_LIMIT_MS = 3000.0

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.process import SIGNING_SECRET
-from tests.slack.fake_slack_api import BOT_TOKEN
+from tests.bot.slack.fake_slack_api import BOT_TOKEN
 
 
 def build(api_url: str) -> web.Application:

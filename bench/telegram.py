@@ -38,7 +38,7 @@ from bench import world as bench_world
 from bench.common import Figure, free_port, parser, percentile, ratio, report
 from bench.process import WEBHOOK_SECRET, Child, bot_config, run_bot, spawn, wait_port
 from storage.codes import MembershipStatus
-from tests.telegram.fake_bot_api import BOT_ID, FakeBotApi
+from tests.bot.telegram.fake_bot_api import BOT_ID, FakeBotApi
 
 GOAL_THROUGHPUT = 0.70
 GOAL_P99_MS = 50.0

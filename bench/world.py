@@ -30,7 +30,7 @@ from storage.models import Community, CommunityUser, User
 
 #: Telegram user ids (= private chat ids) of the bench referents: TELEGRAM_BASE + index.
 TELEGRAM_BASE = 500_000
-SLACK_TEAM = "T0PASSPASS"  # tests/slack/fake_slack_api.TEAM
+SLACK_TEAM = "T0PASSPASS"  # tests/bot/slack/fake_slack_api.TEAM
 
 
 def slack_id(index: int) -> str:

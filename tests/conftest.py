@@ -8,6 +8,7 @@ schema (shared/reference/mobicoop/schema.sql, 116 tables), as in production.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -121,6 +122,15 @@ def settings(tmp_path) -> Settings:
 @pytest.fixture
 def ctx(engine, settings) -> Context:
     return Context(sessions=make_sessionmaker(engine), settings=settings)
+
+
+@pytest.fixture
+def mail_ctx(engine, settings: Settings) -> Context:
+    """The bot with [email] configured."""
+    return Context(
+        sessions=make_sessionmaker(engine),
+        settings=dataclasses.replace(settings, email_enabled=True),
+    )
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from storage import queries
 from storage.bot_models import AuditEntry
 
 #: Not a paged list (no buttons, one message): the last 15 actions, as since the first version
-#: (tests/handlers/test_history_language.py), rather than handlers.core.paging.PAGE_SIZE.
+#: (tests/handlers/chat/test_history_language.py), rather than handlers.core.paging.PAGE_SIZE.
 LIMIT = 15
 
 

@@ -13,9 +13,10 @@ platform's own (unique whatever the case):
 The skeleton is computed from the Unicode confusables.txt data as shipped (in JSON) by the
 `confusable-homoglyphs` package: that package maps each pair in both directions and has no
 skeleton function of its own, so the prototype of each character is rebuilt here. Every class
-of confusables.txt is a star around its prototype (checked by tests/handlers/test_names.py), so
-the prototype is the member linked to all others, or the member of several code points; for a
-class of two single characters either one serves, since only equality of skeletons matters.
+of confusables.txt is a star around its prototype (checked by
+tests/handlers/community/test_look_alike_names.py), so the prototype is the member linked to all
+others, or the member of several code points; for a class of two single characters either one
+serves, since only equality of skeletons matters.
 """
 
 from __future__ import annotations

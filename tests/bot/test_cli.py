@@ -147,7 +147,7 @@ async def test_run_serves_telegram_until_sigterm(configured, tmp_path):
     import asyncio
     import signal
 
-    from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
+    from tests.bot.telegram.fake_bot_api import TOKEN, FakeBotApi
 
     env, url, world = configured
     api = FakeBotApi()
@@ -250,8 +250,8 @@ async def test_run_serves_slack_over_http_until_sigterm(configured, tmp_path):
     from handlers.chat.bindings import ChatPlace
     from handlers.chat.linking import ChatAccount, issue_link_code
     from handlers.core.context import Context
-    from tests.slack.conftest import SIGNING_SECRET, command_payload, sign
-    from tests.slack.fake_slack_api import BOT_TOKEN, TEAM, FakeSlack
+    from tests.bot.slack.conftest import SIGNING_SECRET, command_payload, sign
+    from tests.bot.slack.fake_slack_api import BOT_TOKEN, TEAM, FakeSlack
 
     env, url, world = configured
     engine = make_engine(url)

@@ -17,10 +17,10 @@ from bot.notifier import Notifier
 from handlers.community import pending
 from storage import clock
 from storage.bot_models import Delivery, Notification
+from tests.bot.telegram.conftest import EMILIE, JEANMARC, api, link
 from tests.faults.test_telegram_faults import TIMEOUT, front, front_through  # noqa: F401
 from tests.handlers.helpers import actor
-from tests.notifications.support import new_pending, notifier_for
-from tests.telegram.conftest import EMILIE, JEANMARC, api, link
+from tests.support.notifications import new_pending, notifier_for
 
 __all__ = ["api", "front", "front_through"]
 pytestmark = pytest.mark.asyncio

@@ -16,15 +16,15 @@ from handlers.outbox.watch_state import ensure_state
 from storage import clock
 from storage.bot_models import Delivery, WatcherState
 from storage.codes import MembershipStatus
+from tests.bot.slack.conftest import SLACK_IDS, Bot, fake, link, sqlite_engine, start_bot
+from tests.bot.slack.fake_slack_api import block_text
+from tests.bot.slack.test_scenarios import find
 from tests.faults.conftest import decision_rows
 from tests.faults.test_telegram_faults import logged
 from tests.handlers.helpers import snapshot
-from tests.notifications.support import NoPacing
-from tests.slack.conftest import SLACK_IDS, Bot, fake, link, sqlite_engine, start_bot
-from tests.slack.fake_slack_api import block_text
-from tests.slack.test_scenarios import find
+from tests.support.notifications import NoPacing
 
-__all__ = ["fake", "sqlite_engine"]  # fixtures shared with tests/slack
+__all__ = ["fake", "sqlite_engine"]  # fixtures shared with tests/bot/slack
 pytestmark = pytest.mark.asyncio
 TIMEOUT = 0.5
 NOW = "17/01/2024 à 10:02"

@@ -16,11 +16,11 @@ from bot.runtime import App
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
 from storage.codes import MembershipStatus
+from tests.bot.telegram.conftest import EDDY, EMILIE, api, link, reply_to, telegram_config
 from tests.faults.conftest import decision_rows
 from tests.handlers.helpers import snapshot
-from tests.telegram.conftest import EDDY, EMILIE, api, link, reply_to, telegram_config
 
-__all__ = ["api"]  # the fake Bot API fixture, shared with tests/telegram
+__all__ = ["api"]  # the fake Bot API fixture, shared with tests/bot/telegram
 pytestmark = pytest.mark.asyncio
 SERVERS = pytest.mark.parametrize("engine", ["postgres", "mariadb"], indirect=True)
 SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.logs import setup_logging
-from tests.telegram.conftest import api  # noqa: F401 (the fake Bot API fixture)
+from tests.bot.telegram.conftest import api  # noqa: F401 (the fake Bot API fixture)
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import pytest
 
 from bot import affinity
 from bot.config import ConfigError, load_config
+from tests.bot.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
 from tests.ops.support import free_port, write_config
-from tests.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 CPUS = affinity.usable()

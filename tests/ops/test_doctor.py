@@ -20,10 +20,10 @@ from sqlalchemy import text
 from bot.doctor import run_doctor
 from storage import schema
 from storage.engine import make_engine
-from tests.admin.smtp import SmtpServer
+from tests.bot.slack.fake_slack_api import BOT_TOKEN, FakeSlack
+from tests.bot.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
 from tests.ops.support import free_port, url_of, write_config
-from tests.slack.fake_slack_api import BOT_TOKEN, FakeSlack
-from tests.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
+from tests.support.smtp import SmtpServer
 
 SMTP_PASSWORD = "smtp-Secret-Passw0rd"
 APP_TOKEN = "xapp-1-A0PASSPASS-0000-SECRETAPPTOKEN"

@@ -20,11 +20,11 @@ from handlers.chat.bindings import ChatPlace
 from handlers.chat.linking import ChatAccount, issue_link_code
 from storage.codes import MembershipStatus
 from storage.models import CommunityUser
+from tests.bot.slack.conftest import link as slack_link
+from tests.bot.slack.conftest import start_bot
+from tests.bot.slack.fake_slack_api import FakeSlack
+from tests.bot.telegram.conftest import JEANMARC, link, telegram_config
 from tests.ops.support import free_port
-from tests.slack.conftest import link as slack_link
-from tests.slack.conftest import start_bot
-from tests.slack.fake_slack_api import FakeSlack
-from tests.telegram.conftest import JEANMARC, link, telegram_config
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.parametrize("engine", ["sqlite"], indirect=True)]
 SECRET = "drain-webhook-secret"

@@ -16,8 +16,8 @@ from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
 from handlers.chat.actions import callback_data
 from handlers.chat.linking import issue_link_code
-from tests.telegram.conftest import EMAILS, EMILIE, JEANMARC, telegram_config
-from tests.telegram.fake_bot_api import TOKEN
+from tests.bot.telegram.conftest import EMAILS, EMILIE, JEANMARC, telegram_config
+from tests.bot.telegram.fake_bot_api import TOKEN
 
 pytestmark = pytest.mark.asyncio
 

@@ -22,10 +22,10 @@ from handlers.community import pending
 from handlers.core import audit
 from handlers.outbox import claims
 from storage.engine import make_engine
+from tests.bot.slack.conftest import start_bot
+from tests.bot.telegram.conftest import JEANMARC, link, telegram_config
 from tests.handlers.helpers import actor
 from tests.ops.support import free_port
-from tests.slack.conftest import start_bot
-from tests.telegram.conftest import JEANMARC, link, telegram_config
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.parametrize("engine", ["sqlite"], indirect=True)]
 
@@ -135,7 +135,7 @@ async def test_readiness_follows_the_database_and_the_shutdown(api, engine, ctx,
 @contextlib.asynccontextmanager
 async def slack_with_metrics(engine, settings):
     """The Slack front on the fake Web API, its metrics served on a free port."""
-    from tests.slack.fake_slack_api import FakeSlack
+    from tests.bot.slack.fake_slack_api import FakeSlack
 
     fake = FakeSlack()
     await fake.start()

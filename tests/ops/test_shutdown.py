@@ -26,9 +26,9 @@ from handlers.chat.linking import ChatAccount, issue_link_code
 from storage.bot_models import Delivery
 from storage.codes import Gender, MembershipStatus, PhoneDisplay, UserStatus
 from storage.models import CommunityUser, User
+from tests.bot.telegram.conftest import JEANMARC
+from tests.bot.telegram.fake_bot_api import BOT_USERNAME, TOKEN
 from tests.ops.support import free_port, url_of, write_config
-from tests.telegram.conftest import JEANMARC
-from tests.telegram.fake_bot_api import BOT_USERNAME, TOKEN
 
 pytestmark = [
     pytest.mark.asyncio,

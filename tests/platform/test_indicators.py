@@ -32,7 +32,7 @@ from storage.codes import (
 from storage.indicator_days import refresh
 from storage.indicators import Indicator, basis, totals_at
 from storage.models import CarpoolItem, Community, Criteria, Proposal, SolidaryUser, User
-from tests.charts.fixture import carpool_ask
+from tests.support.indicator_world import carpool_ask
 
 TODAY = dt.date(2024, 1, 17)  # the frozen clock (tests/conftest.py)
 

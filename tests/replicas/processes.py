@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.slack.conftest import SIGNING_SECRET
-from tests.slack.fake_slack_api import BOT_TOKEN, FakeSlack
-from tests.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
+from tests.bot.slack.conftest import SIGNING_SECRET
+from tests.bot.slack.fake_slack_api import BOT_TOKEN, FakeSlack
+from tests.bot.telegram.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi
 
 REPO = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "replicas-webhook-secret-42"

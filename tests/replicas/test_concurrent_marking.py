@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from handlers.outbox import claims, watcher
 from storage.bot_models import Delivery, Notification
 from storage.clock import now
-from tests.notifications.support import link_deciders, new_pending
+from tests.support.notifications import link_deciders, new_pending
 
 
 @pytest.mark.parametrize("engine", ["postgres", "mariadb"], indirect=True)

@@ -21,13 +21,13 @@ from storage.clock import now
 from storage.codes import MembershipStatus
 from storage.engine import make_engine
 from storage.models import CommunityUser
-from tests.notifications.support import ARC_GROUP, EMILIE_TG, new_pending
+from tests.bot.slack.fake_slack_api import FakeSlack
+from tests.bot.telegram.fake_bot_api import FakeBotApi
 from tests.replicas.processes import Replica, cli
 from tests.replicas.test_two_replicas import until
-from tests.slack.fake_slack_api import FakeSlack
 from tests.support.databases import throwaway_database
+from tests.support.notifications import ARC_GROUP, EMILIE_TG, new_pending
 from tests.support.world import build_world
-from tests.telegram.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.asyncio
 DECIDERS = (EMILIE_TG, ARC_GROUP)

@@ -24,14 +24,14 @@ from storage.bot_models import AuditEntry, Delivery, Notification, SeenUpdate
 from storage.codes import MembershipStatus
 from storage.engine import make_engine
 from storage.models import CommunityUser
-from tests.notifications.support import ARC_GROUP, EMILIE_TG, link_deciders, new_pending
+from tests.bot.slack.conftest import SLACK_IDS, command_payload, sign
+from tests.bot.slack.fake_slack_api import TEAM, FakeSlack, block_text
+from tests.bot.slack.test_scenarios import find
+from tests.bot.telegram.fake_bot_api import BOT_ID, FakeBotApi
 from tests.replicas.processes import SECRETS, WEBHOOK_SECRET, Replica, cli
-from tests.slack.conftest import SLACK_IDS, command_payload, sign
-from tests.slack.fake_slack_api import TEAM, FakeSlack, block_text
-from tests.slack.test_scenarios import find
 from tests.support.databases import throwaway_database
+from tests.support.notifications import ARC_GROUP, EMILIE_TG, link_deciders, new_pending
 from tests.support.world import build_world
-from tests.telegram.fake_bot_api import BOT_ID, FakeBotApi
 
 pytestmark = pytest.mark.asyncio
 JEANMARC_DM = "D0JEANMARC"  # the fake's conversations.open for U0JEANMARC

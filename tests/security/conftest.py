@@ -23,9 +23,9 @@ from storage.models import (
     Territory,
     User,
 )
-from tests.slack.conftest import bot, fake, sqlite_engine  # noqa: F401  (fixtures)
+from tests.bot.slack.conftest import bot, fake, sqlite_engine  # noqa: F401  (fixtures)
+from tests.bot.telegram.conftest import api, front  # noqa: F401  (fixtures)
 from tests.support.world import T0, World, add_platform_admin
-from tests.telegram.conftest import api, front  # noqa: F401  (fixtures)
 
 #: Applied to each property test here (not loaded globally: other tests keep their own).
 BOUNDED = settings(

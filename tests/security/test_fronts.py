@@ -21,11 +21,11 @@ from handlers.chat.linking import ChatAccount, issue_link_code
 from storage.bot_models import PendingInput
 from storage.codes import MembershipStatus
 from storage.models import CommunityUser
+from tests.bot.slack.conftest import link as slack_link
+from tests.bot.slack.test_scenarios import find
+from tests.bot.telegram.conftest import EDDY, EMILIE, STRANGER, reply_to
+from tests.bot.telegram.conftest import link as telegram_link
 from tests.security.conftest import fr, full_snapshot
-from tests.slack.conftest import link as slack_link
-from tests.slack.test_scenarios import find
-from tests.telegram.conftest import EDDY, EMILIE, STRANGER, reply_to
-from tests.telegram.conftest import link as telegram_link
 
 SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 

@@ -25,10 +25,10 @@ from bot.health import HealthServer
 from bot.runtime import App
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
-from tests.slack.conftest import command_payload, sign, start_bot
-from tests.slack.fake_slack_api import FakeSlack
-from tests.telegram.conftest import telegram_config
-from tests.telegram.fake_bot_api import FakeBotApi
+from tests.bot.slack.conftest import command_payload, sign, start_bot
+from tests.bot.slack.fake_slack_api import FakeSlack
+from tests.bot.telegram.conftest import telegram_config
+from tests.bot.telegram.fake_bot_api import FakeBotApi
 
 pytestmark = [
     pytest.mark.asyncio,

@@ -1,6 +1,6 @@
-"""Linking a chat identity, beyond tests/handlers/test_linking.py: no code in clear in any table,
-the comparison on equal-length hashes in constant time, the overall attempt limit (which locks no
-holder of a valid code out, and alerts the operators), the expiry
+"""Linking a chat identity, beyond tests/handlers/chat/test_linking.py: no code in clear in any
+table, the comparison on equal-length hashes in constant time, the overall attempt limit (which
+locks no holder of a valid code out, and alerts the operators), the expiry
 boundary, one winner when two identities race for a code, unlinking and relinking, and rights
 lost on the platform lost in chat at once (demotion, disabled account, operator removed)."""
 

@@ -22,11 +22,11 @@ from handlers.community import admin as community_admin
 from handlers.community import communities, history, members, pending
 from handlers.core.markup import ESC, escape, plain
 from storage.bot_models import EmailMessage
+from tests.bot.slack.conftest import link as slack_link
+from tests.bot.telegram.conftest import EMILIE, link, reply_to
+from tests.bot.telegram.fake_bot_api import html_error
 from tests.handlers.helpers import actor
-from tests.notifications.support import new_pending, notifier_for
-from tests.slack.conftest import link as slack_link
-from tests.telegram.conftest import EMILIE, link, reply_to
-from tests.telegram.fake_bot_api import html_error
+from tests.support.notifications import new_pending, notifier_for
 
 #: Names made of the markup characters of every front.
 HOSTILE = [

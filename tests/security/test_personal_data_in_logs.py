@@ -25,7 +25,10 @@ from handlers.chat.linking import issue_link_code
 from handlers.core.context import Context
 from storage.codes import MembershipStatus
 from storage.engine import make_sessionmaker
-from tests.admin.smtp import SmtpServer
+from tests.bot.slack.conftest import SlackUser, slack_config
+from tests.bot.slack.test_scenarios import find
+from tests.bot.telegram.conftest import EMILIE, telegram_config
+from tests.bot.telegram.fake_bot_api import FakeBotApi
 from tests.handlers.helpers import add_members
 from tests.security.test_transports import (
     LOGGERS,
@@ -36,11 +39,8 @@ from tests.security.test_transports import (
     free_port,
     through_webhook,
 )
-from tests.slack.conftest import SlackUser, slack_config
-from tests.slack.test_scenarios import find
+from tests.support.smtp import SmtpServer
 from tests.support.world import PEOPLE, build_world
-from tests.telegram.conftest import EMILIE, telegram_config
-from tests.telegram.fake_bot_api import FakeBotApi
 
 #: What the scenario's people are called and what they type (the file's name included).
 REASONS = ("Hors périmètre du site", "Pas salarié d'Arc")

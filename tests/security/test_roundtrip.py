@@ -135,7 +135,7 @@ def test_a_community_name_cannot_inject_e_mail_headers(ctx, world, tmp_path):
 
     from bot.config import EmailConfig
     from bot.email_sender import deliver_due
-    from tests.admin.smtp import SmtpServer
+    from tests.support.smtp import SmtpServer
 
     mail_settings = dataclasses.replace(ctx.settings, email_enabled=True)
     mail_ctx = dataclasses.replace(ctx, settings=mail_settings)

@@ -2,7 +2,7 @@
 window (it decides nothing twice); and a full scenario on both fronts and the e-mail sender with
 every logger at DEBUG, in which no secret appears in any log line, in clear, URL-encoded or in
 base64. (Missing or wrong signatures, stale timestamps and the Telegram webhook secret are
-covered in tests/slack/test_transport.py and tests/telegram/test_webhook_and_logs.py.)"""
+covered in tests/bot/slack/test_transport.py and tests/bot/telegram/test_webhook_and_logs.py.)"""
 
 from __future__ import annotations
 
@@ -30,10 +30,7 @@ from handlers.core.context import Context
 from storage.bot_models import AuditEntry
 from storage.codes import MembershipStatus
 from storage.engine import make_sessionmaker
-from tests.admin.smtp import SmtpServer
-from tests.handlers.helpers import add_members, membership, snapshot
-from tests.security.conftest import full_snapshot
-from tests.slack.conftest import (
+from tests.bot.slack.conftest import (
     APP_TOKEN,
     CHANNEL,
     SIGNING_SECRET,
@@ -42,11 +39,14 @@ from tests.slack.conftest import (
     sign,
     slack_config,
 )
-from tests.slack.fake_slack_api import BOT_TOKEN, TEAM
-from tests.slack.test_scenarios import find
+from tests.bot.slack.fake_slack_api import BOT_TOKEN, TEAM
+from tests.bot.slack.test_scenarios import find
+from tests.bot.telegram.conftest import EMILIE, telegram_config
+from tests.bot.telegram.fake_bot_api import TOKEN, FakeBotApi
+from tests.handlers.helpers import add_members, membership, snapshot
+from tests.security.conftest import full_snapshot
+from tests.support.smtp import SmtpServer
 from tests.support.world import build_world
-from tests.telegram.conftest import EMILIE, telegram_config
-from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 
 pytestmark = pytest.mark.asyncio
 WEBHOOK_SECRET = "wh-Secret_0123456789-abcdef"
