@@ -16,6 +16,7 @@ from handlers.core.i18n import t
 from handlers.core.markup import plain
 from storage import clock, schema
 from storage.engine import make_engine
+from storage.indicators import Indicator, Period
 
 log = logging.getLogger("referent_bot")
 
@@ -86,9 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     chart = sub.add_parser("chart", help="render an indicator chart to a PNG file")
     chart.add_argument(
-        "--indicator", required=True, choices=["co2", "ads", "users", "solidarity", "communities"]
+        "--indicator", required=True, choices=[indicator.value for indicator in Indicator]
     )
-    chart.add_argument("--period", default="month", choices=["day", "month"])
+    chart.add_argument("--period", default="month", choices=[period.value for period in Period])
     chart.add_argument(
         "--from",
         dest="start",
@@ -342,7 +343,6 @@ def cmd_chart(config: Config, args) -> int:
     from handlers.dashboard import charts
     from handlers.dashboard.figures import csv_bytes, file_stem
     from handlers.dashboard.request import ChartRequest, parse_scope
-    from storage.indicators import Indicator, Period
 
     runtime = open_runtime(config)
     language = args.language or runtime.ctx.settings.default_language

@@ -10,7 +10,11 @@ from sqlalchemy.orm import Session
 
 from handlers.community import bulk
 from handlers.community.member_mail import Kind, queue_member_email, split_shared_reason
-from handlers.community.validation_input import domain_accepts, platform_email_domain
+from handlers.community.validation_input import (
+    domain_accepts,
+    platform_domains,
+    platform_email_domain,
+)
 from handlers.core import limits
 from handlers.core.actions import CANCEL, Action, Command, Ids
 from handlers.core.audit import AuditAction, audit
@@ -18,7 +22,7 @@ from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import date, datetime, number, t
 from handlers.core.paging import PAGE_SIZE, page_buttons, page_count
-from handlers.core.present import Named, email_domain, parse_domains_column, short_name
+from handlers.core.present import Named, email_domain, short_name
 from handlers.core.reply import Button, InputRequest, Reply
 from handlers.core.rights import administered_community
 from handlers.core.uow import transaction, use_case
@@ -49,7 +53,7 @@ def describe(membership: CommunityUser, user: User, community: Community) -> Pen
 def _request(
     membership_id: int, requested_at: dt.datetime, person: Named, community: Community
 ) -> PendingRequest:
-    domains = parse_domains_column(community.domain)
+    domains = platform_domains(community.domain)
     domain = platform_email_domain(person.email)
     return PendingRequest(
         membership_id=membership_id,

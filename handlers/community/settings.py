@@ -15,6 +15,7 @@ from handlers.community.validation_input import (
     PLATFORM_MIME_TYPES,
     parse_domains,
     parse_identifiers,
+    platform_domains,
 )
 from handlers.core import limits
 from handlers.core.actions import Action, IdAndFlag, Ids
@@ -22,7 +23,7 @@ from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
 from handlers.core.i18n import number, t
-from handlers.core.present import clip, parse_domains_column, validation_key, validation_label
+from handlers.core.present import clip, validation_key, validation_label
 from handlers.core.reply import InputRequest, Reply
 from handlers.core.rights import administered_community
 from handlers.core.uow import transaction, use_case
@@ -80,7 +81,7 @@ def validation_menu(ctx: Context, actor: Actor, community_id: int) -> Reply:
         files = queries.security_files(session, community.id)
     cid = community.id
     current = validation_label(lang, community.validation_type, bool(files))
-    domains = parse_domains_column(community.domain)
+    domains = platform_domains(community.domain)
     lines = [t(lang, "validation.menu", community=community.name, current=current)]
     if domains:
         lines.append(t(lang, "card.domains", domains=", ".join(domains)))
@@ -183,7 +184,7 @@ def _apply_validation(
         )
     if validation_type == ValidationType.DOMAIN:
         text += "\n" + t(
-            lang, "card.domains", domains=", ".join(parse_domains_column(community.domain))
+            lang, "card.domains", domains=", ".join(platform_domains(community.domain))
         )
     return _with_offer(lang, text, community.id, offer)
 

@@ -45,13 +45,6 @@ def validation_key(validation_type: int) -> str:
     return "validation." + ValidationType(validation_type).name.lower()
 
 
-def parse_domains_column(domain: str | None) -> list[str]:
-    """The platform's `community.domain`, read as the platform reads it (exact, case kept)."""
-    from handlers.community.validation_input import platform_domains
-
-    return platform_domains(domain)
-
-
 def validation_label(lang: str, validation_type: int, secured: bool) -> str:
     """The validation a member meets, as the platform applies it: a community is secured while
     it has community_security rows, whatever validation_type says (CommunityManager::canJoin);
