@@ -435,3 +435,34 @@ def test_reference_formats_parse_what_they_build():
     assert REGISTRY["members"].ref.parse(page.ref()) == (page,)
     assert REGISTRY["members"].ref.build(12) == "12:a:0"
     assert REGISTRY["cancel"].ref.parse("anything") == ()
+
+
+def _declared(kind: type) -> dict[str, object]:
+    """Every Action (or Command) a handlers module holds at its top level, alone or in a
+    tuple or dict of them, by where it is declared."""
+    import importlib
+    import pkgutil
+
+    import handlers
+
+    found: dict[str, object] = {}
+    for info in pkgutil.walk_packages(handlers.__path__, "handlers."):
+        module = importlib.import_module(info.name)
+        for attribute, value in vars(module).items():
+            values = value.values() if isinstance(value, dict) else value
+            items = values if isinstance(values, (tuple, list)) else (value,)
+            for item in items:
+                if isinstance(item, kind):
+                    found.setdefault(f"{info.name}.{attribute}:{item.name}", item)
+    return found
+
+
+def test_every_declared_action_and_command_is_in_its_registry():
+    """A declaration that is not assembled (handlers/chat/actions.py, commands.py) would be a
+    button or a word nobody can use."""
+    registered_actions = list(REGISTRY)
+    registered_commands = list(commands.REGISTRY)
+    missing = [
+        where for where, item in _declared(Action).items() if item not in registered_actions
+    ] + [where for where, item in _declared(Command).items() if item not in registered_commands]
+    assert missing == []
