@@ -80,3 +80,18 @@ def test_the_actions_are_the_strings_stored_in_the_audit_log():
         "proposals_hidden", "validation", "identifiers", "edit_name", "edit_description",
         "edit_full_description", "delete_community", "bind", "unbind",
     }  # fmt: skip
+
+
+def test_every_audit_action_reads_in_the_history_in_both_languages():
+    """A new AuditAction needs its line in handlers/locales/<language>/*.toml (`history.<action>`,
+    or `.on`/`.off` for a switch): otherwise the history would show the bare word."""
+    from handlers.core.i18n import LANGUAGES, catalog
+
+    missing = [
+        f"{language}: history.{action}"
+        for language in LANGUAGES
+        for action in AuditAction
+        if f"history.{action}" not in catalog(language)
+        and f"history.{action}.on" not in catalog(language)
+    ]
+    assert missing == []
