@@ -395,7 +395,9 @@ class SlackFront:
             language, linked = normalize_language(hint), False
         if linked and asking is not None and asking.input and asking.input(language).kind == "text":
             # The trigger_id lives 3 seconds: open the modal now, before anything slow.
-            await self._open_modal(body, press, asking, language, channel, origin_ts)
+            await self._open_modal(
+                body, press, asking, language, channel, origin_ts, body.get("response_url")
+            )
             return
         self._later(
             self._run_press(
@@ -411,12 +413,17 @@ class SlackFront:
         language: str,
         channel: str,
         origin_ts: str | None,
+        response_url: str | None = None,
     ) -> None:
         assert action.input is not None
         request = action.input(language)
-        metadata = json.dumps(
-            {"v": f"{press.action}|{press.ref}", "c": channel, "ts": origin_ts or ""}
-        )
+        meta = {"v": f"{press.action}|{press.ref}", "c": channel, "ts": origin_ts or ""}
+        if not origin_ts and response_url:
+            # An ephemeral message (a list shown privately) has no ts to update: only its
+            # response_url can replace it once the modal is submitted (private_metadata is
+            # only ever seen by the bot, and kept out of the logs).
+            meta["r"] = response_url
+        metadata = json.dumps(meta)
         view = render.input_modal(
             language, request.prompt, request.optional, metadata, action.reason
         )
@@ -478,8 +485,11 @@ class SlackFront:
         hint, display = await self._hint(team, user.get("id", ""))
         account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
+        response_url = meta.get("r") if isinstance(meta.get("r"), str) else None
         self._later(
-            self._run_press(account, place, press, hint, channel, meta.get("ts") or None, None)
+            self._run_press(
+                account, place, press, hint, channel, meta.get("ts") or None, response_url or None
+            )
         )
 
     # --- files and direct messages -----------------------------------------------------------
