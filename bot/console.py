@@ -77,6 +77,8 @@ class Console:
         self.stdout = stdout
         self.ansi = stdout.isatty()
         self.buttons: list[Button] = []
+        #: The button the next line answers (`Reply.awaits`: "type the exact name"...).
+        self.awaiting: Button | None = None
 
     def actor(self) -> Actor:
         """Re-read on every input, so rights and language are always current."""
@@ -104,6 +106,7 @@ class Console:
     def show(self, reply: Reply) -> None:
         if reply.buttons:
             self.buttons = reply.all_buttons
+        self.awaiting = reply.awaits if reply.ok else None
         self.print(render(reply, self.buttons, self.ansi))
         for name, content, caption in [(i.filename, i.png, i.caption) for i in reply.images] + [
             (name, content, "") for name, content in reply.files
@@ -136,6 +139,11 @@ class Console:
                 self.show(reply)
 
     def handle(self, actor: Actor, line: str) -> Reply | None:
+        awaiting, self.awaiting = self.awaiting, None  # answered once, like a parked press
+        if awaiting is not None and not (line.isdigit() and 0 < int(line) <= len(self.buttons)):
+            # The reply asked for text: this line is it (a shown button's number still
+            # presses that button, the cancel one included).
+            return actions.press(self.ctx, actor, Press(awaiting.action, awaiting.ref, text=line))
         if line.isdigit():
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):

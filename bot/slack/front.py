@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -41,9 +42,9 @@ from handlers.chat.actions import REGISTRY, parse_callback_data
 from handlers.chat.bindings import ChatPlace
 from handlers.chat.linking import ChatAccount
 from handlers.core import markup
-from handlers.core.actions import Action, Press
+from handlers.core.actions import Press
 from handlers.core.i18n import normalize_language, t
-from handlers.core.reply import Reply
+from handlers.core.reply import InputRequest, Reply
 from handlers.core.uow import is_database_outage, outage_reply
 
 if TYPE_CHECKING:  # imported when Socket Mode starts
@@ -367,9 +368,10 @@ class SlackFront:
         account = ChatAccount("slack", user, team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not _is_direct(body))
         try:
-            reply = await self.app.call(
+            answer = await self.app.call(
                 pending_input.on_command, self.app.ctx, account, place, name, args, hint
             )
+            reply = answer.reply
             language = await self.app.call(_language, self.app.ctx, account, hint)
             await self._deliver(reply, language, channel, user, response_url=response_url,
                                 private=commands.is_private(name))  # fmt: skip
@@ -394,14 +396,21 @@ class SlackFront:
         hint, display = await self._hint(team, user.get("id", ""))
         account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
-        asking = REGISTRY.get(press.action)
         try:
             language, linked = await self.app.call(_language_linked, self.app.ctx, account, hint)
         except Exception:  # the database is away: the press below tells the person
             language, linked = normalize_language(hint), False
-        if linked and asking is not None and asking.input and asking.input(language).kind == "text":
+        label = ((action.get("text") or {}).get("text") or "") if "value" in action else ""
+        asking = pending_input.resolve(press.action, language, label) if linked else None
+        if asking is not None and asking[1].kind == "text":
+            real, request = asking
+            if real != press.action:  # a button marked as asking: its label says for what
+                request = replace(request, prompt=label or request.prompt)
+            declared = REGISTRY.get(real)
             # The trigger_id lives 3 seconds: open the modal now, before anything slow.
-            await self._open_modal(body, press, asking, language, channel, origin_ts, in_home)
+            multiline = bool(declared and declared.reason)
+            await self._open_modal(body, Press(real, press.ref), request, multiline, language,
+                                   channel, origin_ts, in_home)  # fmt: skip
             return
         self._later(
             self._run_press(
@@ -420,19 +429,16 @@ class SlackFront:
         self,
         body: dict,
         press: Press,
-        action: Action,
+        request: InputRequest,
+        multiline: bool,
         language: str,
         channel: str,
         origin_ts: str | None,
         in_home: bool = False,
     ) -> None:
-        assert action.input is not None
-        request = action.input(language)
         fields = {"v": f"{press.action}|{press.ref}", "c": channel, "ts": origin_ts or ""}
-        metadata = json.dumps(fields | ({"h": 1} if in_home else {}))
-        view = render.input_modal(
-            language, request.prompt, request.optional, metadata, action.reason
-        )
+        metadata = json.dumps(fields | ({"h": 1} if in_home else {}))  # h: pressed in the Home
+        view = render.input_modal(language, request.prompt, request.optional, metadata, multiline)
         try:
             await self.client.views_open(trigger_id=body.get("trigger_id"), view=view)
         except SlackApiError as error:
@@ -460,10 +466,11 @@ class SlackFront:
             )
             language = await self.app.call(_language, self.app.ctx, account, hint)
             reply = answer.reply
-            if in_home and answer.awaiting is None:
+            awaits_file = answer.awaiting is not None and answer.awaiting.kind == "file"
+            if in_home and not awaits_file:
                 await self._home_answer(account, hint, reply, language, channel)
                 return
-            if answer.awaiting is not None:
+            if awaits_file:
                 # An identifiers file: ask for it here, privately; the upload completes the press.
                 reply = Reply(t(language, "slack.file.ask", prompt=reply.text), reply.buttons,
                               ok=reply.ok)  # fmt: skip
@@ -576,23 +583,51 @@ class SlackFront:
     # --- files and direct messages -----------------------------------------------------------
 
     async def on_message(self, body: dict, event: dict) -> None:
-        """An uploaded identifiers file (the bot asked for it); in the direct message with the
-        bot, a typed line is a command (`attente`, `link CODE`). Other messages are ignored."""
+        """An uploaded identifiers file (the bot asked for it); a typed line that answers what
+        the bot asked this person in this conversation (the exact name after `supprimer`...);
+        in the direct message with the bot, any other typed line is a command (`attente`,
+        `link CODE`). Other messages are ignored."""
         if event.get("bot_id") or not event.get("user"):
             return
         if event.get("files"):
             self._later(self._run_file(body, event))
-        elif event.get("channel_type") == "im" and not event.get("subtype") and event.get("text"):
-            self._later(
-                self._run_command(
-                    {
-                        "team_id": event.get("team") or body.get("team_id") or "",
-                        "user_id": event["user"],
-                        "channel_id": event.get("channel") or "",
-                        "channel_name": "directmessage",
-                        "text": event["text"],
-                    }
-                )
+        elif not event.get("subtype") and event.get("text"):
+            self._later(self._run_text(body, event))
+
+    async def _run_text(self, body: dict, event: dict) -> None:
+        user = event["user"]
+        team = event.get("team") or body.get("team_id") or ""
+        channel = event.get("channel") or ""
+        direct = event.get("channel_type") == "im"
+        # Slack escapes &, < and > in a message's text; the answer is compared as typed.
+        text = event["text"].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        # No users.info call for every message of a channel: only someone linked has a
+        # question waiting, and their own language is used.
+        account = ChatAccount("slack", user, team_id=team)
+        place = ChatPlace("slack", channel, team, is_group=not direct)
+        language = self.app.ctx.settings.default_language
+        try:
+            answer = await self.app.call(
+                pending_input.on_text, self.app.ctx, account, place, text, None
+            )
+            if answer is not None:
+                language = await self.app.call(_language, self.app.ctx, account, None)
+                await self._deliver(answer.reply, language, channel, user,
+                                    origin_ts=_origin_ts(answer.origin, channel))  # fmt: skip
+                return
+        except Exception as error:
+            log.exception("Slack typed answer failed")
+            await self._failed(channel, user, language, None, error)
+            return
+        if direct:
+            await self._run_command(
+                {
+                    "team_id": team,
+                    "user_id": user,
+                    "channel_id": channel,
+                    "channel_name": "directmessage",
+                    "text": event["text"],
+                }
             )
 
     async def _run_file(self, body: dict, event: dict) -> None:

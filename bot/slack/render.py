@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from handlers.chat import pending_input
 from handlers.chat.actions import REGISTRY, callback_data
 from handlers.chat.home import Home
 from handlers.core import markup
@@ -128,7 +129,9 @@ def _button(button: Button, index: int) -> dict[str, Any]:
         "type": "button",
         "text": plain(button.label),
         "action_id": f"{BUTTON_PREFIX}{index}",
-        "value": callback_data(button.action, button.ref),
+        # An input button whose action declares none is marked, as on Telegram, so that its
+        # press still asks (a modal).
+        "value": callback_data(*pending_input.button_data(button)),
     }
     if button.style:
         element["style"] = button.style

@@ -336,12 +336,12 @@ class TelegramFront:
             if addressed != (self.application.bot.username or "").lower():
                 return  # a command for another bot in the group
         name, args = commands.parse(message.text)
-        reply = await self.use(
+        answer = await self.use(
             message.chat_id, user,
             pending_input.on_command, self.ctx, account_of(user), place_of(message.chat),
             name, args, user.language_code,
         )  # fmt: skip
-        await self.show(message.chat_id, reply, account=account_of(user))
+        await self.show_answer(message.chat_id, answer, account_of(user), user)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -357,13 +357,11 @@ class TelegramFront:
             if place.is_group:
                 return  # group chatter is not for the bot
             name, args = commands.parse(message.text)
-            reply = await self.use(
+            answer = await self.use(
                 message.chat_id, user,
                 pending_input.on_command, self.ctx, account, place, name, args,
                 user.language_code,
             )  # fmt: skip
-            await self.show(message.chat_id, reply, account=account)
-            return
         await self.show_answer(message.chat_id, answer, account, user)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -59,6 +59,9 @@ def on_command(
         return redeem_link_code(ctx, account, args[0], fallback)
     actor = actor or who(ctx, account)
     if actor is None:
+        if command is None and not args and not place.is_group and looks_like_code(name):
+            # "...then send it to the bot" (error.not_linked): the code alone links too.
+            return redeem_link_code(ctx, account, name, fallback)
         if command is UNLINK and not place.is_group and linked_user_id(ctx, account):
             return unlink(ctx, account, fallback)  # a disabled account may still unlink
         return not_allowed(ctx, account, fallback)

@@ -462,19 +462,14 @@ def ask_delete(ctx: Context, actor: Actor, community_id: int) -> Reply:
         community = _deletable(session, actor, community_id)
         lines = _summary_lines(lang, community, session)
     prompt = "\n".join(lines[1:] + [t(lang, "admin.delete_prompt", community=community.name)])
+    confirm = DELETE.button(
+        t(lang, "admin.delete_confirm"), community.id, style="danger", input=InputRequest(prompt)
+    )
+    # The text says "type the exact name": the next message is listened to, the button stays.
     return Reply(
         "\n".join(lines + [t(lang, "admin.delete_prompt", community=community.name)]),
-        (
-            (
-                DELETE.button(
-                    t(lang, "admin.delete_confirm"),
-                    community.id,
-                    style="danger",
-                    input=InputRequest(prompt),
-                ),
-                CANCEL.button(t(lang, "common.cancel")),
-            ),
-        ),
+        ((confirm, CANCEL.button(t(lang, "common.cancel"))),),
+        awaits=confirm,
     )
 
 
@@ -579,13 +574,15 @@ ACTIONS = (CARD, ADD_MEMBER, ADD_PICK, ADD_AS, *EDIT.values(), DELETE_ASK, DELET
 
 
 def _text_command(action: Action, prompt_key: str, run: Callable[..., Reply]) -> CommandRun:
-    """A command taking free text (`renommer 12 Nouveau nom`); without text, a button asks."""
+    """A command taking free text (`renommer 12 Nouveau nom`); without text, the next message
+    is the text (or the button asks for it)."""
 
     def command(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
         if args:
             return run(ctx, actor, community_id, " ".join(args))
         prompt = t(actor.language, prompt_key)
-        return Reply(prompt, ((action.button(prompt, community_id, input=InputRequest(prompt)),),))
+        asking = action.button(prompt, community_id, input=InputRequest(prompt))
+        return Reply(prompt, ((asking,),), awaits=asking)  # the text can be typed right away
 
     return command
 

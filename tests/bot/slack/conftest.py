@@ -99,6 +99,7 @@ class SlackUser:
             kind = "select " + chosen["value"].split("|")[0]
         else:
             action["value"] = value if value is not None else element["value"]
+            action["text"] = element["text"]  # Slack sends the button's label with its value
             kind = "button " + action["value"].split("|")[0]
         payload = {
             "type": "block_actions", "api_app_id": "A0PASSPASS", "token": "legacy",

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers.chat.actions import callback_data
+from handlers.chat.linking import issue_link_code
 from storage.bot_models import AuditEntry, ChatIdentity, PendingInput
 from storage.codes import MembershipStatus, ValidationType
 from tests.bot.telegram.conftest import EDDY, EMILIE, JEANMARC, OPERATOR, STRANGER, link, reply_to
@@ -83,6 +84,23 @@ async def test_linking_with_start_code_and_what_an_unlinked_person_gets(api, fro
     assert unlinked.text.startswith("Compte délié")
     with ctx.sessions() as session:
         assert session.scalars(select(ChatIdentity)).all() == []
+
+
+async def test_the_code_sent_alone_links_as_the_not_linked_message_says(api, front, ctx, world):
+    """error.not_linked says "...puis envoyez-le au bot": the code alone, in private, links;
+    in a group it is chatter."""
+    code = issue_link_code(ctx, "emilie.fournier@arcfrance.fr").code
+    api.send_text(STRANGER, "/attente")
+    told = await reply_to(api, STRANGER["id"], 1)
+    assert "puis envoyez-le au bot" in told.text
+    api.send_text(EMILIE, code, chat={"id": -200300, "type": "group", "title": "Référents"})
+    api.send_text(EMILIE, code.lower())
+    linked = await reply_to(api, EMILIE["id"], 1)
+    assert linked.text.startswith("Compte relié : vous êtes maintenant Emilie F.")
+    assert api.sent(-200300) == []
+    api.send_text(STRANGER, "ABCDEFGHJK")
+    wrong = await reply_to(api, STRANGER["id"], 2)
+    assert "Ce code de liaison n'est pas valide" in wrong.text
 
 
 async def test_communities_list_with_pending_counts(api, front, ctx, world):
