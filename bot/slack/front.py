@@ -29,12 +29,15 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bot import http_guard
+from bot.notifier import MaybeSent, RetryLater, Unreachable
 from bot.runtime import App
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
 from bot.slack.observed import CountedRateLimitRetries, MeteredWebClient, request_kind, scope
+from bot.slack.transport import SlackTransport
 from handlers.chat import commands, pending_input
 from handlers.chat import entry as chat
+from handlers.chat import home as homes
 from handlers.chat.actions import REGISTRY, parse_callback_data
 from handlers.chat.bindings import ChatPlace
 from handlers.chat.linking import ChatAccount
@@ -79,6 +82,10 @@ class SlackFront:
             request_verification_enabled=not self.config.socket_mode,
         )
         self.limiter = ChannelLimiter(min_interval)
+        #: Sends for the notifier, and publishes the Home tab (paced with the same limiter).
+        self.transport = SlackTransport(
+            self.client, self.limiter, app.ctx.settings.default_language
+        )
         self.runner: web.AppRunner | None = None
         self.socket: AsyncSocketModeHandler | None = None
         self.port: int | None = None
@@ -90,6 +97,7 @@ class SlackFront:
         self.bolt.action(ACTION_IDS)(self.on_action)
         self.bolt.view("rb_input")(self.on_view)
         self.bolt.event("message")(self.on_message)
+        self.bolt.event("app_home_opened")(self.on_home_opened)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -97,13 +105,9 @@ class SlackFront:
         install_redaction(
             [self.config.bot_token, self.config.signing_secret, self.config.app_token]
         )
-        from bot.slack.transport import SlackTransport
-
         transports = getattr(self.app, "transports", None)
         if transports is not None:  # the notifier delivers pending-member notifications with it
-            transports["slack"] = SlackTransport(
-                self.client, self.limiter, self.app.ctx.settings.default_language
-            )
+            transports["slack"] = self.transport
         if self.config.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -387,6 +391,8 @@ class SlackFront:
         channel = (body.get("channel") or {}).get("id") or ""
         container = body.get("container") or {}
         origin_ts = None if container.get("is_ephemeral") else container.get("message_ts")
+        # A press in the Home tab comes with its view, and no channel nor message.
+        in_home = container.get("type") == "view" and (body.get("view") or {}).get("type") == "home"
         hint, display = await self._hint(team, user.get("id", ""))
         account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
@@ -404,11 +410,18 @@ class SlackFront:
             # The trigger_id lives 3 seconds: open the modal now, before anything slow.
             multiline = bool(declared and declared.reason)
             await self._open_modal(body, Press(real, press.ref), request, multiline, language,
-                                   channel, origin_ts)  # fmt: skip
+                                   channel, origin_ts, in_home)  # fmt: skip
             return
         self._later(
             self._run_press(
-                account, place, press, hint, channel, origin_ts, body.get("response_url")
+                account,
+                place,
+                press,
+                hint,
+                channel,
+                origin_ts,
+                body.get("response_url"),
+                in_home,
             )
         )
 
@@ -421,10 +434,10 @@ class SlackFront:
         language: str,
         channel: str,
         origin_ts: str | None,
+        in_home: bool = False,
     ) -> None:
-        metadata = json.dumps(
-            {"v": f"{press.action}|{press.ref}", "c": channel, "ts": origin_ts or ""}
-        )
+        fields = {"v": f"{press.action}|{press.ref}", "c": channel, "ts": origin_ts or ""}
+        metadata = json.dumps(fields | ({"h": 1} if in_home else {}))  # h: pressed in the Home
         view = render.input_modal(language, request.prompt, request.optional, metadata, multiline)
         try:
             await self.client.views_open(trigger_id=body.get("trigger_id"), view=view)
@@ -440,8 +453,12 @@ class SlackFront:
         channel: str,
         origin_ts: str | None,
         response_url: str | None,
+        in_home: bool = False,
     ) -> None:
         language = normalize_language(hint)
+        if in_home:  # what the press brings or asks for goes to the direct message
+            channel = await self._direct(account.external_id)
+            place = ChatPlace("slack", channel, account.team_id, is_group=False)
         try:
             origin = f"{channel}:{origin_ts}" if origin_ts else f"{channel}:"
             answer = await self.app.call(
@@ -449,12 +466,18 @@ class SlackFront:
             )
             language = await self.app.call(_language, self.app.ctx, account, hint)
             reply = answer.reply
-            if answer.awaiting is not None and answer.awaiting.kind == "file":
+            awaits_file = answer.awaiting is not None and answer.awaiting.kind == "file"
+            if in_home and not awaits_file:
+                await self._home_answer(account, hint, reply, language, channel)
+                return
+            if awaits_file:
                 # An identifiers file: ask for it here, privately; the upload completes the press.
                 reply = Reply(t(language, "slack.file.ask", prompt=reply.text), reply.buttons,
                               ok=reply.ok)  # fmt: skip
                 await self._deliver(reply, language, channel, account.external_id,
                                     response_url=response_url, private=True)  # fmt: skip
+                if in_home:
+                    await self._publish_home(account, hint, t(language, "home.sent_to_messages"))
                 return
             target_ts = _origin_ts(answer.origin, channel) or origin_ts
             await self._deliver(reply, language, channel, account.external_id,
@@ -484,9 +507,78 @@ class SlackFront:
         hint, display = await self._hint(team, user.get("id", ""))
         account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
+        in_home = bool(meta.get("h"))
         self._later(
-            self._run_press(account, place, press, hint, channel, meta.get("ts") or None, None)
+            self._run_press(
+                account, place, press, hint, channel, meta.get("ts") or None, None, in_home
+            )
         )
+
+    # --- the Home tab ------------------------------------------------------------------------
+
+    async def on_home_opened(self, body: dict, event: dict) -> None:
+        """The person opened the app's Home tab: publish their Home, read now."""
+        if event.get("tab") != "home" or not event.get("user"):
+            return
+        team = body.get("team_id") or event.get("team") or ""
+        self._later(self._open_home(team, event["user"]))
+
+    async def _open_home(self, team: str, user: str) -> None:
+        hint, display = await self._hint(team, user)
+        account = ChatAccount("slack", user, team_id=team, display_name=display)
+        await self._publish_home(account, hint)
+
+    async def _publish_home(
+        self, account: ChatAccount, hint: str | None, notice: str | None = None
+    ) -> None:
+        """Read the person's Home (remembering them, and `notice`: what their press did) and
+        publish it. The database away: the Home says so; Slack failing: logged (the next
+        opening or change publishes it again)."""
+        try:
+            shown = await self.app.call(homes.open_home, self.app.ctx, account, hint, notice)
+        except Exception as error:
+            log.warning("the Slack Home could not be read: %s", type(error).__name__)
+            language = normalize_language(hint)
+            reply = (
+                outage_reply(language)
+                if is_database_outage(error)
+                else Reply(t(language, "slack.error.failed"), ok=False)
+            )
+            shown = homes.Shown(homes.Home(language, (reply,)), None)
+        try:
+            await self.transport.publish_home(account.external_id, account.team_id, shown.home)
+        except (RetryLater, Unreachable, MaybeSent) as error:
+            log.warning("views.publish failed: %s", error)
+            return
+        try:
+            await self.app.call(homes.published, self.app.ctx, shown)
+        except Exception as error:  # the notifier publishes it once more: harmless
+            log.warning("a published Home could not be recorded: %s", type(error).__name__)
+
+    async def _home_answer(
+        self, account: ChatAccount, hint: str | None, reply: Reply, language: str, channel: str
+    ) -> None:
+        """After a press in the Home: an outcome or a refusal (text only) shows on top of the
+        Home published again; anything more (a list, a card, buttons, a chart) goes to the
+        direct message, which the Home points to."""
+        notice = reply.text
+        if (
+            reply.buttons
+            or reply.images
+            or reply.files
+            or not (reply.replaces_message or not reply.ok)
+        ):
+            notice = t(language, "home.sent_to_messages")
+            await self._deliver(reply, language, channel, account.external_id)
+        await self._publish_home(account, hint, notice)
+
+    async def _direct(self, user: str) -> str:
+        """The direct message with the person ("" if Slack refuses to open it)."""
+        try:
+            return await self.transport.direct(user)
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
+            log.warning("conversations.open failed: %s", type(error).__name__)
+            return ""
 
     # --- files and direct messages -----------------------------------------------------------
 

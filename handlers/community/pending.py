@@ -50,6 +50,11 @@ def describe(membership: CommunityUser, user: User, community: Community) -> Pen
     return _request(membership.id, membership.created_date, user, community)
 
 
+def describe_pending(person: queries.PendingPerson, community: Community) -> PendingRequest:
+    """A request as a listing reads it (queries.pending_page, queries.oldest_pending)."""
+    return _request(person.membership_id, person.requested_at, person, community)
+
+
 def _request(
     membership_id: int, requested_at: dt.datetime, person: Named, community: Community
 ) -> PendingRequest:
