@@ -7,6 +7,8 @@ lost its connection after Telegram had it may have been delivered (MaybeSent: se
 by the notifier, marked as a possible repeat).
 A group that became a supergroup is followed: its bindings move and the message goes to the
 new chat id, kept in the reference.
+Pushes are paced by the Telegram budget the front's replies share (bot/telegram/budget.py):
+the notifier takes a slot through `pace` right before each call, and a 429 is reported to it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import datetime as dt
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.notifier import MaybeSent, RetryLater, Unreachable
+from bot.telegram.budget import Kind
 from bot.telegram.render import PLATFORM, edit_html, keyboard, send_html, split_text
 from bot.telegram.request import maybe_delivered
 from handlers.chat import bindings
@@ -40,6 +43,14 @@ class TelegramTransport:
     def bot(self):
         return self.front.application.bot
 
+    async def pace(self, chat_id: str) -> None:
+        """A push's slot in the process's Telegram budget (bot.notifier.RateLimiter calls it)."""
+        await self.front.budget.acquire(chat_id, Kind.PUSH)
+
+    def _flooded(self, chat_id: str | int, error: Exception) -> None:
+        if isinstance(error, RetryAfter):
+            self.front.budget.flood(chat_id, _retry_after(error))
+
     async def send(self, chat_id: str, team_id: str, reply: Reply) -> str:
         """One message (a notification fits in one); returns "chat_id:message_id"."""
         text = split_text(reply.text)[0]
@@ -58,7 +69,9 @@ class TelegramTransport:
                     str(error.new_chat_id),
                 )
                 target = error.new_chat_id
+                await self.pace(str(target))  # a message to another chat
             except Exception as error:
+                self._flooded(target, error)
                 raise _outcome(error, sending=True) from error
         raise RetryLater("group migrated twice")
 
@@ -78,6 +91,7 @@ class TelegramTransport:
                 return
             raise _outcome(error) from error
         except Exception as error:
+            self._flooded(chat, error)
             raise _outcome(error) from error
 
 
