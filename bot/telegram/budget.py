@@ -16,7 +16,10 @@ Two classes, because a person waits for a reply and nobody waits for a given pus
   the overall window, and stops for a while after any 429.
 
 Windows are sliding (Telegram counts arrivals in any second, not in clock seconds), with a
-margin under the published figures: what leaves a second apart may arrive a little closer.
+margin under the published figures. A message counts from the moment its slot is taken until
+a window's length after its call was answered (`done`): Telegram saw it somewhere in between,
+so a message that took long to arrive (a connection being opened, a loaded machine) cannot let
+the next ones in early.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ from dataclasses import dataclass
 EPSILON = 1e-6
 #: How long a push steps aside when a reply is waiting for the same overall slot.
 YIELD_SECONDS = 0.002
+#: How often a full window is looked at again while its messages are still in flight.
+IN_FLIGHT_POLL = 0.01
+#: A message in flight longer than this is taken as answered (a caller that forgot `done`
+#: must not hold the budget for ever; Bot API calls time out well before).
+IN_FLIGHT_MAX = 60.0
 #: The longest a 429 holds a chat or the pushes here: the front gives up on a reply that would
 #: wait longer (front.MAX_RETRY_WAIT), and the notifier reschedules the delivery itself with
 #: Telegram's full retry_after.
@@ -61,7 +69,16 @@ def is_group(chat_id: str) -> bool:
     return chat_id.startswith("-")
 
 
-Window = deque[tuple[float, Kind]]
+@dataclass
+class Sent:
+    """A message in a window: when its slot was taken, then when its call was answered."""
+
+    at: float
+    kind: Kind
+    in_flight: bool = True
+
+
+Window = list[Sent]
 
 
 class TelegramBudget:
@@ -76,8 +93,10 @@ class TelegramBudget:
         self.limits = limits
         self.clock = clock
         self.sleep = sleep
-        self._overall: Window = deque()
+        self._overall: Window = []
         self._groups: dict[str, Window] = {}
+        #: The messages of each chat whose call has not been answered yet, oldest first.
+        self._in_flight: dict[str, deque[Sent]] = {}
         #: The last message to each chat (pushes keep their distance from it).
         self._last: dict[str, float] = {}
         #: Chats Telegram answered 429 for, until when.
@@ -96,6 +115,19 @@ class TelegramBudget:
         chat = str(chat_id)
         self._held[chat] = max(self._held.get(chat, until), until)
         self._pushes_held_until = max(self._pushes_held_until, until)
+
+    def done(self, chat_id: str | int) -> None:
+        """The call of the oldest message in flight to `chat_id` was answered (or failed): it
+        now counts until a window's length from here."""
+        chat = str(chat_id)
+        flying = self._in_flight.get(chat)
+        if not flying:
+            return  # no slot taken (pacing turned off in a test)
+        sent = flying.popleft()
+        if not flying:
+            del self._in_flight[chat]
+        sent.at, sent.in_flight = self.clock(), False
+        self._last[chat] = max(self._last.get(chat, sent.at), sent.at)
 
     # --- slots -----------------------------------------------------------------------------
 
@@ -147,9 +179,11 @@ class TelegramBudget:
 
     def _take(self, chat: str, kind: Kind) -> None:
         now = self.clock()
-        self._overall.append((now, kind))
+        sent = Sent(now, kind)
+        self._overall.append(sent)
         if is_group(chat):
-            self._groups.setdefault(chat, deque()).append((now, kind))
+            self._groups.setdefault(chat, []).append(sent)
+        self._in_flight.setdefault(chat, deque()).append(sent)
         self._last[chat] = now
 
     def _prune(self, now: float) -> None:
@@ -159,15 +193,30 @@ class TelegramBudget:
             del self._groups[chat]
         if len(self._last) > 1000:  # chats not written to lately pace nothing any more
             self._last = {c: t for c, t in self._last.items() if now - t < limits.chat_interval}
+        if len(self._in_flight) > 1000:  # slots taken by callers that never said `done`
+            for chat in [c for c, f in self._in_flight.items() if now - f[-1].at >= IN_FLIGHT_MAX]:
+                del self._in_flight[chat]
         if self._held and min(self._held.values()) <= now:
             self._held = {c: t for c, t in self._held.items() if t > now}
 
 
 def _expire(window: Window, now: float, period: float) -> int:
-    """Drop what left more than `period` ago; returns how many remain."""
-    while window and now - window[0][0] >= period - EPSILON:
-        window.popleft()
+    """Drop what was answered more than `period` ago; returns how many remain."""
+    window[:] = [
+        s for s in window if now - s.at < (IN_FLIGHT_MAX if s.in_flight else period - EPSILON)
+    ]
     return len(window)
+
+
+def _until_fits(window: Window, now: float, period: float, limit: int) -> float:
+    """Seconds until fewer than `limit` messages are in the window."""
+    excess = len(window) - limit + 1
+    if excess <= 0:
+        return 0.0
+    leaving = sorted(s.at + period for s in window if not s.in_flight)
+    if len(leaving) < excess:
+        return IN_FLIGHT_POLL  # until more of those in flight are answered
+    return leaving[excess - 1] - now
 
 
 def _window_wait(
@@ -175,11 +224,8 @@ def _window_wait(
 ) -> float:
     """Seconds until one more message fits in the window: fewer than `total` in it, and, for a
     push (`pushes` given), fewer than `pushes` pushes."""
-    wait = 0.0
-    if len(window) >= total:
-        wait = window[len(window) - total][0] + period - now
+    wait = _until_fits(window, now, period, total)
     if pushes is not None:
-        stamps = [stamp for stamp, kind in window if kind is Kind.PUSH]
-        if len(stamps) >= pushes:
-            wait = max(wait, stamps[len(stamps) - pushes] + period - now)
+        pushed = [s for s in window if s.kind is Kind.PUSH]
+        wait = max(wait, _until_fits(pushed, now, period, pushes))
     return wait

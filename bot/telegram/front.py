@@ -645,9 +645,13 @@ class TelegramFront:
         while True:
             target = chat["chat_id"] if chat is not None else to
             try:
-                if target is not None:
-                    await self.budget.acquire(target, Kind.REPLY)
-                return await make()
+                if target is None:
+                    return await make()
+                await self.budget.acquire(target, Kind.REPLY)
+                try:
+                    return await make()
+                finally:
+                    self.budget.done(target)
             except RetryAfter as error:
                 attempt += 1
                 wait = _seconds(error)

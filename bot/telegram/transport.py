@@ -14,6 +14,7 @@ the notifier takes a slot through `pace` right before each call, and a 429 is re
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
@@ -31,7 +32,9 @@ NOTHING_TO_EDIT = ("message is not modified", "message to edit not found")
 
 
 def _retry_after(error: RetryAfter) -> float:
-    value = error.retry_after
+    with warnings.catch_warnings():  # PTB warns that the type will become a timedelta
+        warnings.simplefilter("ignore")
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
@@ -58,7 +61,10 @@ class TelegramTransport:
         target = int(chat_id)
         for _ in range(2):  # once more after a group migration
             try:
-                chat, message_id = await send_html(self.bot, target, text, markup)
+                try:
+                    chat, message_id = await send_html(self.bot, target, text, markup)
+                finally:
+                    self.front.budget.done(target)  # the slot `pace` took counts from now
                 return f"{chat}:{message_id}"
             except ChatMigrated as error:
                 await self.front.app.call(
@@ -79,13 +85,16 @@ class TelegramTransport:
         """Show the outcome in place of the buttons."""
         chat, _, message_id = message_ref.partition(":")
         try:
-            await edit_html(
-                self.bot,
-                int(chat),
-                int(message_id),
-                split_text(reply.text)[0],
-                keyboard(reply.buttons),
-            )
+            try:
+                await edit_html(
+                    self.bot,
+                    int(chat),
+                    int(message_id),
+                    split_text(reply.text)[0],
+                    keyboard(reply.buttons),
+                )
+            finally:
+                self.front.budget.done(chat_id)
         except BadRequest as error:
             if any(text in error.message.lower() for text in NOTHING_TO_EDIT):
                 return

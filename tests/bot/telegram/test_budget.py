@@ -57,6 +57,7 @@ async def sends(clock, budget, stamps, chat, kind, count, gap: float = 0.0, star
         await clock.sleep(start)
     for _ in range(count):
         await budget.acquire(chat, kind)
+        budget.done(chat)  # Telegram answered at once
         stamps.append((chat, kind, clock.now))
         if gap:
             await clock.sleep(gap)
@@ -165,3 +166,17 @@ async def test_a_429_holds_no_longer_than_a_minute(clock):
     assert budget.delay("42", REPLY) == pytest.approx(60.0)
     assert budget.delay("43", PUSH) == pytest.approx(60.0)
     assert budget.delay("43", REPLY) == 0.0
+
+
+@pytest.mark.asyncio
+async def test_a_message_counts_until_a_second_after_telegram_answered(clock):
+    budget = budget_on(clock, overall=3, overall_pushes=3)
+    for chat in ("1", "2", "3"):
+        await budget.acquire(chat, REPLY)  # three calls in flight, a slow connection
+    clock.now = 5.0
+    assert budget.delay("4", REPLY) > 0  # still in flight: Telegram may count them now
+    budget.done("1")
+    assert budget.delay("4", REPLY) == pytest.approx(1.0)  # a second after the answer
+    clock.now = 6.0
+    assert budget.delay("4", REPLY) == 0.0
+    budget.done("9")  # a chat without a slot taken (pacing off): nothing to do
