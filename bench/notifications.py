@@ -30,6 +30,7 @@ from bench.common import Figure, parser, percentile, ratio, report
 from bot.config import Config, TelegramConfig
 from bot.notifier import Notifier
 from bot.runtime import App
+from bot.telegram.budget import Kind
 from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
 from handlers.chat.actions import callback_data
@@ -233,6 +234,9 @@ async def run(
         "replies with pushes": with_pushes,
         "presses": int(seconds * rate),
         "pushing throughout": pushing,
+        "replies delayed": front.budget.delayed[Kind.REPLY],
+        "longest reply wait": front.budget.longest_wait[Kind.REPLY],
+        "pushes delayed": front.budget.delayed[Kind.PUSH],
         "duplicates": sum(n - 1 for n in copies.values() if n > 1),
         "sent_state": states.get("sent", 0),
     }
@@ -285,7 +289,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{result['presses']} during the burst"
         + ("" if result["pushing throughout"] else " (the burst ended before the presses did)")
         + f"; replies answered: {len(result['replies alone'])} and "
-        f"{len(result['replies with pushes'])}."
+        f"{len(result['replies with pushes'])}. The shared Telegram budget delayed "
+        f"{result['replies delayed']} replies (longest wait "
+        f"{result['longest reply wait'] * 1000:.0f} ms) and {result['pushes delayed']} pushes."
     ]
     if result["429 reasons"]:
         notes.append(f"429 by limit: {result['429 reasons']}")

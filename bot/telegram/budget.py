@@ -104,6 +104,9 @@ class TelegramBudget:
         self._pushes_held_until = float("-inf")
         #: Replies waiting for the overall window: pushes let them go first.
         self._replies_waiting = 0
+        #: Per class: how many slots were given after a wait, and the longest wait (seconds).
+        self.delayed: dict[Kind, int] = dict.fromkeys(Kind, 0)
+        self.longest_wait: dict[Kind, float] = dict.fromkeys(Kind, 0.0)
 
     # --- what Telegram said --------------------------------------------------------------
 
@@ -135,6 +138,7 @@ class TelegramBudget:
         """Wait until a message of this class may go to `chat_id`, and count it as sent."""
         chat = str(chat_id)
         waiting_for_overall = False
+        asked, slept = self.clock(), False
         try:
             while True:
                 wait, overall = self._delay(chat, kind)
@@ -145,8 +149,13 @@ class TelegramBudget:
                     wait = YIELD_SECONDS  # the free slot is a waiting reply's
                 if wait <= EPSILON:
                     self._take(chat, kind)
+                    if slept:
+                        self.delayed[kind] += 1
+                        waited = self.clock() - asked
+                        self.longest_wait[kind] = max(self.longest_wait[kind], waited)
                     return
                 await self.sleep(wait)
+                slept = True
         finally:
             if waiting_for_overall:
                 self._replies_waiting -= 1

@@ -78,6 +78,7 @@ async def test_pushes_keep_a_second_per_chat_and_replies_are_not_paced_per_chat(
     start = clock.now
     await clock.run(sends(clock, budget, stamps, "43", REPLY, 4))
     assert [t - start for _, _, t in stamps] == [0.0, 0.0, 0.0, 0.0]  # a person's own replies
+    assert budget.delayed == {REPLY: 0, PUSH: 3}
     # a push to that chat keeps its distance from the replies sent there
     await clock.run(sends(clock, budget, stamps, "43", PUSH, 1))
     assert stamps[-1][2] - start == pytest.approx(1.1)
