@@ -56,7 +56,7 @@ class Limits:
     """Telegram's published limits with a margin; `*_pushes`: the share pushes may use."""
 
     overall: int = 28  # a second, replies and pushes together (Telegram: 30)
-    overall_pushes: int = 23  # the other 5 a second are kept for replies
+    overall_pushes: int = 21  # the other 7 a second are kept for replies
     group: int = 19  # a minute per group chat, both classes (Telegram: 20)
     group_pushes: int = 15
     chat_interval: float = 1.1  # a push after the previous message to its chat (Telegram: 1 s)
