@@ -74,6 +74,9 @@ class RateLimiter:
 
     Telegram: 1 message a second per chat, 20 a minute per group, 30 a second overall.
     Slack: 1 message a second per channel.
+    A platform whose transport has a `pace(chat_id)` coroutine (Telegram's: the budget it
+    shares with the front's replies, bot/telegram/budget.py) is paced by it instead, since
+    those limits count the replies too.
     """
 
     #: The published limits, with a margin: what leaves here a second apart may arrive a few
@@ -84,9 +87,11 @@ class RateLimiter:
         "slack": ((1, 1.1), None, None),
     }
 
-    def __init__(self, clock=time.monotonic, sleep=asyncio.sleep) -> None:
+    def __init__(self, clock=time.monotonic, sleep=asyncio.sleep, transports=None) -> None:
         self.clock = clock
         self.sleep = sleep
+        #: The running fronts' transports (App.transports), read at each send.
+        self.transports: dict = {} if transports is None else transports
         self.sent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = asyncio.Lock()
 
@@ -113,6 +118,10 @@ class RateLimiter:
 
     async def acquire(self, platform: str, chat_id: str) -> None:
         """Wait for a free slot and take it (one caller at a time, so no slot is taken twice)."""
+        pace = getattr(self.transports.get(platform), "pace", None)
+        if pace is not None:  # a budget shared with the front's replies
+            await pace(chat_id)
+            return
         async with self._lock:
             while (wait := self.delay(platform, chat_id)) > EPSILON:
                 await self.sleep(wait)
@@ -133,7 +142,7 @@ class Notifier:
         #: Sends in flight at once (to different chats; the limiter paces each chat).
         self.parallel = parallel
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(transports=getattr(app, "transports", None))
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()

@@ -3,7 +3,10 @@
 It only translates. A Slack request becomes (chat account = team id + user id, place = channel,
 command or press); the use case runs in the thread pool (`App.call`, never on the event loop);
 its Reply becomes Web API calls. Every request is acknowledged first (Slack allows 3 seconds),
-the work is done after the acknowledgement.
+the work is done after the acknowledgement: each listener calls ack(), hands the work to a task
+(`_later`) and returns, and the app runs with `process_before_response=True`, so that bolt
+answers as soon as the listener returns. (With the default, bolt runs the listener in a task of
+its own and looks for the ack every 10 ms: every acknowledgement took 10 ms or more.)
 
 HTTP mode serves POST /slack/events on [slack] host:port, where slack-bolt checks every request
 against the signing secret (bad signature, or a timestamp more than 5 minutes away: 401).
@@ -80,6 +83,9 @@ class SlackFront:
             signing_secret=self.config.signing_secret or None,
             logger=LIB_LOG,
             request_verification_enabled=not self.config.socket_mode,
+            # The HTTP answer goes when the listener returns, right after its ack(): listeners
+            # never do the work themselves (see the module's docstring).
+            process_before_response=True,
         )
         self.limiter = ChannelLimiter(min_interval)
         #: Sends for the notifier, and publishes the Home tab (paced with the same limiter).
@@ -169,6 +175,7 @@ class SlackFront:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
         track = getattr(self.app, "track", None)
         if track is not None:  # counted, timed, and waited for at shutdown
             finished = track("slack", request_kind.get())
@@ -383,6 +390,11 @@ class SlackFront:
 
     async def on_action(self, ack, body: dict) -> None:
         await ack()
+        self._later(self._action(body))
+
+    async def _action(self, body: dict) -> None:
+        """A press, right after its acknowledgement: a modal first if it asks for text (its
+        trigger_id lives 3 seconds), else the use case."""
         action = (body.get("actions") or [{}])[0]
         value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
         press = parse_callback_data(value)
@@ -412,17 +424,8 @@ class SlackFront:
             await self._open_modal(body, Press(real, press.ref), request, multiline, language,
                                    channel, origin_ts, in_home)  # fmt: skip
             return
-        self._later(
-            self._run_press(
-                account,
-                place,
-                press,
-                hint,
-                channel,
-                origin_ts,
-                body.get("response_url"),
-                in_home,
-            )
+        await self._run_press(
+            account, place, press, hint, channel, origin_ts, body.get("response_url"), in_home
         )
 
     async def _open_modal(
@@ -491,6 +494,9 @@ class SlackFront:
 
     async def on_view(self, ack, body: dict, view: dict) -> None:
         await ack()
+        self._later(self._submitted(body, view))
+
+    async def _submitted(self, body: dict, view: dict) -> None:
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
         except ValueError:
@@ -508,10 +514,8 @@ class SlackFront:
         account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
         in_home = bool(meta.get("h"))
-        self._later(
-            self._run_press(
-                account, place, press, hint, channel, meta.get("ts") or None, None, in_home
-            )
+        await self._run_press(
+            account, place, press, hint, channel, meta.get("ts") or None, None, in_home
         )
 
     # --- the Home tab ------------------------------------------------------------------------
@@ -702,6 +706,13 @@ class SlackFront:
         except aiohttp.ClientError as error:
             log.warning("file download failed: %s", type(error).__name__)
             return None
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    """What bolt's listener error handler logged when it ran the work itself."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("Slack work after the acknowledgement failed: %s", type(error).__name__,
+                  exc_info=(type(error), error, error.__traceback__))  # fmt: skip
 
 
 def delivery_key(body: dict) -> str | None:
