@@ -224,7 +224,7 @@ def administrators(ctx: Context, limit: int = 12) -> list[tuple[int, str]]:
                     name=short_name(user),
                     email=user.email,
                     communities=", ".join(names),
-                    pending=number(pending),
+                    pending=number(language, pending),
                 ),
             )  # fmt: skip
             for user, names, pending in queries.administrators_overview(session, limit)

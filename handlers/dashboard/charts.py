@@ -250,7 +250,7 @@ def synthesis(
     rows = tuple(
         (
             t(lang, f"charts.indicator.{indicator.value}"),
-            number(values[indicator], decimals(indicator, values[indicator]))
+            number(lang, values[indicator], decimals(indicator, values[indicator]))
             + (" t" if indicator is Indicator.CO2 else ""),
         )
         for indicator in Indicator

@@ -149,6 +149,7 @@ def chart_data(lang: str, fig: Figures) -> ChartData:
         total=None if indicator is Indicator.ADS else fig.totals,
         total_label=t(lang, "charts.total"),
         decimals=decimals(indicator, _largest(fig)),
+        language=lang,
     )
 
 
@@ -164,11 +165,12 @@ def caption(lang: str, fig: Figures) -> str:
     if request.years:
         if indicator is Indicator.ADS:  # a stock per month: its peak, not a sum
             parts = [t(lang, "charts.caption_year_active", year=year,
-                       value=number(max(values, default=0)), unit=unit)
+                       value=number(lang, max(values, default=0)), unit=unit)
                      for year, values in fig.series]  # fmt: skip
         else:
-            parts = [t(lang, "charts.caption_year", year=year, value=number(sum(values), places),
-                       unit=unit) for year, values in fig.series]  # fmt: skip
+            parts = [t(lang, "charts.caption_year", year=year,
+                       value=number(lang, sum(values), places), unit=unit)
+                     for year, values in fig.series]  # fmt: skip
         return t(lang, "charts.caption_years", indicator=name, scope=fig.scope_label,
                  years="; ".join(parts), counts=counts, until=until)  # fmt: skip
     _, values = fig.series[0]
@@ -177,16 +179,17 @@ def caption(lang: str, fig: Figures) -> str:
     if indicator is Indicator.ADS:
         return t(
             lang, "charts.caption_active", indicator=name, scope=fig.scope_label,
-            start=date(fig.start), end=date(fig.end), last=number(values[-1]), unit=unit,
+            start=date(fig.start), end=date(fig.end), last=number(lang, values[-1]), unit=unit,
             last_period=_period_words(lang, fig.keys[-1], request.period),
-            best=number(values[best]), best_period=_period_words(lang, fig.keys[best],
+            best=number(lang, values[best]), best_period=_period_words(lang, fig.keys[best],
             request.period), counts=counts, until=until,
         )  # fmt: skip
     return t(
         lang, "charts.caption", indicator=name, scope=fig.scope_label,
-        start=date(fig.start), end=date(fig.end), sum=number(sum(values), places), unit=unit,
-        best=number(values[best], places), best_period=_period_words(lang, fig.keys[best],
-        request.period), total=number(fig.totals[-1], places), counts=counts, until=until,
+        start=date(fig.start), end=date(fig.end), sum=number(lang, sum(values), places),
+        unit=unit,
+        best=number(lang, values[best], places), best_period=_period_words(lang, fig.keys[best],
+        request.period), total=number(lang, fig.totals[-1], places), counts=counts, until=until,
     )  # fmt: skip
 
 
