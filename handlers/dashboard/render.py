@@ -72,6 +72,8 @@ class CardData:
     title: str
     subtitle: str
     rows: tuple[tuple[str, str], ...]
+    #: under each figure, its change against the same date a year before
+    changes: tuple[str, ...] = ()
 
 
 def _formatter(language: str, decimals: int) -> FuncFormatter:
@@ -183,8 +185,12 @@ def render_card_png(card: CardData) -> bytes:
         y = 1 - (index + 0.5) / count
         colour = OKABE_ITO[index % len(OKABE_ITO)]
         axes.text(0.02, y, plain(label), fontsize=17, va="center", transform=axes.transAxes)
-        axes.text(0.98, y, value, fontsize=22, fontweight="bold", va="center", ha="right",
+        shift = 0.035 if card.changes else 0.0  # the value up, its change below it
+        axes.text(0.98, y + shift, value, fontsize=22, fontweight="bold", va="center", ha="right",
                   color=colour, transform=axes.transAxes)  # fmt: skip
+        if index < len(card.changes):
+            axes.text(0.98, y - 0.07, plain(card.changes[index]), fontsize=12, va="center",
+                      ha="right", color="#555555", transform=axes.transAxes)  # fmt: skip
     return _to_png(figure)
 
 
