@@ -184,23 +184,33 @@ def _labels(lang: str, fig: Figures) -> list[str]:
     return labels
 
 
+def quantity(lang: str, indicator: Indicator, value: float, places: int = 0) -> str:
+    """A figure with its unit, in the form its number takes: '1 utilisateur', '8 utilisateurs';
+    tonnes of CO2 keep their decimals ('0,011 t de CO₂')."""
+    if indicator is Indicator.CO2:
+        return f"{number(lang, value, places)} {t(lang, 'charts.unit.co2')}"
+    return t(lang, f"charts.quantity.{indicator.value}", count=round(value))
+
+
 def caption(lang: str, fig: Figures) -> str:
     """The key numbers in words: the reply's caption and the image's alt text."""
     request = fig.request
     indicator = request.indicator
     places = decimals(indicator, _largest(fig))
-    unit = t(lang, f"charts.unit.{indicator.value}")
     name = t(lang, f"charts.indicator.{indicator.value}")
     until = t(lang, "charts.until", date=datetime(fig.until, lang))
     counts = t(lang, f"charts.counts.{indicator.value}")  # what the figure counts
+
+    def amount(value: float) -> str:
+        return quantity(lang, indicator, value, places)
+
     if request.years:
         if indicator is Indicator.ADS:  # a stock per month: its peak, not a sum
             parts = [t(lang, "charts.caption_year_active", year=year,
-                       value=number(lang, max(values, default=0)), unit=unit)
+                       value=amount(max(values, default=0)))
                      for year, values in fig.series]  # fmt: skip
         else:
-            parts = [t(lang, "charts.caption_year", year=year,
-                       value=number(lang, sum(values), places), unit=unit)
+            parts = [t(lang, "charts.caption_year", year=year, value=amount(sum(values)))
                      for year, values in fig.series]  # fmt: skip
         partial = partial_month(fig)
         if partial is not None:  # said before what is counted: the current month is partial
@@ -216,17 +226,16 @@ def caption(lang: str, fig: Figures) -> str:
     if indicator is Indicator.ADS:
         return t(
             lang, "charts.caption_active", indicator=name, scope=fig.scope_label,
-            start=date(fig.start), end=date(fig.end), last=number(lang, values[-1]), unit=unit,
+            start=date(fig.start), end=date(fig.end), last=amount(values[-1]),
             last_period=_period_words(lang, fig.keys[-1], request.period),
-            best=number(lang, values[best]), best_period=_period_words(lang, fig.keys[best],
+            best=amount(values[best]), best_period=_period_words(lang, fig.keys[best],
             request.period), counts=counts, until=until,
         )  # fmt: skip
     return t(
         lang, "charts.caption", indicator=name, scope=fig.scope_label,
-        start=date(fig.start), end=date(fig.end), sum=number(lang, sum(values), places),
-        unit=unit,
-        best=number(lang, values[best], places), best_period=_period_words(lang, fig.keys[best],
-        request.period), total=number(lang, fig.totals[-1], places), counts=counts, until=until,
+        start=date(fig.start), end=date(fig.end), sum=amount(sum(values)),
+        best=amount(values[best]), best_period=_period_words(lang, fig.keys[best],
+        request.period), total=amount(fig.totals[-1]), counts=counts, until=until,
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import pytest
 from bot.config import ConfigError, load_config
 from bot.slack import render
 from bot.slack.limits import redact
+from handlers.core.i18n import t
 from handlers.core.reply import Button, Reply
 
 
@@ -83,3 +84,8 @@ def test_the_manifest_declares_the_command_the_endpoint_scopes_and_events():
     for needed in ("commands", "chat:write", "im:write", "files:write", "files:read",
                    "users:read", "message.im", "message.channels"):  # fmt: skip
         assert f"- {needed}" in manifest, needed
+
+
+def test_french_numbers_keep_their_no_break_space_in_mrkdwn():
+    text = t("fr", "admin.delete_members", count=14581)
+    assert render.mrkdwn(f"**{text}**") == "*14\u202f581 membres*"
