@@ -48,7 +48,7 @@ def test_an_operator_sees_every_community_by_name(ctx, world):
     assert reply.text.splitlines() == [
         "**Vos communautés** (3)",
         f"• Arc France (n° {c['arc']}) : 3 membres, 3 en attente",
-        f"• GSK Saint Amand les Eaux (n° {c['gsk']}) : 1 membres, 1 en attente",
+        f"• GSK Saint Amand les Eaux (n° {c['gsk']}) : 1 membre, 1 en attente",
         f"• LeNord covoiture (n° {c['lenord']}) : 2 membres, 0 en attente",
     ]
     assert [(action, ref) for _, action, ref in buttons(reply)] == [
@@ -75,7 +75,7 @@ def test_counts_use_french_number_separators(ctx, world):
     reply = communities.my_communities(ctx, actor(ctx, world, "jeanmarc"))
 
     assert "Arc France" in reply.text
-    assert ": 1 003 membres, 3 en attente" in reply.text
+    assert ": 1\u202f003 membres, 3 en attente" in reply.text
 
 
 def test_the_community_card_shows_what_the_web_admin_shows(ctx, world):

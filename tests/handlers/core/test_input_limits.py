@@ -25,7 +25,7 @@ from tests.security.conftest import PLACE, fr, full_snapshot
 def too_long(length: int, limit: int, language: str = "fr") -> str:
     from handlers.core.i18n import t
 
-    return t(language, "error.too_long", length=number(length), limit=number(limit))
+    return t(language, "error.too_long", length=number(language, length), limit=number(language, limit))
 
 
 @contextlib.contextmanager
