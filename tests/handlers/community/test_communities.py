@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from handlers.chat.actions import Press, press
@@ -56,6 +58,15 @@ def test_an_operator_sees_every_community_by_name(ctx, world):
         ("card", str(c["gsk"])),
         ("card", str(c["lenord"])),
     ]
+
+
+def test_english_counts_say_one_member_and_use_english_separators(ctx, world):
+    add_members(ctx, world, "arc", 1000)
+    english = dataclasses.replace(actor(ctx, world, "operator"), language="en")
+    lines = communities.my_communities(ctx, english).text.splitlines()
+    c = world.communities
+    assert lines[1] == f"• Arc France (#{c['arc']}): 1,003 members, 3 pending"
+    assert lines[2] == f"• GSK Saint Amand les Eaux (#{c['gsk']}): 1 member, 1 pending"
 
 
 @pytest.mark.parametrize("person", ["marion", "nathalie", "pierre", "lila"])

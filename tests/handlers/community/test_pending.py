@@ -201,7 +201,8 @@ def test_a_reason_too_long_is_refused(ctx, world):
         ctx, actor(ctx, world, "emilie"), world.membership("arc", "helene"), "x" * 1001
     )
 
-    assert_refused(ctx, reply, before, "Texte trop long : 1\u202f001 caractères pour 1\u202f000 au plus")
+    too_long = "Texte trop long : 1\u202f001 caractères pour 1\u202f000 au plus"
+    assert_refused(ctx, reply, before, too_long)
 
 
 @pytest.mark.parametrize("second", ["approve", "refuse"])

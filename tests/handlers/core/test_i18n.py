@@ -77,7 +77,7 @@ def _plural_tables(tree: dict, prefix: str = "") -> set[str]:
 
 
 def test_no_message_says_s_in_brackets():
-    """"1 membre(s)": every count picks its form instead."""
+    """No "1 membre(s)": every count picks its form instead."""
     for language in LANGUAGES:
         for key, template in catalog(language).items():
             if "{" in template:

@@ -93,3 +93,11 @@ def test_daily_reminders_to_deciders_then_operators(ops_ctx, world, transports, 
     assert received(transports["telegram"], EMILIE_TG).count(reminder) == 2
     ops = [t for t in received(transports["slack"], "C0OPERATORS") if t.startswith("⏰")]
     assert ops[1:] == [operators + "• Arc France : 2\n• GSK Saint Amand les Eaux : 1"]
+
+
+def test_a_reminder_after_one_day_says_one_day(ops_ctx, world, transports, engine):
+    link_deciders(engine, world)
+    settings = dataclasses.replace(ops_ctx.settings, reminder_days=1)
+    run(dataclasses.replace(ops_ctx, settings=settings), transports)
+    reminder = "⏰ **Demandes en attente depuis plus de 1 jour**\n• Arc France : 3"
+    assert reminder in received(transports["telegram"], EMILIE_TG)
