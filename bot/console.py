@@ -147,7 +147,7 @@ class Console:
         if line.isdigit():
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):
-                self.say(t(actor.language, "console.bad_choice"))
+                self.say(bad_choice(actor.language, len(self.buttons)))
                 return None
             return self.press(actor, self.buttons[index])
         name, args = commands.parse(line)
@@ -216,7 +216,14 @@ def pick_user(
             return candidates[int(answer) - 1][0]
         if "@" in answer:
             return pick_user(ctx, answer, ask, say)
-        say(t(language, "console.bad_choice"))
+        say(bad_choice(language, len(candidates)))
+
+
+def bad_choice(language: str, choices: int) -> str:
+    """What a number outside the numbered choices (or a stray word) gets: the valid range."""
+    if choices == 0:
+        return t(language, "console.no_choice")
+    return t(language, "console.bad_choice", count=choices)
 
 
 def administrators(ctx: Context, limit: int = 12) -> list[tuple[int, str]]:
@@ -232,7 +239,7 @@ def administrators(ctx: Context, limit: int = 12) -> list[tuple[int, str]]:
                     name=short_name(user),
                     email=user.email,
                     communities=", ".join(names),
-                    pending=number(pending),
+                    pending=number(language, pending),
                 ),
             )  # fmt: skip
             for user, names, pending in queries.administrators_overview(session, limit)

@@ -65,13 +65,13 @@ def home(ctx: Context, actor: Actor) -> Home:
         figures = _figures(session, actor) if rows else None
     if not rows:
         return Home(lang, (Reply(t(lang, "communities.none")),))
-    sections = [Reply(t(lang, "communities.title", count=number(len(rows))))]
+    sections = [Reply(t(lang, "communities.title", count=len(rows)))]
     shown = sorted(rows, key=lambda row: -row.pending)[:HOME_COMMUNITIES]  # stable: by name
     sections += [_community(lang, row) for row in shown]
     if len(rows) > len(shown):
         sections.append(
             Reply(
-                t(lang, "home.more_communities", count=number(len(rows) - len(shown))),
+                t(lang, "home.more_communities", count=len(rows) - len(shown)),
                 ((communities.COMMUNITIES.button(t(lang, "home.all_communities")),),),
             )
         )
@@ -85,7 +85,7 @@ def home(ctx: Context, actor: Actor) -> Home:
 def _community(lang: str, row: queries.CommunityCounts) -> Reply:
     cid = row.community.id
     line = t(lang, "communities.line", name=row.community.name, id=cid,
-             members=number(row.members), pending=number(row.pending))  # fmt: skip
+             count=row.members, pending=number(lang, row.pending))  # fmt: skip
     buttons = (
         pending.PENDING.button(
             t(lang, "card.pending_button", count=row.pending),
@@ -102,7 +102,7 @@ def _community(lang: str, row: queries.CommunityCounts) -> Reply:
 def _requests(lang: str, oldest: list[queries.PendingIn], total: int) -> list[Reply]:
     if not oldest:
         return [Reply(t(lang, "home.no_requests"))]
-    sections = [Reply(t(lang, "home.requests_title", count=number(total)))]
+    sections = [Reply(t(lang, "home.requests_title", count=total))]
     for found in oldest:
         request = pending.describe_pending(found.person, found.community)
         text = t(lang, "home.request", line=pending.pending_line(lang, request),
@@ -121,7 +121,7 @@ def _figures(session, actor: Actor) -> tuple[str, str, list[tuple[str, str]]]:
     rows = [
         (
             t(lang, f"charts.indicator.{indicator.value}"),
-            number(values[indicator], decimals(indicator, values[indicator]))
+            number(lang, values[indicator], decimals(indicator, values[indicator]))
             + (" t" if indicator is Indicator.CO2 else ""),
         )
         for indicator in Indicator

@@ -319,7 +319,9 @@ def on_text(
     limit = answer_limit(resolved[0] if resolved else "")
     if len(text or "") > limit:  # refused before the question is consumed: answer again
         again = resolved[1] if resolved else None
-        refusal = t(lang, "error.too_long", length=number(len(text)), limit=number(limit))
+        refusal = t(
+            lang, "error.too_long", length=number(lang, len(text)), limit=number(lang, limit)
+        )
         return Answer(Reply(refusal, ok=False), awaiting=again)
     row = _take(ctx, account, place)
     if row is None or resolved is None:
@@ -354,7 +356,9 @@ def file_target(
     limit = ctx.settings.max_identifiers_file_bytes
     if size is not None and size > limit:
         return FileTarget(
-            reply=Reply(t(lang, "validation.file_too_big", limit=number(limit // 1024)), ok=False)
+            reply=Reply(
+                t(lang, "validation.file_too_big", limit=number(lang, limit // 1024)), ok=False
+            )
         )
     waiting = _peek(ctx, account, place)
     if waiting is not None:

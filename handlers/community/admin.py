@@ -85,7 +85,12 @@ def community_card(ctx: Context, actor: Actor, community_id: int) -> Reply:
     domains = platform_domains(community.domain)
     lines = [
         t(lang, "card.title", name=community.name, id=community.id),
-        t(lang, "card.members", members=number(members_count), pending=number(pending_count)),
+        t(
+            lang,
+            "card.members",
+            members=number(lang, members_count),
+            pending=number(lang, pending_count),
+        ),
         t(lang, "card.referent", name=short_name(referent) if referent else "—"),
         t(
             lang,
@@ -439,16 +444,21 @@ def _summary_lines(lang: str, community: Community, session: Session) -> list[st
         t(
             lang,
             "admin.delete_memberships",
-            members=number(s[MembershipStatus.MEMBER] + s[MembershipStatus.MODERATOR]),
-            moderators=number(s[MembershipStatus.MODERATOR]),
-            pending=number(s[MembershipStatus.PENDING]),
-            refused=number(s[MembershipStatus.REFUSED]),
-        ),
-        t(lang, "admin.delete_ads", ads=number(summary.ads)),
-        t(lang, "admin.delete_files", files=number(summary.files)),
+            # one count per plural form: each figure says its own noun
+            members=t(
+                lang,
+                "admin.delete_members",
+                count=s[MembershipStatus.MEMBER] + s[MembershipStatus.MODERATOR],
+            ),
+            moderators=t(lang, "admin.delete_moderators", count=s[MembershipStatus.MODERATOR]),
+            pending=t(lang, "admin.delete_pending", count=s[MembershipStatus.PENDING]),
+            refused=t(lang, "admin.delete_refused", count=s[MembershipStatus.REFUSED]),
+        ),  # fmt: skip
+        t(lang, "admin.delete_ads", count=summary.ads),
+        t(lang, "admin.delete_files", count=summary.files),
     ]
     lines += [
-        t(lang, "admin.delete_other", table=table, count=number(count))
+        t(lang, "admin.delete_other", table=table, count=count)
         for table, count in summary.others.items()
     ]
     return lines

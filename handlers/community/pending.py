@@ -82,7 +82,7 @@ def list_pending(ctx: Context, actor: Actor, community_id: int, page: int = 0) -
     if not total:
         return Reply(t(lang, "pending.none", community=community.name))
     pages = page_count(total)
-    lines = [t(lang, "pending.title", community=community.name, count=number(total))]
+    lines = [t(lang, "pending.title", community=community.name, count=total)]
     buttons: list[tuple[Button, ...]] = []
     for person in people:
         request = _request(person.membership_id, person.requested_at, person, community)
@@ -245,7 +245,7 @@ def confirmation(lang: str, kind: str, community: Community, count: int) -> Repl
     if count == 0:
         return Reply(t(lang, "pending.none", community=community.name))
     return Reply(
-        t(lang, f"bulk.{kind}.ask", count=number(count), community=community.name),
+        t(lang, f"bulk.{kind}.ask", count=count, community=community.name),
         (
             (
                 bulk_confirm_button(lang, kind, community.id, count),
@@ -269,7 +269,10 @@ def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expec
         targets = bulk.targets(session, community, matching_only)
         if len(targets) != expected:
             changed = t(
-                lang, "bulk.count_changed", expected=number(expected), now=number(len(targets))
+                lang,
+                "bulk.count_changed",
+                expected=number(lang, expected),
+                now=number(lang, len(targets)),
             )
             reply = confirmation(lang, kind, community, len(targets))
             return Reply(changed + "\n" + reply.text, reply.buttons, ok=False)
@@ -297,7 +300,7 @@ def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expec
         t(
             lang,
             f"bulk.{kind}.done",
-            count=number(len(done)),
+            count=len(done),
             community=community.name,
             names=", ".join(done),
             by=actor.name,
@@ -339,7 +342,7 @@ CONFIRM_BULK = {
 def bulk_confirm_button(lang: str, kind: str, community_id: int, count: int) -> Button:
     """Carries the count shown, which the decision checks is still the count of targets."""
     return CONFIRM_BULK[kind].button(
-        t(lang, f"bulk.{kind}.confirm", count=number(count)),
+        t(lang, f"bulk.{kind}.confirm", count=count),
         community_id,
         count,
         style="danger" if kind == "refuse_all" else "primary",

@@ -266,9 +266,9 @@ def render(language: str, notification: Notification) -> Reply:
     payload = json.loads(notification.payload or "{}")
     kind = notification.kind
     if kind in ("reminder", "reminder_operators"):
-        lines = [t(language, f"feed.{kind}", days=payload.get("days", 0))]
+        lines = [t(language, f"feed.{kind}", count=int(payload.get("days", 0)))]
         for name, count in payload.get("communities", {}).items():
-            lines.append(t(language, "feed.reminder_line", community=name, count=number(count)))
+            lines.append(t(language, "feed.reminder_line", community=name, count=count))
         return Reply("\n".join(lines))
     if kind == "link_attack":
         attacked = dt.datetime.fromisoformat(payload["at"])
@@ -276,8 +276,8 @@ def render(language: str, notification: Notification) -> Reply:
             t(
                 language,
                 "feed.link_attack",
-                failures=number(payload.get("failures", 0)),
-                identities=number(payload.get("identities", 0)),
+                failures=number(language, payload.get("failures", 0)),
+                identities=number(language, payload.get("identities", 0)),
                 minutes=payload.get("minutes", 15),
                 when=datetime(attacked, language),
             )

@@ -9,6 +9,7 @@ import pytest
 from bot.config import ConfigError, load_config
 from bot.slack import render
 from bot.slack.limits import redact
+from handlers.core.i18n import t
 from handlers.core.reply import Button, Reply
 
 
@@ -103,3 +104,8 @@ def test_the_home_view_puts_each_sections_buttons_under_it_within_100_blocks():
     long = render.home_view(Home("fr", tuple(section(n) for n in range(60))))
     assert len(long["blocks"]) <= render.MAX_HOME_BLOCKS
     assert long["blocks"][-1]["type"] == "actions"  # a section is never cut from its buttons
+
+
+def test_french_numbers_keep_their_no_break_space_in_mrkdwn():
+    text = t("fr", "admin.delete_members", count=14581)
+    assert render.mrkdwn(f"**{text}**") == "*14\u202f581 membres*"

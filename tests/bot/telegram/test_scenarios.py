@@ -194,7 +194,7 @@ async def test_approve_all_behind_a_confirmation(api, front, ctx, world):
     edited = await reply_to(api, EMILIE["id"], 1, "editMessageText")
     assert edited.params["message_id"] == str(ask.message_id)
     assert edited.text.startswith(
-        f"✅ 3 demande(s) acceptée(s) dans Arc France par Emilie F. le {NOW} : "
+        f"✅ 3 demandes acceptées dans Arc France par Emilie F. le {NOW} : "
     )
     assert all(
         membership(ctx, world.membership("arc", p)).status == MembershipStatus.MEMBER
@@ -251,10 +251,10 @@ async def test_identifiers_file_with_bad_lines_then_a_good_one(api, front, ctx, 
     api.send_document(EMILIE, "ids.csv", b"dupont;1234\nsans separateur\nx;y;z\nmartin;99\n")
     report = await reply_to(api, EMILIE["id"], 2)
     assert report.text == (
-        "Fichier refusé, comme la plateforme le refuserait : 2 ligne(s) ne sont pas une paire "
+        "Fichier refusé, comme la plateforme le refuserait : 2 lignes ne sont pas une paire "
         "« identifiant;identifiant ». Rien n'a été modifié.\n"
-        "ligne 2 : 1 colonne(s) au lieu de 2 — « sans separateur »\n"
-        "ligne 3 : 3 colonne(s) au lieu de 2 — « x;y;z »"
+        "ligne 2 : 1 colonne au lieu de 2 — « sans separateur »\n"
+        "ligne 3 : 3 colonnes au lieu de 2 — « x;y;z »"
     )
     assert "download" in api.methods()
     assert snapshot(ctx) == before
@@ -274,7 +274,7 @@ async def test_a_too_big_file_is_refused_before_download(api, front, ctx, world,
     before = snapshot(ctx)
     api.send_document(EMILIE, "ids.csv", b"a;b\n", size=settings.max_identifiers_file_bytes + 1)
     refused = await reply_to(api, EMILIE["id"], 2)
-    assert refused.text == "Fichier trop volumineux (5 120 Ko au plus). Rien n'a été modifié."
+    assert refused.text == "Fichier trop volumineux (5\u202f120 Ko au plus). Rien n'a été modifié."
     assert "getFile" not in api.methods() and "download" not in api.methods()
     assert snapshot(ctx) == before
 

@@ -109,7 +109,7 @@ def test_full_description_keeps_its_lines_and_the_card_shows_it(ctx, world):
     [
         ("edit_name", "   ", "Le texte est vide"),
         ("edit_name", "N" * 256, "256 caractères pour 255 au plus"),
-        ("edit_full_description", "x" * 4001, "4 001 caractères pour 4 000 au plus"),
+        ("edit_full_description", "x" * 4001, "4\u202f001 caractères pour 4\u202f000 au plus"),
     ],
 )
 def test_empty_or_too_long_texts_change_nothing(ctx, world, action, text, message):

@@ -201,7 +201,8 @@ def test_a_reason_too_long_is_refused(ctx, world):
         ctx, actor(ctx, world, "emilie"), world.membership("arc", "helene"), "x" * 1001
     )
 
-    assert_refused(ctx, reply, before, "Texte trop long : 1 001 caractères pour 1 000 au plus")
+    too_long = "Texte trop long : 1\u202f001 caractères pour 1\u202f000 au plus"
+    assert_refused(ctx, reply, before, too_long)
 
 
 @pytest.mark.parametrize("second", ["approve", "refuse"])
@@ -295,7 +296,7 @@ def test_the_decision_and_its_audit_entry_are_one_transaction(ctx, world, monkey
             "Oui, accepter les 3",
             "primary",
             MembershipStatus.MEMBER,
-            "✅ 3 demande(s) acceptée(s) dans Arc France par Emilie F. le {now} : "
+            "✅ 3 demandes acceptées dans Arc France par Emilie F. le {now} : "
             "Pierre L., Hélène B., François B.",
         ),
         (
@@ -304,7 +305,7 @@ def test_the_decision_and_its_audit_entry_are_one_transaction(ctx, world, monkey
             "Oui, refuser les 3",
             "danger",
             MembershipStatus.REFUSED,
-            "❌ 3 demande(s) refusée(s) dans Arc France par Emilie F. le {now} : "
+            "❌ 3 demandes refusées dans Arc France par Emilie F. le {now} : "
             "Pierre L., Hélène B., François B.",
         ),
     ],

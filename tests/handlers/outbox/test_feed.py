@@ -226,3 +226,11 @@ def test_a_check_that_failed_is_tried_again(ops_ctx, world, engine, monkeypatch)
             scan(ops_ctx)
     assert reminders_in_db(engine) == []
     assert scan(ops_ctx) == 3  # not taken for done
+
+
+def test_a_reminder_after_one_day_says_one_day(ops_ctx, world, transports, engine):
+    link_deciders(engine, world)
+    settings = dataclasses.replace(ops_ctx.settings, reminder_days=1)
+    run(dataclasses.replace(ops_ctx, settings=settings), transports)
+    reminder = "⏰ **Demandes en attente depuis plus de 1 jour**\n• Arc France : 3"
+    assert reminder in received(transports["telegram"], EMILIE_TG)
