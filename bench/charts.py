@@ -428,7 +428,7 @@ def prepare_database(url: str) -> list[str]:
     if not has_data:
         schema.prepare(engine)
         start = time.perf_counter()
-        summary = fill_demo(engine, 3, progress=lambda line: print("  " + line, flush=True))
+        summary = fill_demo(engine, 3, progress=lambda step: print(f"  {step}", flush=True))
         lines.append(f"- demo --scale 3: {summary} in {time.perf_counter() - start:,.0f} s")
     else:
         schema.prepare(engine)

@@ -110,7 +110,7 @@ def discover(url: str, referents: list[bench_world.Referent]) -> dict[str, list[
             seen: set[str] = set()
             queue: list[Button] = []
             for command in COMMANDS:
-                reply = pending_input.on_command(ctx, account, place, command.name, [], "fr")
+                reply = pending_input.on_command(ctx, account, place, command.name, [], "fr").reply
                 pending_input.clear(ctx, account, place)
                 queue.extend(b for row in reply.buttons for b in row)
             while queue:

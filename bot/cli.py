@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import LOG_LEVELS, Config, ConfigError, load_config
 from bot.logs import setup_logging
 from bot.wiring import NotReady, Runtime, open_runtime
 from handlers.core.errors import Refusal
@@ -31,7 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="TOML configuration (default: $REFERENT_BOT_CONFIG, else the embedded SQLite file)",
     )
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        type=str.upper,
+        choices=LOG_LEVELS,
+        metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)}, in any case (default: the configuration's, else INFO)",
+    )
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="print the version of referent-bot and exit"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help="run the enabled fronts (Telegram, Slack) and the notifier")
@@ -110,6 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
     chart.add_argument("--csv", metavar="FILE", help="also write the numbers (period,series,value)")
     chart.add_argument("--language", default=None, choices=["fr", "en"])
     return parser
+
+
+class _Version(argparse.Action):
+    """`--version`, reading the installed package's metadata only when asked (argparse's
+    own action wants the text when the parser is built, at every start)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("referent-bot")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        print(f"{parser.prog} {number}")
+        parser.exit()
 
 
 def _iso_date(text: str):
@@ -241,11 +266,12 @@ def _moderator_roles(engine, apply: bool) -> int:
 def _refresh_indicators(engine, full: bool) -> int:
     from sqlalchemy.orm import Session
 
+    from bot.progress import ProgressReport  # tqdm: only for the commands that show progress
     from storage.indicator_days import refresh
 
     started = time.perf_counter()
-    with Session(engine) as session:
-        result = refresh(session, full=full)
+    with Session(engine) as session, ProgressReport("indicators") as progress:
+        result = refresh(session, full=full, progress=progress)
     what = "built" if result.full else f"refreshed from {result.since:%d/%m/%Y}"
     took = time.perf_counter() - started
     print(f"indicator aggregate {what}: {result.rows:,} rows in {took:,.1f} s "
@@ -258,6 +284,7 @@ def _has_tables(engine) -> bool:
 
 
 def cmd_demo(config: Config, args) -> int:
+    from bot.progress import ProgressReport
     from storage.demo import DemoError, fill_demo
 
     if config.embedded:
@@ -265,9 +292,14 @@ def cmd_demo(config: Config, args) -> int:
     engine = make_engine(config.database_url)
     schema.prepare(engine)
     try:
-        summary = fill_demo(
-            engine, scale=args.scale, seed=args.seed, security_folder=config.security_folder
-        )
+        with ProgressReport("demo") as progress:
+            summary = fill_demo(
+                engine,
+                scale=args.scale,
+                seed=args.seed,
+                progress=progress,
+                security_folder=config.security_folder,
+            )
     except DemoError as error:
         print(f"referent-bot: {error}", file=sys.stderr)
         return 1

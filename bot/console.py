@@ -77,6 +77,8 @@ class Console:
         self.stdout = stdout
         self.ansi = stdout.isatty()
         self.buttons: list[Button] = []
+        #: The button the next line answers (`Reply.awaits`: "type the exact name"...).
+        self.awaiting: Button | None = None
 
     def actor(self) -> Actor:
         """Re-read on every input, so rights and language are always current."""
@@ -104,6 +106,7 @@ class Console:
     def show(self, reply: Reply) -> None:
         if reply.buttons:
             self.buttons = reply.all_buttons
+        self.awaiting = reply.awaits if reply.ok else None
         self.print(render(reply, self.buttons, self.ansi))
         for name, content, caption in [(i.filename, i.png, i.caption) for i in reply.images] + [
             (name, content, "") for name, content in reply.files
@@ -136,10 +139,15 @@ class Console:
                 self.show(reply)
 
     def handle(self, actor: Actor, line: str) -> Reply | None:
+        awaiting, self.awaiting = self.awaiting, None  # answered once, like a parked press
+        if awaiting is not None and not (line.isdigit() and 0 < int(line) <= len(self.buttons)):
+            # The reply asked for text: this line is it (a shown button's number still
+            # presses that button, the cancel one included).
+            return actions.press(self.ctx, actor, Press(awaiting.action, awaiting.ref, text=line))
         if line.isdigit():
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):
-                self.say(t(actor.language, "console.bad_choice"))
+                self.say(bad_choice(actor.language, len(self.buttons)))
                 return None
             return self.press(actor, self.buttons[index])
         name, args = commands.parse(line)
@@ -208,7 +216,14 @@ def pick_user(
             return candidates[int(answer) - 1][0]
         if "@" in answer:
             return pick_user(ctx, answer, ask, say)
-        say(t(language, "console.bad_choice"))
+        say(bad_choice(language, len(candidates)))
+
+
+def bad_choice(language: str, choices: int) -> str:
+    """What a number outside the numbered choices (or a stray word) gets: the valid range."""
+    if choices == 0:
+        return t(language, "console.no_choice")
+    return t(language, "console.bad_choice", count=choices)
 
 
 def administrators(ctx: Context, limit: int = 12) -> list[tuple[int, str]]:
@@ -224,7 +239,7 @@ def administrators(ctx: Context, limit: int = 12) -> list[tuple[int, str]]:
                     name=short_name(user),
                     email=user.email,
                     communities=", ".join(names),
-                    pending=number(pending),
+                    pending=number(language, pending),
                 ),
             )  # fmt: skip
             for user, names, pending in queries.administrators_overview(session, limit)

@@ -27,8 +27,9 @@ from collections import defaultdict, deque
 from typing import Protocol
 
 from bot.logs import request_scope
+from handlers.chat import home
 from handlers.core.reply import Reply
-from handlers.outbox import claims, feed, outcomes, watcher
+from handlers.outbox import claims, feed, homes, outcomes, watcher
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ class Transport(Protocol):
 
     async def edit(self, chat_id: str, team_id: str, message_ref: str, reply: Reply) -> None: ...
 
+    # A platform with a Home (Slack's App Home tab) also has, raising the same outcomes:
+    # async def publish_home(self, user_id: str, team_id: str, home: home.Home) -> None
+
 
 #: How long the notifier keeps trying to record a sent message while the database is away,
 #: and how often (well within the delivery lease).
@@ -70,6 +74,9 @@ class RateLimiter:
 
     Telegram: 1 message a second per chat, 20 a minute per group, 30 a second overall.
     Slack: 1 message a second per channel.
+    A platform whose transport has a `pace(chat_id)` coroutine (Telegram's: the budget it
+    shares with the front's replies, bot/telegram/budget.py) is paced by it instead, since
+    those limits count the replies too.
     """
 
     #: The published limits, with a margin: what leaves here a second apart may arrive a few
@@ -80,9 +87,11 @@ class RateLimiter:
         "slack": ((1, 1.1), None, None),
     }
 
-    def __init__(self, clock=time.monotonic, sleep=asyncio.sleep) -> None:
+    def __init__(self, clock=time.monotonic, sleep=asyncio.sleep, transports=None) -> None:
         self.clock = clock
         self.sleep = sleep
+        #: The running fronts' transports (App.transports), read at each send.
+        self.transports: dict = {} if transports is None else transports
         self.sent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = asyncio.Lock()
 
@@ -109,6 +118,10 @@ class RateLimiter:
 
     async def acquire(self, platform: str, chat_id: str) -> None:
         """Wait for a free slot and take it (one caller at a time, so no slot is taken twice)."""
+        pace = getattr(self.transports.get(platform), "pace", None)
+        if pace is not None:  # a budget shared with the front's replies
+            await pace(chat_id)
+            return
         async with self._lock:
             while (wait := self.delay(platform, chat_id)) > EPSILON:
                 await self.sleep(wait)
@@ -129,7 +142,7 @@ class Notifier:
         #: Sends in flight at once (to different chats; the limiter paces each chat).
         self.parallel = parallel
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(transports=getattr(app, "transports", None))
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
@@ -200,7 +213,42 @@ class Notifier:
                 by_chat[(task.platform, task.chat_id)].append(task)
             gate = asyncio.Semaphore(self.parallel)
             done += sum(await asyncio.gather(*(self._chat(gate, q) for q in by_chat.values())))
+        await self.publish_homes()
         return done
+
+    async def publish_homes(self) -> int:
+        """Publish again the Homes out of date (a request arrived or was decided in one of
+        their communities, marked by the scans above), on the platforms that have one; returns
+        how many were published. A failed publish is due again at the next round."""
+        platforms = [name for name, transport in self.app.transports.items()
+                     if hasattr(transport, "publish_home")]  # fmt: skip
+        if not platforms:
+            return 0
+        published = 0
+        for due in await self.app.call(homes.due, self.app.ctx, platforms):
+            if self._stop.is_set():
+                break
+            with request_scope(f"home {due.id}"):
+                published += await self._publish_home(due)
+        return published
+
+    async def _publish_home(self, due: homes.DueHome) -> int:
+        found = await self.app.call(home.render_due, self.app.ctx, due)
+        if found is None:
+            return 0  # another replica took it
+        transport = self.app.transports[due.key.platform]
+        await self.limiter.acquire(due.key.platform, f"home:{due.key.external_id}")
+        try:
+            await transport.publish_home(due.key.external_id, due.key.team_id, found)
+        except Unreachable as error:
+            log.info("home %s: the person cannot be reached (%s); forgotten", due.id, error)
+            await self.app.call(homes.forget, self.app.ctx, due.id)
+            return 0
+        except Exception as error:  # RetryLater, MaybeSent (a publish is repeatable), other
+            log.info("home %s: publish failed (%s), due again", due.id, type(error).__name__)
+            await self.app.call(homes.release, self.app.ctx, due)
+            return 0
+        return 1
 
     async def _chat(self, gate: asyncio.Semaphore, queue: list[claims.DeliveryTask]) -> int:
         done = 0

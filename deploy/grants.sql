@@ -15,6 +15,7 @@ GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE ON 
 GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE ON `mobicoop`.`bot_chat_identity` TO 'referent_bot'@'%';
 GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE ON `mobicoop`.`bot_delivery` TO 'referent_bot'@'%';
 GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE ON `mobicoop`.`bot_email` TO 'referent_bot'@'%';
+GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE ON `mobicoop`.`bot_home_view` TO 'referent_bot'@'%';
 GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE ON `mobicoop`.`bot_indicator_day` TO 'referent_bot'@'%';
 GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE ON `mobicoop`.`bot_indicator_refresh` TO 'referent_bot'@'%';
 GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE ON `mobicoop`.`bot_link_attempt` TO 'referent_bot'@'%';

@@ -293,4 +293,27 @@ class SeenUpdate(BotBase):
     seen_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 
 
+class HomeView(BotBase):
+    """A chat account that opened the bot's Home (Slack's App Home tab). Only these get their
+    Home published again when what it shows changes: `version` counts the changes (a request
+    arrived or was decided in one of their communities), `shown_version` the last one a
+    published Home includes (claimed before rendering, so one replica publishes each change)."""
+
+    __tablename__ = "bot_home_view"
+    __table_args__ = (UniqueConstraint("platform", "team_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str] = mapped_column(String(64), default="")
+    external_id: Mapped[str] = mapped_column(String(64))
+    #: Saw every community when last rendered (an operator): every change concerns them.
+    everything: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    shown_version: Mapped[int] = mapped_column(Integer, default=0)
+    #: The outcome of the last press made in the Home, shown on top of it for a while.
+    notice: Mapped[str | None] = mapped_column(Text)
+    notice_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 BOT_TABLES = tuple(t.name for t in BotBase.metadata.sorted_tables)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Update, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.backoff import jittered
 from storage.bot_models import EmailMessage
 from storage.engine import rowcount
 
@@ -109,7 +110,8 @@ def mark_failed(
     permanent: bool = False,
     max_attempts: int = 30,
 ) -> dt.datetime | None:
-    """Count a failed attempt and schedule the next one with exponential backoff.
+    """Count a failed attempt and schedule the next one with exponential backoff (jittered:
+    between half the delay and the delay, storage.backoff).
 
     A permanent failure (the server refused the address for good), or too many attempts,
     ends in state 'failed', which no sender picks up again. Returns the next attempt's time.
@@ -117,7 +119,7 @@ def mark_failed(
     attempts = message.attempts + 1
     give_up = permanent or attempts >= max_attempts
     delay = min(first_delay * (2 ** (attempts - 1)), MAX_BACKOFF)
-    next_at = None if give_up else when + delay
+    next_at = None if give_up else when + dt.timedelta(seconds=jittered(delay.total_seconds()))
     with sessions() as session, session.begin():
         session.execute(
             _held(message.id, worker).values(

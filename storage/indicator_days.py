@@ -71,6 +71,7 @@ from storage.models import (
     User,
     Waypoint,
 )
+from storage.progress import Progress, Step
 
 #: Days recomputed by a window refresh: carpools are marked carried out some days after.
 WINDOW_DAYS = 31
@@ -296,13 +297,26 @@ def _as_date(value: object) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _rows(session: Session, since: dt.date | None) -> Iterator[dict[str, object]]:
+_KINDS = ("a", "c", "t")
+#: The phases `refresh` reports: the grouped reads (one query per measure and kind of scope,
+#: most of the time), then the inserts (BATCH rows each).
+READING, WRITING = "grouped queries", "rows written"
+
+
+def _rows(
+    session: Session, since: dt.date | None, progress: Progress | None = None
+) -> Iterator[dict[str, object]]:
     dialect = session.get_bind().dialect.name
     fallback = True
+    queries = len(Measure) * len(_KINDS)
+    done = 0
     for measure in Measure:
-        for kind in ("a", "c", "t"):
+        for kind in _KINDS:
+            if progress is not None:
+                progress(Step(READING, done, queries))
             query = _grouped(dialect, measure, kind, since, fallback)
             grouped = session.execute(query).all()
+            done += 1
             if measure is Measure.CO2 and kind == "a":
                 fallback = any(row.fallbacks for row in grouped)
             for sid, day, value, *_ in grouped:
@@ -314,6 +328,8 @@ def _rows(session: Session, since: dt.date | None) -> Iterator[dict[str, object]
                     "day": _as_date(day),
                     "value": int(value),
                 }
+    if progress is not None:
+        progress(Step(READING, queries, queries))
 
 
 def _known_scopes(session: Session) -> list[str]:
@@ -327,6 +343,7 @@ def refresh(
     full: bool | None = None,
     window_days: int = WINDOW_DAYS,
     full_every: dt.timedelta = FULL_EVERY,
+    progress: Progress | None = None,
 ) -> RefreshResult:
     """Recompute the aggregate: everything when `full` (or, when None, when the last full
     build is older than `full_every` or there is none), else the last `window_days` days and
@@ -335,14 +352,15 @@ def refresh(
     The grouped rows are computed first, with plain reads (minutes at the platform's size, and
     no write lock held meanwhile: on SQLite a write transaction would block the bot's own
     writes); then one short transaction locks the state row, replaces the rows and commits. A
-    replica that finds a fresher refresh already written drops its own.
+    replica that finds a fresher refresh already written drops its own. `progress` receives
+    a `Step` before and after each grouped query, then after each batch of inserts.
     """
     now = clock.now()
     state = session.get(IndicatorRefresh, 1)
     if full is None:
         full = state is None or now - state.full_at >= full_every
     since = None if full else now.date() - dt.timedelta(days=window_days)
-    rows = list(_rows(session, since))
+    rows = list(_rows(session, since, progress))
     if full:
         rows += [{"scope": s, "measure": KNOWN, "day": KNOWN_DAY, "value": 1}
                  for s in _known_scopes(session)]  # fmt: skip
@@ -361,9 +379,13 @@ def refresh(
             delete(IndicatorDay).where(IndicatorDay.day >= since, IndicatorDay.measure != KNOWN)
         )
     for start in range(0, len(rows), BATCH):
+        if progress is not None:
+            progress(Step(WRITING, start, len(rows)))
         # Declarative types __table__ as any FromClause; a mapped class's is its Table.
         table = cast(Table, IndicatorDay.__table__)
         session.execute(table.insert(), rows[start : start + BATCH])
+    if progress is not None:
+        progress(Step(WRITING, len(rows), len(rows)))
     if state is None:
         session.add(IndicatorRefresh(id=1, refreshed_at=now, full_at=now))
     else:

@@ -343,6 +343,36 @@ def pending_page(
     return [PendingPerson(*row[:5]) for row in rows], total
 
 
+@dataclass(frozen=True)
+class PendingIn:
+    """A pending request with its community: the oldest ones across several communities."""
+
+    person: PendingPerson
+    community: Community
+
+
+def oldest_pending(
+    session: Session, community_ids: Sequence[int] | None, limit: int
+) -> list[PendingIn]:
+    """The `limit` oldest pending requests of these communities (of every one: None)."""
+    query = (
+        select(
+            CommunityUser.id, CommunityUser.created_date, User.given_name, User.family_name,
+            User.email, Community,
+        )
+        .join(User, User.id == CommunityUser.user_id)
+        .join(Community, Community.id == CommunityUser.community_id)
+        .where(CommunityUser.status == MembershipStatus.PENDING, LISTED)
+        .order_by(CommunityUser.created_date, CommunityUser.id)
+        .limit(limit)
+    )  # fmt: skip
+    if community_ids is not None:
+        if not community_ids:
+            return []
+        query = query.where(CommunityUser.community_id.in_(sorted(community_ids)))
+    return [PendingIn(PendingPerson(*row[:5]), row[5]) for row in session.execute(query)]
+
+
 def pending_with_users(session: Session, community_id: int) -> list[tuple[CommunityUser, User]]:
     rows = session.execute(_PENDING_WITH_USERS, {"community_id": community_id}).all()
     return [(m, u) for m, u in rows]

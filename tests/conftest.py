@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from bot.logs import redact_personal_data_in_logs
 from bot.wiring import register_audit_listeners
 from handlers.core.context import Context, Settings
+from handlers.outbox.feed import forget_reminders_done
 from storage import clock, schema
 from storage.bot_models import BotBase
 from storage.engine import make_engine, make_sessionmaker
@@ -90,6 +91,7 @@ def engine(request, tmp_path, server_engines) -> Iterator[Engine]:
         return
     engine = _server_engine(kind, server_engines)
     empty_tables(engine)
+    forget_reminders_done()  # the same engine, on a database emptied since the last test
     yield engine
     empty_tables(engine)
 

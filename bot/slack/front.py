@@ -3,7 +3,10 @@
 It only translates. A Slack request becomes (chat account = team id + user id, place = channel,
 command or press); the use case runs in the thread pool (`App.call`, never on the event loop);
 its Reply becomes Web API calls. Every request is acknowledged first (Slack allows 3 seconds),
-the work is done after the acknowledgement.
+the work is done after the acknowledgement: each listener calls ack(), hands the work to a task
+(`_later`) and returns, and the app runs with `process_before_response=True`, so that bolt
+answers as soon as the listener returns. (With the default, bolt runs the listener in a task of
+its own and looks for the ack every 10 ms: every acknowledgement took 10 ms or more.)
 
 HTTP mode serves POST /slack/events on [slack] host:port, where slack-bolt checks every request
 against the signing secret (bad signature, or a timestamp more than 5 minutes away: 401).
@@ -17,6 +20,7 @@ import json
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -28,19 +32,22 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bot import http_guard
+from bot.notifier import MaybeSent, RetryLater, Unreachable
 from bot.runtime import App
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter, install_redaction, remove_redaction
 from bot.slack.observed import CountedRateLimitRetries, MeteredWebClient, request_kind, scope
+from bot.slack.transport import SlackTransport
 from handlers.chat import commands, pending_input
 from handlers.chat import entry as chat
+from handlers.chat import home as homes
 from handlers.chat.actions import REGISTRY, parse_callback_data
 from handlers.chat.bindings import ChatPlace
 from handlers.chat.linking import ChatAccount
 from handlers.core import markup
-from handlers.core.actions import Action, Press
+from handlers.core.actions import Press
 from handlers.core.i18n import normalize_language, t
-from handlers.core.reply import Reply
+from handlers.core.reply import InputRequest, Reply
 from handlers.core.uow import is_database_outage, outage_reply
 
 if TYPE_CHECKING:  # imported when Socket Mode starts
@@ -76,8 +83,15 @@ class SlackFront:
             signing_secret=self.config.signing_secret or None,
             logger=LIB_LOG,
             request_verification_enabled=not self.config.socket_mode,
+            # The HTTP answer goes when the listener returns, right after its ack(): listeners
+            # never do the work themselves (see the module's docstring).
+            process_before_response=True,
         )
         self.limiter = ChannelLimiter(min_interval)
+        #: Sends for the notifier, and publishes the Home tab (paced with the same limiter).
+        self.transport = SlackTransport(
+            self.client, self.limiter, app.ctx.settings.default_language
+        )
         self.runner: web.AppRunner | None = None
         self.socket: AsyncSocketModeHandler | None = None
         self.port: int | None = None
@@ -89,6 +103,7 @@ class SlackFront:
         self.bolt.action(ACTION_IDS)(self.on_action)
         self.bolt.view("rb_input")(self.on_view)
         self.bolt.event("message")(self.on_message)
+        self.bolt.event("app_home_opened")(self.on_home_opened)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -96,13 +111,9 @@ class SlackFront:
         install_redaction(
             [self.config.bot_token, self.config.signing_secret, self.config.app_token]
         )
-        from bot.slack.transport import SlackTransport
-
         transports = getattr(self.app, "transports", None)
         if transports is not None:  # the notifier delivers pending-member notifications with it
-            transports["slack"] = SlackTransport(
-                self.client, self.limiter, self.app.ctx.settings.default_language
-            )
+            transports["slack"] = self.transport
         if self.config.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -164,6 +175,7 @@ class SlackFront:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
         track = getattr(self.app, "track", None)
         if track is not None:  # counted, timed, and waited for at shutdown
             finished = track("slack", request_kind.get())
@@ -363,9 +375,10 @@ class SlackFront:
         account = ChatAccount("slack", user, team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not _is_direct(body))
         try:
-            reply = await self.app.call(
+            answer = await self.app.call(
                 pending_input.on_command, self.app.ctx, account, place, name, args, hint
             )
+            reply = answer.reply
             language = await self.app.call(_language, self.app.ctx, account, hint)
             await self._deliver(reply, language, channel, user, response_url=response_url,
                                 private=commands.is_private(name))  # fmt: skip
@@ -377,6 +390,11 @@ class SlackFront:
 
     async def on_action(self, ack, body: dict) -> None:
         await ack()
+        self._later(self._action(body))
+
+    async def _action(self, body: dict) -> None:
+        """A press, right after its acknowledgement: a modal first if it asks for text (its
+        trigger_id lives 3 seconds), else the use case."""
         action = (body.get("actions") or [{}])[0]
         value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
         press = parse_callback_data(value)
@@ -385,48 +403,52 @@ class SlackFront:
         channel = (body.get("channel") or {}).get("id") or ""
         container = body.get("container") or {}
         origin_ts = None if container.get("is_ephemeral") else container.get("message_ts")
+        # A press in the Home tab comes with its view, and no channel nor message.
+        in_home = container.get("type") == "view" and (body.get("view") or {}).get("type") == "home"
         hint, display = await self._hint(team, user.get("id", ""))
         account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
-        asking = REGISTRY.get(press.action)
         try:
             language, linked = await self.app.call(_language_linked, self.app.ctx, account, hint)
         except Exception:  # the database is away: the press below tells the person
             language, linked = normalize_language(hint), False
-        if linked and asking is not None and asking.input and asking.input(language).kind == "text":
+        label = ((action.get("text") or {}).get("text") or "") if "value" in action else ""
+        asking = pending_input.resolve(press.action, language, label) if linked else None
+        if asking is not None and asking[1].kind == "text":
+            real, request = asking
+            if real != press.action:  # a button marked as asking: its label says for what
+                request = replace(request, prompt=label or request.prompt)
+            declared = REGISTRY.get(real)
             # The trigger_id lives 3 seconds: open the modal now, before anything slow.
-            await self._open_modal(
-                body, press, asking, language, channel, origin_ts, body.get("response_url")
-            )
+            multiline = bool(declared and declared.reason)
+            await self._open_modal(body, Press(real, press.ref), request, multiline, language,
+                                   channel, origin_ts, in_home,
+                                   body.get("response_url"))  # fmt: skip
             return
-        self._later(
-            self._run_press(
-                account, place, press, hint, channel, origin_ts, body.get("response_url")
-            )
+        await self._run_press(
+            account, place, press, hint, channel, origin_ts, body.get("response_url"), in_home
         )
 
     async def _open_modal(
         self,
         body: dict,
         press: Press,
-        action: Action,
+        request: InputRequest,
+        multiline: bool,
         language: str,
         channel: str,
         origin_ts: str | None,
+        in_home: bool = False,
         response_url: str | None = None,
     ) -> None:
-        assert action.input is not None
-        request = action.input(language)
-        meta = {"v": f"{press.action}|{press.ref}", "c": channel, "ts": origin_ts or ""}
-        if not origin_ts and response_url:
+        fields = {"v": f"{press.action}|{press.ref}", "c": channel, "ts": origin_ts or ""}
+        if not origin_ts and not in_home and response_url:
             # An ephemeral message (a list shown privately) has no ts to update: only its
             # response_url can replace it once the modal is submitted (private_metadata is
             # only ever seen by the bot, and kept out of the logs).
-            meta["r"] = response_url
-        metadata = json.dumps(meta)
-        view = render.input_modal(
-            language, request.prompt, request.optional, metadata, action.reason
-        )
+            fields["r"] = response_url
+        metadata = json.dumps(fields | ({"h": 1} if in_home else {}))  # h: pressed in the Home
+        view = render.input_modal(language, request.prompt, request.optional, metadata, multiline)
         try:
             await self.client.views_open(trigger_id=body.get("trigger_id"), view=view)
         except SlackApiError as error:
@@ -441,8 +463,12 @@ class SlackFront:
         channel: str,
         origin_ts: str | None,
         response_url: str | None,
+        in_home: bool = False,
     ) -> None:
         language = normalize_language(hint)
+        if in_home:  # what the press brings or asks for goes to the direct message
+            channel = await self._direct(account.external_id)
+            place = ChatPlace("slack", channel, account.team_id, is_group=False)
         try:
             origin = f"{channel}:{origin_ts}" if origin_ts else f"{channel}:"
             answer = await self.app.call(
@@ -450,12 +476,18 @@ class SlackFront:
             )
             language = await self.app.call(_language, self.app.ctx, account, hint)
             reply = answer.reply
-            if answer.awaiting is not None:
+            awaits_file = answer.awaiting is not None and answer.awaiting.kind == "file"
+            if in_home and not awaits_file:
+                await self._home_answer(account, hint, reply, language, channel)
+                return
+            if awaits_file:
                 # An identifiers file: ask for it here, privately; the upload completes the press.
                 reply = Reply(t(language, "slack.file.ask", prompt=reply.text), reply.buttons,
                               ok=reply.ok)  # fmt: skip
                 await self._deliver(reply, language, channel, account.external_id,
                                     response_url=response_url, private=True)  # fmt: skip
+                if in_home:
+                    await self._publish_home(account, hint, t(language, "home.sent_to_messages"))
                 return
             target_ts = _origin_ts(answer.origin, channel) or origin_ts
             await self._deliver(reply, language, channel, account.external_id,
@@ -469,6 +501,9 @@ class SlackFront:
 
     async def on_view(self, ack, body: dict, view: dict) -> None:
         await ack()
+        self._later(self._submitted(body, view))
+
+    async def _submitted(self, body: dict, view: dict) -> None:
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
         except ValueError:
@@ -485,33 +520,127 @@ class SlackFront:
         hint, display = await self._hint(team, user.get("id", ""))
         account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
-        response_url = meta.get("r") if isinstance(meta.get("r"), str) else None
-        self._later(
-            self._run_press(
-                account, place, press, hint, channel, meta.get("ts") or None, response_url or None
-            )
+        in_home = bool(meta.get("h"))
+        response_url = (meta.get("r") if isinstance(meta.get("r"), str) else None) or None
+        origin_ts = meta.get("ts") or None
+        await self._run_press(
+            account, place, press, hint, channel, origin_ts, response_url, in_home
         )
+
+    # --- the Home tab ------------------------------------------------------------------------
+
+    async def on_home_opened(self, body: dict, event: dict) -> None:
+        """The person opened the app's Home tab: publish their Home, read now."""
+        if event.get("tab") != "home" or not event.get("user"):
+            return
+        team = body.get("team_id") or event.get("team") or ""
+        self._later(self._open_home(team, event["user"]))
+
+    async def _open_home(self, team: str, user: str) -> None:
+        hint, display = await self._hint(team, user)
+        account = ChatAccount("slack", user, team_id=team, display_name=display)
+        await self._publish_home(account, hint)
+
+    async def _publish_home(
+        self, account: ChatAccount, hint: str | None, notice: str | None = None
+    ) -> None:
+        """Read the person's Home (remembering them, and `notice`: what their press did) and
+        publish it. The database away: the Home says so; Slack failing: logged (the next
+        opening or change publishes it again)."""
+        try:
+            shown = await self.app.call(homes.open_home, self.app.ctx, account, hint, notice)
+        except Exception as error:
+            log.warning("the Slack Home could not be read: %s", type(error).__name__)
+            language = normalize_language(hint)
+            reply = (
+                outage_reply(language)
+                if is_database_outage(error)
+                else Reply(t(language, "slack.error.failed"), ok=False)
+            )
+            shown = homes.Shown(homes.Home(language, (reply,)), None)
+        try:
+            await self.transport.publish_home(account.external_id, account.team_id, shown.home)
+        except (RetryLater, Unreachable, MaybeSent) as error:
+            log.warning("views.publish failed: %s", error)
+            return
+        try:
+            await self.app.call(homes.published, self.app.ctx, shown)
+        except Exception as error:  # the notifier publishes it once more: harmless
+            log.warning("a published Home could not be recorded: %s", type(error).__name__)
+
+    async def _home_answer(
+        self, account: ChatAccount, hint: str | None, reply: Reply, language: str, channel: str
+    ) -> None:
+        """After a press in the Home: an outcome or a refusal (text only) shows on top of the
+        Home published again; anything more (a list, a card, buttons, a chart) goes to the
+        direct message, which the Home points to."""
+        notice = reply.text
+        if (
+            reply.buttons
+            or reply.images
+            or reply.files
+            or not (reply.replaces_message or not reply.ok)
+        ):
+            notice = t(language, "home.sent_to_messages")
+            await self._deliver(reply, language, channel, account.external_id)
+        await self._publish_home(account, hint, notice)
+
+    async def _direct(self, user: str) -> str:
+        """The direct message with the person ("" if Slack refuses to open it)."""
+        try:
+            return await self.transport.direct(user)
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
+            log.warning("conversations.open failed: %s", type(error).__name__)
+            return ""
 
     # --- files and direct messages -----------------------------------------------------------
 
     async def on_message(self, body: dict, event: dict) -> None:
-        """An uploaded identifiers file (the bot asked for it); in the direct message with the
-        bot, a typed line is a command (`attente`, `link CODE`). Other messages are ignored."""
+        """An uploaded identifiers file (the bot asked for it); a typed line that answers what
+        the bot asked this person in this conversation (the exact name after `supprimer`...);
+        in the direct message with the bot, any other typed line is a command (`attente`,
+        `link CODE`). Other messages are ignored."""
         if event.get("bot_id") or not event.get("user"):
             return
         if event.get("files"):
             self._later(self._run_file(body, event))
-        elif event.get("channel_type") == "im" and not event.get("subtype") and event.get("text"):
-            self._later(
-                self._run_command(
-                    {
-                        "team_id": event.get("team") or body.get("team_id") or "",
-                        "user_id": event["user"],
-                        "channel_id": event.get("channel") or "",
-                        "channel_name": "directmessage",
-                        "text": event["text"],
-                    }
-                )
+        elif not event.get("subtype") and event.get("text"):
+            self._later(self._run_text(body, event))
+
+    async def _run_text(self, body: dict, event: dict) -> None:
+        user = event["user"]
+        team = event.get("team") or body.get("team_id") or ""
+        channel = event.get("channel") or ""
+        direct = event.get("channel_type") == "im"
+        # Slack escapes &, < and > in a message's text; the answer is compared as typed.
+        text = event["text"].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        # No users.info call for every message of a channel: only someone linked has a
+        # question waiting, and their own language is used.
+        account = ChatAccount("slack", user, team_id=team)
+        place = ChatPlace("slack", channel, team, is_group=not direct)
+        language = self.app.ctx.settings.default_language
+        try:
+            answer = await self.app.call(
+                pending_input.on_text, self.app.ctx, account, place, text, None
+            )
+            if answer is not None:
+                language = await self.app.call(_language, self.app.ctx, account, None)
+                await self._deliver(answer.reply, language, channel, user,
+                                    origin_ts=_origin_ts(answer.origin, channel))  # fmt: skip
+                return
+        except Exception as error:
+            log.exception("Slack typed answer failed")
+            await self._failed(channel, user, language, None, error)
+            return
+        if direct:
+            await self._run_command(
+                {
+                    "team_id": team,
+                    "user_id": user,
+                    "channel_id": channel,
+                    "channel_name": "directmessage",
+                    "text": event["text"],
+                }
             )
 
     async def _run_file(self, body: dict, event: dict) -> None:
@@ -586,6 +715,13 @@ class SlackFront:
         except aiohttp.ClientError as error:
             log.warning("file download failed: %s", type(error).__name__)
             return None
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    """What bolt's listener error handler logged when it ran the work itself."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("Slack work after the acknowledgement failed: %s", type(error).__name__,
+                  exc_info=(type(error), error, error.__traceback__))  # fmt: skip
 
 
 def delivery_key(body: dict) -> str | None:

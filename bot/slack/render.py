@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from handlers.chat import pending_input
 from handlers.chat.actions import REGISTRY, callback_data
+from handlers.chat.home import Home
 from handlers.core import markup
 from handlers.core.i18n import t
 from handlers.core.markup import spans
@@ -23,6 +25,8 @@ SELECT_PREFIX = "rbs:"
 SECTION_LIMIT = 3000
 LABEL_LIMIT = 75
 MAX_BLOCKS = 50
+#: A Home tab view holds up to 100 blocks.
+MAX_HOME_BLOCKS = 100
 MAX_ELEMENTS = 25
 MAX_OPTIONS = 100
 
@@ -125,7 +129,9 @@ def _button(button: Button, index: int) -> dict[str, Any]:
         "type": "button",
         "text": plain(button.label),
         "action_id": f"{BUTTON_PREFIX}{index}",
-        "value": callback_data(button.action, button.ref),
+        # An input button whose action declares none is marked, as on Telegram, so that its
+        # press still asks (a modal).
+        "value": callback_data(*pending_input.button_data(button)),
     }
     if button.style:
         element["style"] = button.style
@@ -185,6 +191,21 @@ def blocks(reply: Reply, language: str) -> list[dict[str, Any]]:
     actions = action_blocks(reply, language)
     room = MAX_BLOCKS - len(actions)
     return text[: max(room, 1)] + actions[: MAX_BLOCKS - 1]
+
+
+def home_view(home: Home) -> dict[str, Any]:
+    """The App Home tab (views.publish): each section's text with its buttons right under it,
+    a divider after each row of buttons; sections that would pass Slack's 100 blocks are left
+    out (the Home lists a bounded number of communities and requests)."""
+    out: list[dict[str, Any]] = []
+    for section in home.sections:
+        part = sections(section.text) + action_blocks(section, home.language)
+        if out and out[-1]["type"] == "actions":
+            part.insert(0, {"type": "divider"})
+        if len(out) + len(part) > MAX_HOME_BLOCKS:
+            break
+        out += part
+    return {"type": "home", "blocks": out}
 
 
 def input_modal(

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.notifier import MaybeSent, RetryLater, Unreachable
 from bot.slack import render
 from bot.slack.limits import ChannelLimiter
+from handlers.chat.home import Home
 from handlers.core.reply import Reply
 
 #: Slack errors meaning the recipient cannot be reached until someone fixes it.
@@ -42,6 +43,10 @@ class SlackTransport:
             opened = await self.client.conversations_open(users=chat_id)
             self._direct[chat_id] = opened["channel"]["id"]
         return self._direct[chat_id]
+
+    async def direct(self, user_id: str) -> str:
+        """The bot's direct message with this person (where answers to Home presses go)."""
+        return await self._channel(user_id)
 
     async def send(self, chat_id: str, team_id: str, reply: Reply) -> str:
         try:
@@ -77,6 +82,22 @@ class SlackTransport:
             raise _outcome(error) from None
         except (TimeoutError, aiohttp.ClientError) as error:  # an edit can be done again
             raise RetryLater(type(error).__name__) from None
+
+    async def publish_home(self, user_id: str, team_id: str, home: Home) -> None:
+        """Publish the person's App Home tab, paced like a message to one channel. A publish
+        replaces the whole Home: doing it again is harmless, so every failure is retried."""
+        await self.limiter.wait(home_channel(user_id))
+        try:
+            await self.client.views_publish(user_id=user_id, view=render.home_view(home))
+        except SlackApiError as error:
+            raise _outcome(error) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise RetryLater(type(error).__name__) from None
+
+
+def home_channel(user_id: str) -> str:
+    """The pacing key of a person's Home (the limiter paces per channel)."""
+    return f"home:{user_id}"
 
 
 def _network_outcome(error: Exception) -> Exception:

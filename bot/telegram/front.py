@@ -4,7 +4,9 @@ It only translates. An update becomes (chat account, place, command or button pr
 message); the use case runs in the thread pool (`App.call`), never on the event loop; the Reply
 becomes Bot API calls (rendered by bot/telegram/render.py, which the notifier's transport shares).
 Which buttons need input, who may act and every other rule live in handlers/. Telegram's limits
-and errors are handled here: flood control (RetryAfter) waited out, a blocked bot (403) marks
+and errors are handled here: each message takes a reply slot in the Telegram budget the
+notifier's pushes share (bot/telegram/budget.py: replies first, never paced per chat), flood
+control (RetryAfter) waited out and reported to the budget, a blocked bot (403) marks
 the identity unreachable, a group migrated to a supergroup (ChatMigrated) has its bindings
 moved, long texts are split below 4096 characters.
 Network errors and 5xx are retried, except a send that may have arrived (see `maybe_delivered`):
@@ -61,6 +63,7 @@ from telegram.ext import (
 
 from bot import http_guard
 from bot.runtime import App
+from bot.telegram.budget import Kind, TelegramBudget
 from bot.telegram.logs import SecretRedactor
 from bot.telegram.render import (
     PLATFORM,
@@ -128,9 +131,17 @@ class TelegramFront:
     name = "telegram"
 
     def __init__(
-        self, app: App, *, poll_timeout: float = 10.0, request_timeout: float | None = None
+        self,
+        app: App,
+        *,
+        poll_timeout: float = 10.0,
+        request_timeout: float | None = None,
+        budget: TelegramBudget | None = None,
     ) -> None:
         self.app = app
+        #: The process's one Telegram budget: these replies and the notifier's pushes
+        #: (through TelegramTransport.pace) take their slots from it.
+        self.budget = budget or TelegramBudget()
         self.config = app.config.telegram
         self.poll_timeout = poll_timeout
         #: The Bot API calls' connect/read/write timeout (PTB's defaults when None).
@@ -336,12 +347,12 @@ class TelegramFront:
             if addressed != (self.application.bot.username or "").lower():
                 return  # a command for another bot in the group
         name, args = commands.parse(message.text)
-        reply = await self.use(
+        answer = await self.use(
             message.chat_id, user,
             pending_input.on_command, self.ctx, account_of(user), place_of(message.chat),
             name, args, user.language_code,
         )  # fmt: skip
-        await self.show(message.chat_id, reply, account=account_of(user))
+        await self.show_answer(message.chat_id, answer, account_of(user), user)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -357,13 +368,11 @@ class TelegramFront:
             if place.is_group:
                 return  # group chatter is not for the bot
             name, args = commands.parse(message.text)
-            reply = await self.use(
+            answer = await self.use(
                 message.chat_id, user,
                 pending_input.on_command, self.ctx, account, place, name, args,
                 user.language_code,
             )  # fmt: skip
-            await self.show(message.chat_id, reply, account=account)
-            return
         await self.show_answer(message.chat_id, answer, account, user)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -401,7 +410,9 @@ class TelegramFront:
         ):
             # The outcome goes to the message that held the first button; this one (a prompt)
             # loses its keyboard.
-            await self.call(lambda: message.edit_reply_markup(reply_markup=None), account)
+            await self.call(
+                lambda: message.edit_reply_markup(reply_markup=None), account, to=message.chat_id
+            )
         await self.show_answer(message.chat_id, answer, account, user, pressed=message)
 
     async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -551,7 +562,7 @@ class TelegramFront:
                     reply_markup=ForceReply(selective=True),
                 )  # fmt: skip
 
-        await self.call(ask, account, once=True)
+        await self.call(ask, account, once=True, to=chat_id)
         await self.show(chat_id, Reply("⬆", reply.buttons), account=account)
 
     async def show(
@@ -575,6 +586,7 @@ class TelegramFront:
                     await self.call(
                         partial(edit_html, bot, chat_id, edit_message_id, piece, piece_markup),
                         account,
+                        to=chat_id,
                     )
                     continue
                 except BadRequest as error:  # deleted, too old, or unchanged: send instead
@@ -590,12 +602,14 @@ class TelegramFront:
                 ),
                 account,
                 once=True,
+                to=chat_id,
             )
         for name, content in reply.files:
             await self.call(
                 partial(bot.send_document, chat_id, InputFile(content, filename=name)),
                 account,
                 once=True,
+                to=chat_id,
             )
 
     async def send_text(
@@ -616,19 +630,31 @@ class TelegramFront:
         account: ChatAccount | None = None,
         chat: dict[str, int] | None = None,
         once: bool = False,
+        to: int | None = None,
     ) -> T:
         """One Bot API call, with Telegram's errors handled: flood control waited out (bounded),
         a migrated group followed (when `chat` holds the chat id the call reads), a blocked bot
         recorded (the identity is marked unreachable, then the error is raised), network errors
         and 5xx retried (bounded), except, for a call made `once` (a new message), an error
-        after which it may have been delivered."""
+        after which it may have been delivered.
+        A call that sends or edits a message names its chat (`to`, or `chat`): each attempt
+        first takes a reply slot in the Telegram budget."""
         attempt = 0
         while True:
+            target = chat["chat_id"] if chat is not None else to
             try:
-                return await make()
+                if target is None:
+                    return await make()
+                await self.budget.acquire(target, Kind.REPLY)
+                try:
+                    return await make()
+                finally:
+                    self.budget.done(target)
             except RetryAfter as error:
                 attempt += 1
                 wait = _seconds(error)
+                if target is not None:
+                    self.budget.flood(target, wait)
                 if attempt > MAX_RETRIES or wait > MAX_RETRY_WAIT:
                     raise
                 log.warning("telegram: flood control, retrying in %.0f s", wait)

@@ -7,15 +7,19 @@ lost its connection after Telegram had it may have been delivered (MaybeSent: se
 by the notifier, marked as a possible repeat).
 A group that became a supergroup is followed: its bindings move and the message goes to the
 new chat id, kept in the reference.
+Pushes are paced by the Telegram budget the front's replies share (bot/telegram/budget.py):
+the notifier takes a slot through `pace` right before each call, and a 429 is reported to it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.notifier import MaybeSent, RetryLater, Unreachable
+from bot.telegram.budget import Kind
 from bot.telegram.render import PLATFORM, edit_html, keyboard, send_html, split_text
 from bot.telegram.request import maybe_delivered
 from handlers.chat import bindings
@@ -28,7 +32,9 @@ NOTHING_TO_EDIT = ("message is not modified", "message to edit not found")
 
 
 def _retry_after(error: RetryAfter) -> float:
-    value = error.retry_after
+    with warnings.catch_warnings():  # PTB warns that the type will become a timedelta
+        warnings.simplefilter("ignore")
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
@@ -40,6 +46,14 @@ class TelegramTransport:
     def bot(self):
         return self.front.application.bot
 
+    async def pace(self, chat_id: str) -> None:
+        """A push's slot in the process's Telegram budget (bot.notifier.RateLimiter calls it)."""
+        await self.front.budget.acquire(chat_id, Kind.PUSH)
+
+    def _flooded(self, chat_id: str | int, error: Exception) -> None:
+        if isinstance(error, RetryAfter):
+            self.front.budget.flood(chat_id, _retry_after(error))
+
     async def send(self, chat_id: str, team_id: str, reply: Reply) -> str:
         """One message (a notification fits in one); returns "chat_id:message_id"."""
         text = split_text(reply.text)[0]
@@ -47,7 +61,10 @@ class TelegramTransport:
         target = int(chat_id)
         for _ in range(2):  # once more after a group migration
             try:
-                chat, message_id = await send_html(self.bot, target, text, markup)
+                try:
+                    chat, message_id = await send_html(self.bot, target, text, markup)
+                finally:
+                    self.front.budget.done(target)  # the slot `pace` took counts from now
                 return f"{chat}:{message_id}"
             except ChatMigrated as error:
                 await self.front.app.call(
@@ -58,7 +75,9 @@ class TelegramTransport:
                     str(error.new_chat_id),
                 )
                 target = error.new_chat_id
+                await self.pace(str(target))  # a message to another chat
             except Exception as error:
+                self._flooded(target, error)
                 raise _outcome(error, sending=True) from error
         raise RetryLater("group migrated twice")
 
@@ -66,18 +85,22 @@ class TelegramTransport:
         """Show the outcome in place of the buttons."""
         chat, _, message_id = message_ref.partition(":")
         try:
-            await edit_html(
-                self.bot,
-                int(chat),
-                int(message_id),
-                split_text(reply.text)[0],
-                keyboard(reply.buttons),
-            )
+            try:
+                await edit_html(
+                    self.bot,
+                    int(chat),
+                    int(message_id),
+                    split_text(reply.text)[0],
+                    keyboard(reply.buttons),
+                )
+            finally:
+                self.front.budget.done(chat_id)
         except BadRequest as error:
             if any(text in error.message.lower() for text in NOTHING_TO_EDIT):
                 return
             raise _outcome(error) from error
         except Exception as error:
+            self._flooded(chat, error)
             raise _outcome(error) from error
 
 

@@ -52,13 +52,16 @@ def on_command(
     fallback = normalize_language(language_hint or ctx.settings.default_language)
     typed = len(name) + sum(len(arg) + 1 for arg in args)
     if typed > limits.MESSAGE:  # before anything, even who is writing
-        return Reply(t(fallback, "error.too_long", length=number(typed),
-                       limit=number(limits.MESSAGE)), ok=False)  # fmt: skip
+        return Reply(t(fallback, "error.too_long", length=number(fallback, typed),
+                       limit=number(fallback, limits.MESSAGE)), ok=False)  # fmt: skip
     command = commands.find(name)
     if command is LINK and args and looks_like_code(args[0]):
         return redeem_link_code(ctx, account, args[0], fallback)
     actor = actor or who(ctx, account)
     if actor is None:
+        if command is None and not args and not place.is_group and looks_like_code(name):
+            # "...then send it to the bot" (error.not_linked): the code alone links too.
+            return redeem_link_code(ctx, account, name, fallback)
         if command is UNLINK and not place.is_group and linked_user_id(ctx, account):
             return unlink(ctx, account, fallback)  # a disabled account may still unlink
         return not_allowed(ctx, account, fallback)

@@ -3,7 +3,9 @@
 A front sees only a button's action and reference. When that action needs input (a refusal
 reason, domains, a member search, an identifiers file), the press is parked in
 `bot_pending_input` and the front asks for it; the same person's next message in that chat
-completes the press. Which actions need input, and how they ask, is what each action declares
+completes the press. A reply whose text asks for an answer (`Reply.awaits`) has its button's
+press parked the same way, so typing the answer right away works (`listening`).
+Which actions need input, and how they ask, is what each action declares
 (handlers.core.actions.Action.input, the same InputRequest its use case renders), so a front
 never hard-codes a prompt.
 Kept in the database so that any replica (webhook mode) can receive the answer.
@@ -177,6 +179,50 @@ def _peek(ctx: Context, account: ChatAccount, place: ChatPlace) -> PendingInput 
         return row
 
 
+def _park(
+    ctx: Context, account: ChatAccount, place: ChatPlace, action: str, ref: str,
+    origin: str | None,
+) -> bool:  # fmt: skip
+    """Wait for this person's next message here to complete a press of `action` (replacing any
+    question waiting); False, and nothing parked, for a reference that cannot be stored."""
+    if not storable(ref) or len(ref.encode()) > MAX_CALLBACK_BYTES or len(action) > 32:
+        return False
+    when = now()
+    with transaction(ctx, write=True) as session:
+        session.execute(delete(PendingInput).where(*_where(account, place)))
+        session.add(
+            PendingInput(
+                platform=account.platform, team_id=account.team_id, chat_id=place.chat_id,
+                external_id=account.external_id, action=action, ref=ref,
+                prompt_ref=(origin or "")[:255] or None, created_at=when,
+                expires_at=when + LIFETIME,
+            )
+        )  # fmt: skip
+    return True
+
+
+def listening(
+    ctx: Context, account: ChatAccount, place: ChatPlace, reply: Reply, origin: str | None = None
+) -> Answer:
+    """A reply whose text asks for an answer (`Reply.awaits`): the press of that button is
+    parked exactly as if it had been pressed (same person, chat, lifetime and limits; a command,
+    another press or its cancel button abandons it), so the next message answers it. Only a
+    reply that succeeded asks; the outcome of the answer is a new message (`origin` is None:
+    the reply's own message is not known before it is sent)."""
+    button = reply.awaits
+    if button is None or not reply.ok:
+        return Answer(reply, origin=origin)
+    action, ref = button_data(button)
+    resolved = resolve(action, "fr", button.label)
+    if (
+        resolved is None
+        or resolved[1].kind != "text"
+        or not _park(ctx, account, place, action, ref, None)
+    ):
+        return Answer(reply, origin=origin)
+    return Answer(reply, awaiting=button.input or resolved[1], origin=origin)
+
+
 def on_command(
     ctx: Context,
     account: ChatAccount,
@@ -184,12 +230,14 @@ def on_command(
     name: str,
     args: list[str],
     language_hint: str | None = None,
-) -> Reply:
-    """A typed command abandons any question the bot was waiting an answer to."""
+) -> Answer:
+    """A typed command abandons any question the bot was waiting an answer to; its reply may
+    ask one of its own (`Reply.awaits`)."""
     actor, waiting = _identify(ctx, account, place)
     if waiting:
         clear(ctx, account, place)
-    return chat.on_command(ctx, account, place, name, args, language_hint, actor)
+    reply = chat.on_command(ctx, account, place, name, args, language_hint, actor)
+    return listening(ctx, account, place, reply)
 
 
 def on_press(
@@ -216,29 +264,14 @@ def on_press(
         if resolved is not None:
             press = Press(resolved[0], press.ref, press.text, press.file_name,
                                   press.file_content)  # fmt: skip
-        return Answer(chat.on_press(ctx, account, place, press, language_hint, actor),
-                      origin=origin)  # fmt: skip
+        reply = chat.on_press(ctx, account, place, press, language_hint, actor)
+        return listening(ctx, account, place, reply, origin)
     if actor is None:
         real = Press(resolved[0], press.ref)
         return Answer(chat.on_press(ctx, account, place, real, language_hint))
-    if (
-        not storable(press.ref)
-        or len(press.ref.encode()) > MAX_CALLBACK_BYTES
-        or len(press.action) > 32
-    ):
+    if not _park(ctx, account, place, press.action, press.ref, origin):
         return Answer(Reply(t(actor.language, "error.bad_button"), ok=False))
     request = resolved[1]
-    when = now()
-    with transaction(ctx, write=True) as session:
-        session.execute(delete(PendingInput).where(*_where(account, place)))
-        session.add(
-            PendingInput(
-                platform=account.platform, team_id=account.team_id, chat_id=place.chat_id,
-                external_id=account.external_id, action=press.action, ref=press.ref,
-                prompt_ref=(origin or "")[:255] or None, created_at=when,
-                expires_at=when + LIFETIME,
-            )
-        )  # fmt: skip
     lang = actor.language
     row: list[Button] = []
     if request.optional:
@@ -262,7 +295,8 @@ def _skip_or_cancel(
     if resolved is None or not resolved[1].optional:
         return Answer(Reply(t(lang, "error.bad_button"), ok=False))
     press = Press(resolved[0], row.ref, text="")
-    return Answer(chat.on_press(ctx, account, place, press, hint), origin=row.prompt_ref)
+    reply = chat.on_press(ctx, account, place, press, hint)
+    return listening(ctx, account, place, reply, row.prompt_ref)
 
 
 def on_text(
@@ -285,13 +319,16 @@ def on_text(
     limit = answer_limit(resolved[0] if resolved else "")
     if len(text or "") > limit:  # refused before the question is consumed: answer again
         again = resolved[1] if resolved else None
-        refusal = t(lang, "error.too_long", length=number(len(text)), limit=number(limit))
+        refusal = t(
+            lang, "error.too_long", length=number(lang, len(text)), limit=number(lang, limit)
+        )
         return Answer(Reply(refusal, ok=False), awaiting=again)
     row = _take(ctx, account, place)
     if row is None or resolved is None:
         return None
     press = Press(resolved[0], row.ref, text=text)
-    return Answer(chat.on_press(ctx, account, place, press, language_hint), origin=row.prompt_ref)
+    reply = chat.on_press(ctx, account, place, press, language_hint)
+    return listening(ctx, account, place, reply, row.prompt_ref)
 
 
 def answer_limit(action: str) -> int:
@@ -319,7 +356,9 @@ def file_target(
     limit = ctx.settings.max_identifiers_file_bytes
     if size is not None and size > limit:
         return FileTarget(
-            reply=Reply(t(lang, "validation.file_too_big", limit=number(limit // 1024)), ok=False)
+            reply=Reply(
+                t(lang, "validation.file_too_big", limit=number(lang, limit // 1024)), ok=False
+            )
         )
     waiting = _peek(ctx, account, place)
     if waiting is not None:

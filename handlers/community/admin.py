@@ -85,7 +85,12 @@ def community_card(ctx: Context, actor: Actor, community_id: int) -> Reply:
     domains = platform_domains(community.domain)
     lines = [
         t(lang, "card.title", name=community.name, id=community.id),
-        t(lang, "card.members", members=number(members_count), pending=number(pending_count)),
+        t(
+            lang,
+            "card.members",
+            members=number(lang, members_count),
+            pending=number(lang, pending_count),
+        ),
         t(lang, "card.referent", name=short_name(referent) if referent else "—"),
         t(
             lang,
@@ -439,16 +444,21 @@ def _summary_lines(lang: str, community: Community, session: Session) -> list[st
         t(
             lang,
             "admin.delete_memberships",
-            members=number(s[MembershipStatus.MEMBER] + s[MembershipStatus.MODERATOR]),
-            moderators=number(s[MembershipStatus.MODERATOR]),
-            pending=number(s[MembershipStatus.PENDING]),
-            refused=number(s[MembershipStatus.REFUSED]),
-        ),
-        t(lang, "admin.delete_ads", ads=number(summary.ads)),
-        t(lang, "admin.delete_files", files=number(summary.files)),
+            # one count per plural form: each figure says its own noun
+            members=t(
+                lang,
+                "admin.delete_members",
+                count=s[MembershipStatus.MEMBER] + s[MembershipStatus.MODERATOR],
+            ),
+            moderators=t(lang, "admin.delete_moderators", count=s[MembershipStatus.MODERATOR]),
+            pending=t(lang, "admin.delete_pending", count=s[MembershipStatus.PENDING]),
+            refused=t(lang, "admin.delete_refused", count=s[MembershipStatus.REFUSED]),
+        ),  # fmt: skip
+        t(lang, "admin.delete_ads", count=summary.ads),
+        t(lang, "admin.delete_files", count=summary.files),
     ]
     lines += [
-        t(lang, "admin.delete_other", table=table, count=number(count))
+        t(lang, "admin.delete_other", table=table, count=count)
         for table, count in summary.others.items()
     ]
     return lines
@@ -462,19 +472,14 @@ def ask_delete(ctx: Context, actor: Actor, community_id: int) -> Reply:
         community = _deletable(session, actor, community_id)
         lines = _summary_lines(lang, community, session)
     prompt = "\n".join(lines[1:] + [t(lang, "admin.delete_prompt", community=community.name)])
+    confirm = DELETE.button(
+        t(lang, "admin.delete_confirm"), community.id, style="danger", input=InputRequest(prompt)
+    )
+    # The text says "type the exact name": the next message is listened to, the button stays.
     return Reply(
         "\n".join(lines + [t(lang, "admin.delete_prompt", community=community.name)]),
-        (
-            (
-                DELETE.button(
-                    t(lang, "admin.delete_confirm"),
-                    community.id,
-                    style="danger",
-                    input=InputRequest(prompt),
-                ),
-                CANCEL.button(t(lang, "common.cancel")),
-            ),
-        ),
+        ((confirm, CANCEL.button(t(lang, "common.cancel"))),),
+        awaits=confirm,
     )
 
 
@@ -579,13 +584,15 @@ ACTIONS = (CARD, ADD_MEMBER, ADD_PICK, ADD_AS, *EDIT.values(), DELETE_ASK, DELET
 
 
 def _text_command(action: Action, prompt_key: str, run: Callable[..., Reply]) -> CommandRun:
-    """A command taking free text (`renommer 12 Nouveau nom`); without text, a button asks."""
+    """A command taking free text (`renommer 12 Nouveau nom`); without text, the next message
+    is the text (or the button asks for it)."""
 
     def command(ctx: Context, actor: Actor, community_id: int | None, args: list[str]) -> Reply:
         if args:
             return run(ctx, actor, community_id, " ".join(args))
         prompt = t(actor.language, prompt_key)
-        return Reply(prompt, ((action.button(prompt, community_id, input=InputRequest(prompt)),),))
+        asking = action.button(prompt, community_id, input=InputRequest(prompt))
+        return Reply(prompt, ((asking,),), awaits=asking)  # the text can be typed right away
 
     return command
 

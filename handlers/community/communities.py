@@ -22,7 +22,7 @@ def my_communities(ctx: Context, actor: Actor, page: int = 0) -> Reply:
     pages = page_count(len(rows))
     page = min(max(page, 0), pages - 1)
     shown = rows[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    lines = [t(lang, "communities.title", count=number(len(rows)))]
+    lines = [t(lang, "communities.title", count=len(rows))]
     for row in shown:
         lines.append(
             t(
@@ -30,8 +30,8 @@ def my_communities(ctx: Context, actor: Actor, page: int = 0) -> Reply:
                 "communities.line",
                 name=row.community.name,
                 id=row.community.id,
-                members=number(row.members),
-                pending=number(row.pending),
+                count=row.members,
+                pending=number(lang, row.pending),
             )
         )
     buttons: list[tuple[Button, ...]] = [

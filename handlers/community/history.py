@@ -9,7 +9,7 @@ from sqlalchemy import select
 from handlers.core.actions import Action, Command, Ids
 from handlers.core.audit import AuditAction
 from handlers.core.context import Actor, Context
-from handlers.core.i18n import datetime, number, t
+from handlers.core.i18n import datetime, t
 from handlers.core.present import short_name, status_key, validation_key
 from handlers.core.reply import Reply
 from handlers.core.rights import administered_community
@@ -76,7 +76,7 @@ def describe(lang: str, entry: AuditEntry, people) -> str:
             text += " (" + str(after["domain"]).replace(";", ", ") + ")"
         if after.get("identifier_files_deleted"):
             text += t(lang, "history.identifiers_deleted",
-                      count=number(int(after["identifier_files_deleted"])))  # fmt: skip
+                      count=int(after["identifier_files_deleted"]))  # fmt: skip
     elif action == AuditAction.IDENTIFIERS:
         text = t(lang, "history.identifiers", name=after.get("file", ""))
     else:  # actions of other features describe themselves in their locale files

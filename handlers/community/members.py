@@ -121,7 +121,7 @@ def list_members(
         "members.title",
         community=community.name,
         filter=t(lang, f"members.filter.{filter_code}"),
-        count=number(total),
+        count=total,
     )
     lines = [header]
     if search:
@@ -146,9 +146,9 @@ def list_members(
             t(
                 lang,
                 "members.range",
-                first=number(first + 1),
-                last=number(first + len(rows)),
-                total=number(total),
+                first=number(lang, first + 1),
+                last=number(lang, first + len(rows)),
+                total=number(lang, total),
             )
         )
     if nav:

@@ -54,6 +54,11 @@ def describe(membership: CommunityUser, user: User, community: Community) -> Pen
     return _request(membership.id, membership.created_date, user, community)
 
 
+def describe_pending(person: queries.PendingPerson, community: Community) -> PendingRequest:
+    """A request as a listing reads it (queries.pending_page, queries.oldest_pending)."""
+    return _request(person.membership_id, person.requested_at, person, community)
+
+
 def _request(
     membership_id: int, requested_at: dt.datetime, person: Named, community: Community
 ) -> PendingRequest:
@@ -104,7 +109,7 @@ def _pending_list(
             "\n".join([*head, t(lang, "pending.none", community=community.name), *outcomes])
         )
     pages = page_count(total)
-    lines = [*head, t(lang, "pending.title", community=community.name, count=number(total))]
+    lines = [*head, t(lang, "pending.title", community=community.name, count=total)]
     buttons: list[tuple[Button, ...]] = []
     for person in people:
         request = _request(person.membership_id, person.requested_at, person, community)
@@ -380,7 +385,7 @@ def confirmation(lang: str, kind: str, community: Community, count: int) -> Repl
     if count == 0:
         return Reply(t(lang, "pending.none", community=community.name))
     return Reply(
-        t(lang, f"bulk.{kind}.ask", count=number(count), community=community.name),
+        t(lang, f"bulk.{kind}.ask", count=count, community=community.name),
         (
             (
                 bulk_confirm_button(lang, kind, community.id, count),
@@ -404,7 +409,10 @@ def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expec
         targets = bulk.targets(session, community, matching_only)
         if len(targets) != expected:
             changed = t(
-                lang, "bulk.count_changed", expected=number(expected), now=number(len(targets))
+                lang,
+                "bulk.count_changed",
+                expected=number(lang, expected),
+                now=number(lang, len(targets)),
             )
             reply = confirmation(lang, kind, community, len(targets))
             return Reply(changed + "\n" + reply.text, reply.buttons, ok=False)
@@ -432,7 +440,7 @@ def confirm_bulk(ctx: Context, actor: Actor, kind: str, community_id: int, expec
         t(
             lang,
             f"bulk.{kind}.done",
-            count=number(len(done)),
+            count=len(done),
             community=community.name,
             names=", ".join(done),
             by=actor.name,
@@ -486,7 +494,7 @@ CONFIRM_BULK = {
 def bulk_confirm_button(lang: str, kind: str, community_id: int, count: int) -> Button:
     """Carries the count shown, which the decision checks is still the count of targets."""
     return CONFIRM_BULK[kind].button(
-        t(lang, f"bulk.{kind}.confirm", count=number(count)),
+        t(lang, f"bulk.{kind}.confirm", count=count),
         community_id,
         count,
         style="danger" if kind == "refuse_all" else "primary",

@@ -86,7 +86,7 @@ def validation_menu(ctx: Context, actor: Actor, community_id: int) -> Reply:
     if domains:
         lines.append(t(lang, "card.domains", domains=", ".join(domains)))
     if files:
-        lines.append(t(lang, "validation.identifiers_will_go", rows=number(len(files))))
+        lines.append(t(lang, "validation.identifiers_will_go", count=len(files)))
     lines += [t(lang, f"validation.explain.{v.name.lower()}") for v in ValidationType]
     return Reply(
         "\n".join(lines),
@@ -180,7 +180,7 @@ def _apply_validation(
     )
     if files:
         text += "\n" + t(
-            lang, "validation.identifiers_removed", rows=number(len(files)), files=number(removed)
+            lang, "validation.identifiers_removed", count=len(files), files=number(lang, removed)
         )
     if validation_type == ValidationType.DOMAIN:
         text += "\n" + t(
@@ -208,7 +208,7 @@ def _with_offer(lang: str, text: str, community_id: int, offer) -> Reply:
         return Reply(text, replaces_message=True)
     kind, count = offer
     assert kind in BULK
-    text += "\n\n" + t(lang, f"validation.offer.{kind}", count=number(count))
+    text += "\n\n" + t(lang, f"validation.offer.{kind}", count=count)
     return Reply(
         text,
         ((bulk_confirm_button(lang, kind, community_id, count),),),
@@ -259,21 +259,21 @@ def set_identifiers(
     lang = actor.language
     limit = ctx.settings.max_identifiers_file_bytes
     if len(content) > limit:
-        raise Refusal("validation.file_too_big", limit=number(limit // 1024))
+        raise Refusal("validation.file_too_big", limit=number(lang, limit // 1024))
     original_name = Path(original_name or "identifiants.csv").name[:255]
     parsed = parse_identifiers(content)
     if parsed.mime_type not in PLATFORM_MIME_TYPES:
         raise Refusal("validation.file_type", name=original_name, mime=parsed.mime_type)
     if parsed.bad_lines:
         shown = "\n".join(
-            t(lang, "validation.bad_line", number=number(bad.number), line=clip(bad.line),
-              reason=t(lang, f"validation.reason.{bad.reason}", columns=number(bad.columns)))
+            t(lang, "validation.bad_line", number=number(lang, bad.number), line=clip(bad.line),
+              reason=t(lang, f"validation.reason.{bad.reason}", count=bad.columns))
             for bad in parsed.bad_lines[:MAX_BAD_LINES_SHOWN]
         )  # fmt: skip
         more = len(parsed.bad_lines) - MAX_BAD_LINES_SHOWN
         if more > 0:
-            shown += "\n" + t(lang, "validation.more_bad_lines", count=number(more))
-        raise Refusal("validation.file_rejected", count=number(len(parsed.bad_lines)), lines=shown)
+            shown += "\n" + t(lang, "validation.more_bad_lines", count=more)
+        raise Refusal("validation.file_rejected", count=len(parsed.bad_lines), lines=shown)
     if parsed.pairs == 0:
         raise Refusal("validation.file_empty")
     folder = Path(ctx.settings.security_folder)
@@ -311,7 +311,7 @@ def set_identifiers(
             "validation.file_accepted",
             community=community.name,
             name=original_name,
-            pairs=number(parsed.pairs),
+            count=parsed.pairs,
         ),  # fmt: skip
         replaces_message=True,
     )

@@ -6,7 +6,7 @@ import datetime as dt
 import tomllib
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from handlers.core.markup import escape
 
@@ -51,26 +51,76 @@ def normalize_language(language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+#: The plural forms a catalog message may have: `key = { one = "...", other = "..." }`.
+PLURAL_FORMS = ("one", "other")
+
+#: Thousands separator in French: U+202F NARROW NO-BREAK SPACE, the French typographic rule
+#: (and CLDR's `fr` since version 34). No-break, so a chat never wraps "14 581" in two lines;
+#: Telegram HTML and Slack mrkdwn pass it as any character, and matplotlib's DejaVu Sans has
+#: its glyph (tests/handlers/dashboard/test_render.py checks it is drawn).
+FRENCH_THOUSANDS = "\u202f"
+
+
+class Num(NamedTuple):
+    """A number formatted by `t` in the reader's language: for a `Refusal`, raised before the
+    language is known (`Refusal("error.too_long", length=Num(5000), ...)`)."""
+
+    value: int | float
+    decimals: int = 0
+
+
+def plural_form(language: str, count: int) -> str:
+    """CLDR's rule for whole numbers: French says "0 membre", "1 membre", English "0 members",
+    "1 member"."""
+    if normalize_language(language) == "fr":
+        return "one" if count in (0, 1) else "other"
+    return "one" if count == 1 else "other"
+
+
+def is_plural(key: str) -> bool:
+    """Whether `key` is a message with plural forms (`key.one`, `key.other`)."""
+    return f"{key}.other" in catalog(DEFAULT_LANGUAGE)
+
+
 def t(language: str, key: str, **params: object) -> str:
     """The message `key` in `language`, falling back to French, then to the key itself.
 
     Text parameters are escaped (`handlers.core.markup.escape`): what people typed or are called
     shows as typed and never as the catalog's `**bold**` (escaping is idempotent, so a
-    parameter that is itself a message keeps its data escaped once)."""
-    messages = catalog(normalize_language(language))
+    parameter that is itself a message keeps its data escaped once).
+
+    A whole-number `count` picks the plural form of a message that has them and is written as
+    `number` writes it, like every `Num` parameter; a message with plural forms needs one."""
+    language = normalize_language(language)
+    count = params.get("count")
+    if is_plural(key):
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise TypeError(f"message {key!r} has plural forms: t() needs a whole-number count")
+        key = f"{key}.{plural_form(language, count)}"
+    messages = catalog(language)
     template = messages.get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key
     if not params:
         return template
-    return template.format(
-        **{name: escape(v) if isinstance(v, str) else v for name, v in params.items()}
-    )
+    return template.format(**{name: _param(language, name, v) for name, v in params.items()})
 
 
-def number(value: int | float, decimals: int = 0) -> str:
-    """14581 -> '14 581'; 30.5 with decimals=1 -> '30,5' (French separators in both languages'
-    chat messages, as the web admin shows them)."""
+def _param(language: str, name: str, value: object) -> object:
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, Num):
+        return number(language, value.value, value.decimals)
+    if name == "count" and isinstance(value, int) and not isinstance(value, bool):
+        return number(language, value)
+    return value
+
+
+def number(language: str, value: int | float, decimals: int = 0) -> str:
+    """As read in `language`: French 14581 -> '14\u202f581' (narrow no-break space, see
+    FRENCH_THOUSANDS), 30.46 with decimals=1 -> '30,5'; English '14,581' and '30.5'."""
     text = f"{value:,.{decimals}f}"
-    return text.replace(",", " ").replace(".", ",")
+    if normalize_language(language) == "en":
+        return text
+    return text.replace(",", FRENCH_THOUSANDS).replace(".", ",")
 
 
 def date(value: dt.date | dt.datetime | None) -> str:

@@ -8,7 +8,7 @@ reaches the database).
 from __future__ import annotations
 
 from handlers.core.errors import Refusal
-from handlers.core.i18n import number
+from handlers.core.i18n import Num
 
 #: Any typed command or answer, whatever it is for (Telegram's own limit for a message).
 MESSAGE = 4096
@@ -39,4 +39,4 @@ QUIET_HOURS = 20
 def check(text: str | None, limit: int) -> None:
     """Refuse `text` longer than `limit` characters (Refusal: the use case replies)."""
     if text is not None and len(text) > limit:
-        raise Refusal("error.too_long", length=number(len(text)), limit=number(limit))
+        raise Refusal("error.too_long", length=Num(len(text)), limit=Num(limit))

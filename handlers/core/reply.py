@@ -50,6 +50,11 @@ class Reply:
     #: Set when the reply replaces the message that held the pressed button (outcome shown).
     replaces_message: bool = False
     files: tuple[tuple[str, bytes], ...] = field(default=())
+    #: The text this reply asks for can be typed right away: the person's next message in this
+    #: chat answers this button (one asking for text) as if they had pressed it and typed it.
+    #: The chat fronts park it like a press (handlers.chat.pending_input); the console reads the
+    #: next line. The button should stay among `buttons` for fronts that cannot listen.
+    awaits: Button | None = None
 
     @property
     def all_buttons(self) -> list[Button]:

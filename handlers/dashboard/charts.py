@@ -225,6 +225,24 @@ def synthesis_buttons(lang: str, scope: str) -> tuple[tuple[Button, ...], ...]:
             (typed, CHART_MENU.button(t(lang, "charts.button.menu"), scope)))  # fmt: skip
 
 
+def year_before(day: dt.date) -> dt.date:
+    """The same date a year before; 29 February gives 28 February."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def change(lang: str, now: float, before: float) -> str:
+    """'+12 %', '−3 %' (a minus sign, not a hyphen), or '—' when there is nothing to compare
+    with (zero the year before: no percentage of nothing)."""
+    if before <= 0:
+        return "—"
+    percent = round((now - before) / before * 100)
+    sign = "+" if percent > 0 else "\u2212" if percent < 0 else ""
+    return t(lang, "charts.percent", sign=sign, value=number(lang, abs(percent)))
+
+
 @use_case
 def synthesis(
     ctx: Context, actor: Actor, scope: str, at: dt.date | None = None, typed: str | None = None
@@ -247,21 +265,30 @@ def synthesis(
         resolved = resolve_scope(session, actor, scope)
         where = basis(session, resolved.scope)
         values = totals_at(session, day, resolved.scope, where)
+        before = totals_at(session, year_before(day), resolved.scope, where)
     rows = tuple(
         (
             t(lang, f"charts.indicator.{indicator.value}"),
-            number(values[indicator], decimals(indicator, values[indicator]))
+            number(lang, values[indicator], decimals(indicator, values[indicator]))
             + (" t" if indicator is Indicator.CO2 else ""),
         )
         for indicator in Indicator
     )
+    changes = tuple(
+        t(lang, "charts.synthesis_change", change=change(lang, values[i], before[i]))
+        for i in Indicator
+    )
     title = t(lang, "charts.synthesis_title", scope=resolved.label, date=date(day))
     until = t(lang, "charts.until", date=datetime(where.until, lang))
-    lines = [f"**{title}**", until] + [f"• {label} : {value}" for label, value in rows]
+    shown = [
+        f"{label} : {value} ({more})" for (label, value), more in zip(rows, changes, strict=True)
+    ]
+    lines = [f"**{title}**", until] + [f"• {line}" for line in shown]
     text = "\n".join([*lines, t(lang, "charts.synthesis_counts")])
     png = draw(ctx, render_card_png, CardData(t(lang, "charts.synthesis_at", date=date(day)),
-                                              f"{resolved.label} · {until}", rows))  # fmt: skip
-    alt = "; ".join(f"{label} : {value}" for label, value in rows) + f". {until}"
+                                              f"{resolved.label} · {until}", rows,
+                                              changes))  # fmt: skip
+    alt = "; ".join(shown) + f". {until}"
     image = Image(png=png, caption=f"{title}. {alt}", alt=alt, filename="synthese.png")
     return Reply(text, synthesis_buttons(lang, scope), images=(image,))
 

@@ -112,14 +112,36 @@ def _year_day_keys() -> list[str]:
 
 
 def _label(lang: str, key: str, period: Period, years: bool) -> str:
-    """'2024-01' -> '01/2024'; '2024-01-17' -> '17/01'; in a year view '01' -> 'janv.'."""
+    """'2024-01' -> 'janv. 2024'; '2024-01-17' -> '17/01'; in a year view '01' -> 'janv.'."""
     if years:
         if period is Period.MONTH:
             return t(lang, f"charts.month.{int(key)}")
         return f"{key[3:]}/{key[:2]}"
     if period is Period.MONTH:
-        return f"{key[5:7]}/{key[:4]}"
+        return _period_words(lang, key, period)
     return f"{key[8:10]}/{key[5:7]}"
+
+
+def partial_month(fig: Figures) -> tuple[int, int] | None:
+    """(year, month) of the month still running in a year-against-year chart by month.
+
+    Its value is marked as partial, "déc. 2026 (au 03/12)", rather than compared with the same
+    days of the other years: the other years keep the whole-month figures the web admin's
+    dashboard shows for them (and the CSV holds), and the label and the caption say plainly
+    why the current month's line drops."""
+    request = fig.request
+    if not request.years or request.period is not Period.MONTH:
+        return None
+    year = fig.until.year
+    if str(year) not in (name for name, _ in fig.series):
+        return None
+    return year, fig.until.month
+
+
+def _partial_words(lang: str, fig: Figures, key: str) -> str:
+    month = t(lang, f"charts.month.{int(key)}")
+    return t(lang, "charts.month_partial", month=month, year=str(fig.until.year),
+             date=f"{fig.until:%d/%m}")  # fmt: skip
 
 
 def _period_words(lang: str, key: str, period: Period) -> str:
@@ -141,7 +163,7 @@ def chart_data(lang: str, fig: Figures) -> ChartData:
     return ChartData(
         title=name,
         subtitle=subtitle,
-        labels=tuple(_label(lang, k, request.period, bool(request.years)) for k in fig.keys),
+        labels=tuple(_labels(lang, fig)),
         series=fig.series,
         value_label=t(lang, f"charts.unit.{indicator.value}"),
         kind="lines" if request.years else "bars",
@@ -149,7 +171,25 @@ def chart_data(lang: str, fig: Figures) -> ChartData:
         total=None if indicator is Indicator.ADS else fig.totals,
         total_label=t(lang, "charts.total"),
         decimals=decimals(indicator, _largest(fig)),
+        language=lang,
     )
+
+
+def _labels(lang: str, fig: Figures) -> list[str]:
+    request = fig.request
+    labels = [_label(lang, key, request.period, bool(request.years)) for key in fig.keys]
+    partial = partial_month(fig)
+    if partial is not None:
+        labels[partial[1] - 1] = _partial_words(lang, fig, f"{partial[1]:02d}")
+    return labels
+
+
+def quantity(lang: str, indicator: Indicator, value: float, places: int = 0) -> str:
+    """A figure with its unit, in the form its number takes: '1 utilisateur', '8 utilisateurs';
+    tonnes of CO2 keep their decimals ('0,011 t de CO₂')."""
+    if indicator is Indicator.CO2:
+        return f"{number(lang, value, places)} {t(lang, 'charts.unit.co2')}"
+    return t(lang, f"charts.quantity.{indicator.value}", count=round(value))
 
 
 def caption(lang: str, fig: Figures) -> str:
@@ -157,18 +197,27 @@ def caption(lang: str, fig: Figures) -> str:
     request = fig.request
     indicator = request.indicator
     places = decimals(indicator, _largest(fig))
-    unit = t(lang, f"charts.unit.{indicator.value}")
     name = t(lang, f"charts.indicator.{indicator.value}")
     until = t(lang, "charts.until", date=datetime(fig.until, lang))
     counts = t(lang, f"charts.counts.{indicator.value}")  # what the figure counts
+
+    def amount(value: float) -> str:
+        return quantity(lang, indicator, value, places)
+
     if request.years:
         if indicator is Indicator.ADS:  # a stock per month: its peak, not a sum
             parts = [t(lang, "charts.caption_year_active", year=year,
-                       value=number(max(values, default=0)), unit=unit)
+                       value=amount(max(values, default=0)))
                      for year, values in fig.series]  # fmt: skip
         else:
-            parts = [t(lang, "charts.caption_year", year=year, value=number(sum(values), places),
-                       unit=unit) for year, values in fig.series]  # fmt: skip
+            parts = [t(lang, "charts.caption_year", year=year, value=amount(sum(values)))
+                     for year, values in fig.series]  # fmt: skip
+        partial = partial_month(fig)
+        if partial is not None:  # said before what is counted: the current month is partial
+            month = t(lang, f"charts.month.{partial[1]}")
+            note = t(lang, "charts.caption_partial", month=month, year=str(partial[0]),
+                     date=date(fig.until))  # fmt: skip
+            counts = f"{note} {counts}"
         return t(lang, "charts.caption_years", indicator=name, scope=fig.scope_label,
                  years="; ".join(parts), counts=counts, until=until)  # fmt: skip
     _, values = fig.series[0]
@@ -177,16 +226,16 @@ def caption(lang: str, fig: Figures) -> str:
     if indicator is Indicator.ADS:
         return t(
             lang, "charts.caption_active", indicator=name, scope=fig.scope_label,
-            start=date(fig.start), end=date(fig.end), last=number(values[-1]), unit=unit,
+            start=date(fig.start), end=date(fig.end), last=amount(values[-1]),
             last_period=_period_words(lang, fig.keys[-1], request.period),
-            best=number(values[best]), best_period=_period_words(lang, fig.keys[best],
+            best=amount(values[best]), best_period=_period_words(lang, fig.keys[best],
             request.period), counts=counts, until=until,
         )  # fmt: skip
     return t(
         lang, "charts.caption", indicator=name, scope=fig.scope_label,
-        start=date(fig.start), end=date(fig.end), sum=number(sum(values), places), unit=unit,
-        best=number(values[best], places), best_period=_period_words(lang, fig.keys[best],
-        request.period), total=number(fig.totals[-1], places), counts=counts, until=until,
+        start=date(fig.start), end=date(fig.end), sum=amount(sum(values)),
+        best=amount(values[best]), best_period=_period_words(lang, fig.keys[best],
+        request.period), total=amount(fig.totals[-1]), counts=counts, until=until,
     )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from handlers.core.i18n import number
+from handlers.core.i18n import DEFAULT_LANGUAGE, number
 from handlers.core.markup import plain
 
 if TYPE_CHECKING:  # matplotlib is imported where it draws: in the pool's workers, not the bot
@@ -62,6 +62,7 @@ class ChartData:
     total: tuple[float, ...] | None = None
     total_label: str = ""
     decimals: int = 0
+    language: str = DEFAULT_LANGUAGE  # the axes' number separators
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,14 @@ class CardData:
     title: str
     subtitle: str
     rows: tuple[tuple[str, str], ...]
+    #: under each figure, its change against the same date a year before
+    changes: tuple[str, ...] = ()
 
 
-def _formatter(decimals: int) -> FuncFormatter:
+def _formatter(language: str, decimals: int) -> FuncFormatter:
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(lambda value, _pos: number(value, decimals))
+    return FuncFormatter(lambda value, _pos: number(language, value, decimals))
 
 
 def _locator(decimals: int) -> MaxNLocator:
@@ -139,7 +142,7 @@ def render_png(data: ChartData) -> bytes:
             size = 4 if len(positions) <= 40 else 0
             twin.plot(positions, data.total, color=OKABE_ITO[1], linewidth=3, marker="o",
                       markersize=size, label=plain(data.total_label))  # fmt: skip
-            twin.yaxis.set_major_formatter(_formatter(data.decimals))
+            twin.yaxis.set_major_formatter(_formatter(data.language, data.decimals))
             twin.yaxis.set_major_locator(_locator(data.decimals))
             twin.set_ylim(0, _top(data.total))
             twin.tick_params(labelsize=12, colors=OKABE_ITO[1])
@@ -159,7 +162,7 @@ def render_png(data: ChartData) -> bytes:
                     rotation=45 if len(ticks) > 6 else 0,
                     ha="right" if len(ticks) > 6 else "center")  # fmt: skip
     axes.set_ylabel(plain(data.value_label), fontsize=13)
-    axes.yaxis.set_major_formatter(_formatter(data.decimals))
+    axes.yaxis.set_major_formatter(_formatter(data.language, data.decimals))
     axes.yaxis.set_major_locator(_locator(data.decimals))
     axes.tick_params(axis="y", labelsize=12)
     axes.set_ylim(0, _top(value for _, values in data.series for value in values))
@@ -182,8 +185,12 @@ def render_card_png(card: CardData) -> bytes:
         y = 1 - (index + 0.5) / count
         colour = OKABE_ITO[index % len(OKABE_ITO)]
         axes.text(0.02, y, plain(label), fontsize=17, va="center", transform=axes.transAxes)
-        axes.text(0.98, y, value, fontsize=22, fontweight="bold", va="center", ha="right",
+        shift = 0.035 if card.changes else 0.0  # the value up, its change below it
+        axes.text(0.98, y + shift, value, fontsize=22, fontweight="bold", va="center", ha="right",
                   color=colour, transform=axes.transAxes)  # fmt: skip
+        if index < len(card.changes):
+            axes.text(0.98, y - 0.07, plain(card.changes[index]), fontsize=12, va="center",
+                      ha="right", color="#555555", transform=axes.transAxes)  # fmt: skip
     return _to_png(figure)
 
 

@@ -28,6 +28,7 @@ from handlers.core.uow import transaction
 from handlers.outbox.pushes import render
 from handlers.outbox.watcher import PENDING_MEMBER
 from storage import notification_outbox as outbox
+from storage.backoff import jittered
 from storage.bot_models import ChatBinding, ChatIdentity, Delivery, Notification
 from storage.clock import now
 
@@ -131,7 +132,8 @@ def mark_sent(ctx: Context, delivery_id: int, worker: str, message_ref: str | No
 def mark_retry(
     ctx: Context, delivery_id: int, worker: str, error: str, retry_after: float | None = None
 ) -> bool:
-    """A temporary failure (429, 5xx, timeout): try again later, honouring retry_after."""
+    """A temporary failure (429, 5xx, timeout): try again later, after 2^attempts seconds
+    (at most 600) with jitter, never sooner than retry_after (Telegram's, Slack's)."""
     with transaction(ctx, write=True) as session:
         delivery = outbox.held(session, delivery_id, worker)
         if delivery is None:
@@ -141,8 +143,8 @@ def mark_retry(
         delivery.state = outbox.NOT_SENT.get(delivery.state, delivery.state)
         if delivery.attempts >= MAX_ATTEMPTS:
             delivery.state = "failed"
-        backoff = min(2**delivery.attempts, 600)
-        delivery.next_attempt_at = now() + dt.timedelta(seconds=max(backoff, retry_after or 0))
+        delay = jittered(min(2**delivery.attempts, 600), at_least=retry_after or 0)
+        delivery.next_attempt_at = now() + dt.timedelta(seconds=delay)
         outbox.release(delivery)
         return True
 
@@ -158,7 +160,8 @@ def mark_unknown(ctx: Context, delivery_id: int, worker: str, error: str | None)
         delivery.attempts += 1
         delivery.last_error = f"may have been delivered; sent again: {error or ''}"[:500]
         delivery.state = "resend" if delivery.attempts < MAX_ATTEMPTS else "unknown"
-        delivery.next_attempt_at = now() + dt.timedelta(seconds=min(2**delivery.attempts, 600))
+        delay = jittered(min(2**delivery.attempts, 600))
+        delivery.next_attempt_at = now() + dt.timedelta(seconds=delay)
         outbox.release(delivery)
         return True
 

@@ -14,8 +14,9 @@ import datetime as dt
 import json
 import uuid
 from collections import defaultdict
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,10 +125,37 @@ def scan_feed(ctx: Context) -> int:
     return dispatched
 
 
+#: The day whose reminders this process knows are done, per database (engine). The notifier
+#: asks every round (~2 s): once the database said today's are done (by this replica or
+#: another), asking again until tomorrow would cost two transactions for nothing.
+_reminders_done: WeakKeyDictionary[Engine, dt.date] = WeakKeyDictionary()
+
+
+def forget_reminders_done() -> None:
+    """Forget what the process knows of today's reminders (tests that empty the database)."""
+    _reminders_done.clear()
+
+
 def scan_reminders(ctx: Context, deciders_after_days: int, operators_after_days: int) -> int:
     """Once a day: each decider with requests pending for more than `deciders_after_days`
-    gets a summary in their chats; past `operators_after_days` the operators get one too."""
+    gets a summary in their chats; past `operators_after_days` the operators get one too.
+
+    The database decides (REMINDERS_STATE, locked): the first call of the day reads it; once
+    today's reminders are done, later calls that day touch no database at all."""
     today = now().date()
+    engine = ctx.sessions.kw.get("bind")
+    if not isinstance(engine, Engine):  # no single database to remember it for: ask each time
+        return _send_reminders(ctx, today, deciders_after_days, operators_after_days)
+    if _reminders_done.get(engine) == today:
+        return 0
+    created = _send_reminders(ctx, today, deciders_after_days, operators_after_days)
+    _reminders_done[engine] = today  # committed, by this call or an earlier one
+    return created
+
+
+def _send_reminders(
+    ctx: Context, today: dt.date, deciders_after_days: int, operators_after_days: int
+) -> int:
     created = 0
     ensure_state(ctx, REMINDERS_STATE)
     with transaction(ctx, write=True) as session:
@@ -238,9 +266,9 @@ def render(language: str, notification: Notification) -> Reply:
     payload = json.loads(notification.payload or "{}")
     kind = notification.kind
     if kind in ("reminder", "reminder_operators"):
-        lines = [t(language, f"feed.{kind}", days=payload.get("days", 0))]
+        lines = [t(language, f"feed.{kind}", count=int(payload.get("days", 0)))]
         for name, count in payload.get("communities", {}).items():
-            lines.append(t(language, "feed.reminder_line", community=name, count=number(count)))
+            lines.append(t(language, "feed.reminder_line", community=name, count=count))
         return Reply("\n".join(lines))
     if kind == "link_attack":
         attacked = dt.datetime.fromisoformat(payload["at"])
@@ -248,8 +276,8 @@ def render(language: str, notification: Notification) -> Reply:
             t(
                 language,
                 "feed.link_attack",
-                failures=number(payload.get("failures", 0)),
-                identities=number(payload.get("identities", 0)),
+                failures=number(language, payload.get("failures", 0)),
+                identities=number(language, payload.get("identities", 0)),
                 minutes=payload.get("minutes", 15),
                 when=datetime(attacked, language),
             )

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from handlers.core.context import Context
 from handlers.core.uow import transaction
-from handlers.outbox.watcher import PENDING_MEMBER
+from handlers.outbox import homes
+from handlers.outbox.watcher import PENDING_MEMBER, deciders
 from storage.bot_models import Delivery, Notification
 from storage.clock import now
 from storage.codes import MembershipStatus
@@ -81,6 +82,12 @@ def _resolve(session: Session, notification_ids: Sequence[int], when: dt.datetim
             {"id": notification_id, "resolved_at": when, "outcome": json.dumps(outcome)}
         )
     session.execute(update(Notification), outcomes)
+    # The Homes of the deciders show the requests no more (decided anywhere: any front, web).
+    communities = session.scalars(
+        select(Notification.community_id).where(Notification.id.in_([r.id for r in rows]))
+    ).all()
+    for community_id in sorted({c for c in communities if c is not None}):
+        homes.mark(session, deciders(session, community_id))
     ids = [r.id for r in rows]
     session.execute(
         update(Delivery)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from handlers.core.context import Context
 from handlers.core.uow import transaction
+from handlers.outbox import homes
 from handlers.outbox.watch_state import ensure_state, lock_state, set_state
 from storage.bot_models import (
     ChatBinding,
@@ -71,11 +72,15 @@ def scan_new_pending(ctx: Context, lookback: int | None = LOOKBACK_IDS) -> int:
         )
         if lookback is not None:
             query = query.where(CommunityUser.id > watermark - lookback)
+        arrived: set[int] = set()
         for membership_id, community_id, user_id in session.execute(
             query.order_by(CommunityUser.id)
         ).all():
             if _create_notification(session, membership_id, community_id, user_id):
                 created += 1
+                arrived.add(community_id)
+        for community_id in sorted(arrived):  # their deciders' Homes show the new requests
+            homes.mark(session, deciders(session, community_id))
         highest = max(watermark, session.scalar(select(func.max(CommunityUser.id))) or 0)
         if highest > watermark:
             set_state(state, str(highest))
@@ -117,14 +122,15 @@ def _create_notification(
     return True
 
 
-def recipients(session: Session, community_id: int) -> list[Recipient]:
-    """The deciders' linked chats (push on) and the chats bound to the community. Deciders: the
-    creator and moderators, as the platform notifies them, and the admins of a territory that
-    holds the community (the bot's addition: their scope's requests reach them)."""
+def deciders(session: Session, community_id: int) -> set[int]:
+    """Who decides on the community's requests: the creator and moderators, as the platform
+    notifies them, and the admins of a territory that holds the community (the bot's addition:
+    their scope's requests reach them); active platform accounts only (a disabled or anonymized
+    one decides nothing, and is not told either)."""
     community = session.get(Community, community_id)
     if community is None:
-        return []
-    deciders = set(
+        return set()
+    found = set(
         session.scalars(
             select(CommunityUser.user_id).where(
                 CommunityUser.community_id == community_id,
@@ -133,25 +139,29 @@ def recipients(session: Session, community_id: int) -> list[Recipient]:
         )
     )
     if community.user_id:
-        deciders.add(community.user_id)
-    deciders |= territory_admins(session, community_id)  # admins of a territory holding it
-    # A disabled or anonymized platform account decides nothing: it is not told either.
-    deciders = set(
-        session.scalars(
-            select(User.id).where(User.id.in_(deciders), User.status == UserStatus.ACTIVE)
-        )
+        found.add(community.user_id)
+    found |= territory_admins(session, community_id)  # admins of a territory holding it
+    return set(
+        session.scalars(select(User.id).where(User.id.in_(found), User.status == UserStatus.ACTIVE))
     )
+
+
+def recipients(session: Session, community_id: int) -> list[Recipient]:
+    """The deciders' linked chats (push on) and the chats bound to the community."""
+    if session.get(Community, community_id) is None:
+        return []
+    deciding = deciders(session, community_id)
     muted = set(
         session.scalars(
             select(Preference.user_id).where(
-                Preference.user_id.in_(deciders), Preference.push_enabled.is_(False)
+                Preference.user_id.in_(deciding), Preference.push_enabled.is_(False)
             )
         )
     )
     found: list[Recipient] = []
     for identity in session.scalars(
         select(ChatIdentity)
-        .where(ChatIdentity.user_id.in_(deciders - muted), ChatIdentity.active.is_(True))
+        .where(ChatIdentity.user_id.in_(deciding - muted), ChatIdentity.active.is_(True))
         .order_by(ChatIdentity.id)
     ):
         found.append(

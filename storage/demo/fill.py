@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from storage.demo.large import _Large
 from storage.demo.roles import _Roles
 from storage.demo.scale0 import _Scale0
 from storage.models import Community
+from storage.progress import Progress
 
 
 class DemoError(RuntimeError):
@@ -81,14 +81,15 @@ def fill_demo(
     scale: int = 0,
     seed: int = 2024,
     *,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     security_folder: Path | None = None,
 ) -> DemoSummary:
     """Fill an empty platform database with demo data (see the module docstring for scales).
 
     The platform tables must exist (`storage.schema.prepare`, or the platform's schema on
     MariaDB). Refuses a database that already holds communities, so a real database is never
-    polluted. `progress` receives a line after each batch (for the CLI at large scales).
+    polluted. `progress` receives a `Step` as each phase starts and ends and after each batch
+    (users, ads, carpool items: done and total, for a bar with the time left).
     `security_folder`: where the secured communities' identifier files go (the platform's
     folder, [platform] community_security_dir); None writes no file.
     """
@@ -103,6 +104,7 @@ def fill_demo(
                     "database (create a new one, or point the bot at another file)"
                 )
             demo = _Demo(connection, seed, progress)
+            demo.writer.phase("sample", None)
             demo.write_reference()
             demo.build_sample()
             if scale == 0:
@@ -110,8 +112,10 @@ def fill_demo(
             else:
                 demo.build_large(*SCALES[scale])
             demo.writer.flush()
+            demo.writer.phase("roles", None)
             demo.write_roles()
             demo.reset_sequences()
+            demo.writer.phase("statistics", None)
             _analyze(connection)
         finally:
             connection.rollback()

@@ -8,7 +8,7 @@ import datetime as dt
 import math
 import random
 from bisect import bisect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select, text
@@ -44,10 +44,11 @@ from storage.demo.helpers import _ascii, _Comm, _first_domain, _of, _rect_wkt, _
 from storage.demo.reference import DEPARTEMENTS, EPCIS, MAIL_DOMAINS, STREETS, TOWNS
 from storage.demo.sample import _TEMPLATES
 from storage.models import Language, PlatformBase
+from storage.progress import Progress
 
 
 class _Generator:
-    def __init__(self, connection: Connection, seed: int, progress: Callable[[str], None] | None):
+    def __init__(self, connection: Connection, seed: int, progress: Progress | None):
         self.rng = random.Random(seed)
         self.now = clock.now()
         self.today = self.now.date()

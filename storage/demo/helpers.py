@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from storage.demo.constants import BATCH_SIZE
 from storage.models import PlatformBase
+from storage.progress import Progress, Step
 
 
 def _ascii(text_: str) -> str:
@@ -63,12 +64,45 @@ class _Writer:
     before its parent (its user), and foreign keys are checked on SQLite and PostgreSQL.
     """
 
-    def __init__(self, connection: Connection, progress: Callable[[str], None] | None) -> None:
+    def __init__(self, connection: Connection, progress: Progress | None) -> None:
         self.connection = connection
         self.tables = [t for t in PlatformBase.metadata.sorted_tables if t.name != "territory"]
         self.buffers: dict[str, list[dict[str, Any]]] = {t.name: [] for t in self.tables}
         self.counts: dict[str, int] = {t.name: 0 for t in self.tables}
         self.progress = progress
+        #: The phase reported after each batch: its name, size and how much of it is done.
+        self._phase: tuple[str, int, Callable[[], int]] | None = None
+        self._last: Step | None = None
+
+    def written(self, table: str) -> int:
+        """Rows of `table` generated so far (written or still buffered)."""
+        return self.counts[table] + len(self.buffers[table])
+
+    def phase(self, name: str, total: int | None, done: Callable[[], int] | None = None) -> None:
+        """Report phase `name` from now on: `done()` of `total` after each batch (from 0 as
+        it starts); without a size, only that it starts. Ends the previous phase."""
+        self.end_phase()
+        if total is None or done is None:
+            self._report(Step(name, 0, None))
+            return
+        self._phase = (name, total, done)
+        self._report(Step(name, 0, total))
+
+    def rows_phase(self, name: str, table: str, total: int) -> None:
+        """A phase measured in rows of `table` generated from now on."""
+        start = self.written(table)
+        self.phase(name, total, lambda: self.written(table) - start)
+
+    def end_phase(self) -> None:
+        if self._phase is not None:
+            name, total, _ = self._phase
+            self._phase = None
+            self._report(Step(name, total, total))
+
+    def _report(self, step: Step) -> None:
+        if self.progress is not None and step != self._last:  # a flush right after the end
+            self._last = step
+            self.progress(step)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         buffer = self.buffers[table]
@@ -85,8 +119,6 @@ class _Writer:
                 self.counts[table.name] += len(rows)
                 self.buffers[table.name] = []
         self.connection.commit()
-        if self.progress is not None:
-            self.progress(
-                f"users {self.counts['user']:,}, ads {self.counts['proposal']:,}, "
-                f"carpool items {self.counts['carpool_item']:,}"
-            )
+        if self._phase is not None:
+            name, total, done = self._phase
+            self._report(Step(name, min(done(), total), total))

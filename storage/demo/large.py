@@ -51,6 +51,7 @@ class _Large(_Generator):
         m_comm = array("i")
         m_day = array("i")  # accepted date, in days since origin
         by_comm: dict[int, array[int]] = {c.id: array("i") for c in self.comms.values()}
+        self.writer.rows_phase("users", "user", n_users)
 
         def remember(comm: _Comm, uid: int, when: dt.datetime | None) -> None:
             if when is not None:
@@ -124,6 +125,7 @@ class _Large(_Generator):
 
         # Ads: 70 % by members in their community, the rest by anyone registered before.
         written = 0
+        self.writer.rows_phase("ads", "proposal", n_ads)
         n_members = len(m_user)
         while written < n_ads:
             moment = self.activity_moment()
@@ -143,6 +145,7 @@ class _Large(_Generator):
 
         # Carpools: crews of two members of the same community, both accepted before.
         written = 0
+        self.writer.rows_phase("carpool items", "carpool_item", n_items)
         attempts = 0
         while written < n_items and n_members and attempts < n_items:
             attempts += 1

@@ -264,6 +264,7 @@ class _Scale0(_Generator):
         by_name = {c.name: c for c in NAMED_COMMUNITIES}
         # build_sample wrote the named communities in NAMED_COMMUNITIES' order.
         named = dict(zip(by_name, self.comms.values(), strict=True))
+        self.writer.rows_phase("users", "user", PLATFORM_USERS - len(self.created_of))
 
         # The commuters' communities grow to a few hundred members, adoption speeding up.
         for name, (members, pro_domain, _crews) in PLATFORM_COMMUTERS.items():
@@ -327,6 +328,7 @@ class _Scale0(_Generator):
         others = [m for m in self.accepted if m[0] not in commuters]
         wanted = round(PLATFORM_ADS_PER_USER * len(users)) - self.ad_calls
         written = 0
+        self.writer.phase("ads", wanted, lambda: written)
         while written < wanted:
             moment = self.activity_moment()
             for _ in range(_RETRIES):
@@ -346,6 +348,7 @@ class _Scale0(_Generator):
                         break
 
         # Commuting crews, more and more of them: colleagues living 15 to 40 km from the site.
+        self.writer.phase("carpools", None)
         for name, (_members, _domain, crews) in PLATFORM_COMMUTERS.items():
             cid = named[name].id
             crew = [(uid, when.date()) for c, uid, when in self.accepted if c == cid]

@@ -400,3 +400,73 @@ def test_db_moderator_roles_lists_then_gives_the_missing_role(home):
         ).fetchone()[0]
     assert held >= moderators
     assert cli("db", "moderator-roles", env=env).returncode == 0
+
+
+def test_version_prints_the_installed_packages_version(home):
+    from importlib.metadata import version
+
+    result = cli("--version", env=home)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"referent-bot {version('referent-bot')}\n"
+    assert not (Path(home["XDG_DATA_HOME"]) / "referent-bot").exists()  # nothing else ran
+
+
+def test_an_unknown_log_level_is_a_usage_error_listing_the_levels(home):
+    result = cli("--log-level", "foo", "db", "status", env=home)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("usage: referent-bot")
+    assert (
+        "referent-bot: error: argument --log-level: invalid choice: 'FOO' "
+        "(choose from 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')"
+    ) in result.stderr
+    assert not (Path(home["XDG_DATA_HOME"]) / "referent-bot").exists()
+
+
+def test_a_log_level_in_any_case_is_accepted(home):
+    result = cli("--log-level", "error", "db", "upgrade", env=home)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # nothing under ERROR is logged
+
+
+@pytest.mark.parametrize("section", ["[logging]\nlevel", "[bot]\nlog_level"])
+def test_an_unknown_log_level_in_the_configuration_is_a_configuration_error(tmp_path, section):
+    config = tmp_path / "bot.toml"
+    config.write_text(f'{section} = "verbose"\n', "utf-8")
+    result = cli("db", "status", env={"REFERENT_BOT_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    key = section.replace("\n", " ")
+    assert result.stderr == (
+        f"referent-bot: configuration error: {key} must be one of "
+        "DEBUG, INFO, WARNING, ERROR, CRITICAL\n"
+    )
+
+
+def test_demo_and_indicators_report_their_progress_line_by_line_in_a_log(home):
+    """Not on a terminal (a log, CI): a line per tenth of each phase on stderr, with the time
+    left; stdout keeps the result alone."""
+    demo = cli("demo", "--scale", "1", env=home)
+    assert demo.returncode == 0, demo.stderr
+    assert demo.stdout.startswith("demo data: 10,231 users") and demo.stdout.count("\n") == 1
+    lines = demo.stderr.splitlines()
+    assert lines[0] == "demo: sample..."
+    for phase, total in (("users", "10,000"), ("ads", "5,000"), ("carpool items", "20,000")):
+        assert f"demo: {phase} 0/{total} (0 %)" in lines
+        assert any(
+            re.fullmatch(rf"demo: {phase} {total}/{total} \(100 %\) in [\d.]+ s", line)
+            for line in lines
+        ), lines
+    assert any(re.search(r"elapsed, about [\d.]+ s left$", line) for line in lines), lines
+    assert lines[-2:] == ["demo: roles...", "demo: statistics..."]
+    assert "\r" not in demo.stderr
+
+    built = cli("db", "indicators", env=home)
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.startswith("indicator aggregate built: ")
+    lines = built.stderr.splitlines()
+    assert lines[0] == "indicators: grouped queries 0/18 (0 %)"
+    assert re.fullmatch(r"indicators: grouped queries 18/18 \(100 %\) in [\d.]+ s", lines[10])
+    rows = re.search(r"built: ([\d,]+) rows", built.stdout)[1]
+    assert re.fullmatch(rf"indicators: rows written {rows}/{rows} \(100 %\) in [\d.]+ s", lines[-1])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 
-from bot.console import Console, pick_user
+from bot.console import Console, bad_choice, pick_user
 from storage.codes import MembershipStatus
 from tests.handlers.helpers import audit_entries, membership
 
@@ -87,7 +88,8 @@ def test_bad_choices_and_unknown_commands_change_nothing(ctx, world):
     out = run_console(
         ctx, world.users["emilie"], ["9", "detruire tout", "supprimer Arc France", "quit"]
     )
-    assert "Choix invalide." in out
+    # the communities list shows one button, Arc France
+    assert "> Choix invalide. Le seul numéro proposé est le 1.\n" in out
     assert "Commande inconnue : « detruire »" in out
     # `supprimer` exists now, but a moderator may not delete the community
     assert "Seuls le référent de Arc France (son créateur) et les opérateurs" in out
@@ -111,7 +113,7 @@ def test_user_picker_lists_administrators_busiest_first(ctx, world):
     user_id = pick_user(ctx, None, lambda prompt: next(answers), said.append)
     assert said[0] == "Sous quel compte utiliser le bot ?"
     assert said[1].startswith("[1] Jean-Marc M. <jean-marc.morel@arcfrance.fr> — Arc France")
-    assert "Choix invalide." in said
+    assert said[-1] == "Choix invalide. Choisissez un numéro entre 1 et 4."
     assert user_id == world.users["emilie"]
 
 
@@ -120,3 +122,29 @@ def test_user_picker_by_email(ctx, world):
     assert pick_user(ctx, "EDDY.lefebvre@lenord.fr", input, said.append) == world.users["eddy"]
     assert pick_user(ctx, "nobody@example.org", input, said.append) is None
     assert said == ["Aucun utilisateur n'a l'adresse « nobody@example.org »."]
+
+
+def test_a_wrong_number_or_a_word_says_which_numbers_are_valid(ctx, world):
+    arc = world.communities["arc"]
+    # the card of Arc France: several numbered buttons; 0 and 99 are none of them
+    out = run_console(ctx, world.users["emilie"], [f"parametres {arc}", "0", "99", "quit"])
+    shown = max(int(n) for n in re.findall(r"^\[(\d+)\]", out, re.M))
+    assert shown > 1
+    expected = f"Choix invalide. Choisissez un numéro entre 1 et {shown}."
+    assert out.count(expected) == 2
+    # the account picker: a word that is not an e-mail address is a wrong choice too
+    answers = iter(["personne", "1"])
+    said: list[str] = []
+    pick_user(ctx, None, lambda prompt: next(answers), said.append)
+    assert said[-1] == "Choix invalide. Choisissez un numéro entre 1 et 4."
+    assert audit_entries(ctx) == []
+
+
+def test_a_number_when_no_choice_is_shown_and_in_english(ctx, world):
+    console = Console(ctx, world.users["emilie"], stdin=io.StringIO(), stdout=io.StringIO())
+    assert console.handle(console.actor(), "3") is None
+    assert console.stdout.getvalue().strip() == (
+        "Aucun choix numéroté n'est affiché : tapez une commande (aide pour la liste)."
+    )
+    assert bad_choice("en", 7) == "Invalid choice. Pick a number between 1 and 7."
+    assert bad_choice("en", 1) == "Invalid choice. The only number offered is 1."

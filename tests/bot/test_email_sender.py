@@ -7,15 +7,17 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import random
 
 from bot.config import Config
 from bot.email_sender import EmailSender, deliver_due
 from bot.runtime import FRONTS, App, enabled_fronts
 from bot.wiring import Runtime
 from handlers.community import pending
-from storage import clock
+from storage import backoff, clock
 from tests.handlers.community.helpers import emails
 from tests.handlers.helpers import actor
+from tests.support.jitter import Longest, Shortest
 from tests.support.smtp import SmtpServer
 
 
@@ -53,8 +55,9 @@ def test_a_queued_email_reaches_the_member_once(mail_ctx, world, smtp, email_con
 
 
 def test_a_temporary_refusal_is_retried_with_backoff_and_sent_once_when_it_comes_back(
-    mail_ctx, world, smtp, email_config
+    mail_ctx, world, smtp, email_config, monkeypatch
 ):
+    monkeypatch.setattr(backoff, "source", Longest())  # the longest of the jittered delays
     approve_pierre(mail_ctx, world)
     smtp.mailbox.answer = "451 4.3.0 Try again later"
 
@@ -77,6 +80,35 @@ def test_a_temporary_refusal_is_retried_with_backoff_and_sent_once_when_it_comes
     assert len(smtp.received) == 1
     assert smtp.mailbox.attempts == 3
     assert emails(mail_ctx)[0].state == "sent"
+
+
+def test_the_retry_delays_are_jittered_down_to_half(
+    mail_ctx, world, smtp, email_config, monkeypatch
+):
+    """Messages refused together do not all come back together: each waits between half the
+    doubled delay and all of it."""
+    monkeypatch.setattr(backoff, "source", Shortest())
+    approve_pierre(mail_ctx, world)
+    smtp.mailbox.answer = "451 4.3.0 Try again later"
+    deliver_due(mail_ctx.sessions, email_config, "sender")
+    assert emails(mail_ctx)[0].next_attempt_at == clock.now() + dt.timedelta(seconds=30)
+    later(29)
+    assert deliver_due(mail_ctx.sessions, email_config, "sender").failed == 0  # not due yet
+    later(1)
+    assert deliver_due(mail_ctx.sessions, email_config, "sender").failed == 1
+    assert emails(mail_ctx)[0].next_attempt_at == clock.now() + dt.timedelta(seconds=60)
+    monkeypatch.setattr(backoff, "source", random.Random(11))
+    for attempts in range(3, 15):
+        later(6 * 3600)
+        assert deliver_due(mail_ctx.sessions, email_config, "sender").failed == 1
+        [row] = emails(mail_ctx)
+        planned = min(60 * 2 ** (attempts - 1), 6 * 3600)
+        waits = (row.next_attempt_at - clock.now()).total_seconds()
+        assert (row.attempts, planned / 2 <= waits <= planned) == (attempts, True), waits
+    smtp.mailbox.answer = "250 OK"
+    later(6 * 3600)
+    assert deliver_due(mail_ctx.sessions, email_config, "sender").sent == 1
+    assert len(smtp.received) == 1
 
 
 def test_a_server_down_loses_nothing_and_sends_once_when_back(mail_ctx, world, smtp, email_config):

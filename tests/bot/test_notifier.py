@@ -11,14 +11,14 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from bot.notifier import Notifier, RateLimiter
 from handlers.community import pending
 from handlers.core.context import Context
 from handlers.outbox import claims, watcher
 from storage import clock
-from storage.bot_models import ChatIdentity, Delivery, Notification, Preference
+from storage.bot_models import ChatIdentity, Delivery, Notification, Preference, WatcherState
 from storage.codes import MembershipStatus
 from storage.engine import make_sessionmaker
 from storage.models import CommunityUser
@@ -300,3 +300,31 @@ def _notification(ctx, membership_id: int) -> int:
         return session.scalars(
             select(Notification.id).where(Notification.membership_id == membership_id)
         ).one()
+
+
+def test_the_daily_reminders_are_checked_in_the_first_round_of_the_day_only(
+    engine, ctx, linked, transports
+):
+    """Every round (~2 s) asked the database whether today's reminders were done: two
+    transactions each, ~86,000 a day. Now the first round of the day asks, the others not."""
+    asked: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "bot_watcher_state" in statement and "reminders_last_day" in repr(parameters):
+            asked.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    notifier = run(ctx, transports)
+    assert len(asked) >= 2  # created if missing, then locked and read
+    first = len(asked)
+    run(ctx, transports, rounds=30, notifier=notifier)
+    assert len(asked) == first
+    clock.set_now(clock.now() + dt.timedelta(days=1))
+    run(ctx, transports, notifier=notifier)
+    again = len(asked)
+    assert again >= first + 2  # the next day: asked again (the marker exists: read, written)
+    run(ctx, transports, rounds=30, notifier=notifier)
+    assert len(asked) == again  # once
+    with ctx.sessions() as session:
+        state = session.get(WatcherState, "reminders_last_day")
+        assert state.value == clock.now().date().isoformat()

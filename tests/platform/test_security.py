@@ -79,7 +79,7 @@ def test_leaving_secured_deletes_rows_and_files_and_says_how_many(ctx, world, ta
 
     assert reply.ok, reply.text
     assert (
-        "Validation sécurisée quittée : 1 fichier(s) d'identifiants supprimé(s) de la base et 1 "
+        "Validation sécurisée quittée : 1 fichier d'identifiants supprimé de la base et 1 "
         "du dossier de la plateforme." in reply.text
     )
     assert _rows(ctx, arc) == []

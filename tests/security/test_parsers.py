@@ -37,7 +37,7 @@ from handlers.community.validation_input import (
 )
 from handlers.core import limits
 from handlers.core.actions import Press
-from handlers.core.i18n import number
+from handlers.core.i18n import Num
 from handlers.dashboard.request import ChartRequest, parse_scope
 from storage.bot_models import PendingInput
 from tests.handlers.helpers import actor, snapshot
@@ -293,7 +293,7 @@ def test_quiet_hours_parse_or_are_refused(ctx, world, words):
 
     if not reply.ok:
         typed = " ".join(words).strip()
-        too_long = fr("error.too_long", length=number(len(typed)), limit=number(limits.QUIET_HOURS))
+        too_long = fr("error.too_long", length=Num(len(typed)), limit=Num(limits.QUIET_HOURS))
         assert reply.text in (fr("quiet.usage"), fr("error.bad_text"), too_long)
         assert full_snapshot(ctx) == before
 
@@ -346,8 +346,8 @@ def test_an_identifier_file_over_the_default_limit_is_refused_with_a_message(ctx
     reply = set_identifiers(ctx, actor(ctx, world, "emilie"), world.communities["arc"],
                             "gros.csv", b"12345;01/02/1980\n" * (limit // 17 + 1))  # fmt: skip
 
-    assert (reply.ok, reply.text) == (
-        False, "Fichier trop volumineux (5 120 Ko au plus). Rien n'a été modifié.")  # fmt: skip
+    refused = "Fichier trop volumineux (5\u202f120 Ko au plus). Rien n'a été modifié."
+    assert (reply.ok, reply.text) == (False, refused)
     assert full_snapshot(ctx) == before
     assert not ctx.settings.security_folder.exists()
 

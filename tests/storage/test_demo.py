@@ -73,6 +73,7 @@ from storage.models import (
     User,
     Waypoint,
 )
+from storage.progress import Step
 from storage.schema import prepare
 from tests.support.databases import create_server_database, drop_server_database
 from tests.support.services import unavailable
@@ -103,11 +104,17 @@ def fill_at(engine: Engine, now: dt.datetime = NOW, **kwargs) -> DemoSummary:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Iterator[tuple[Engine, DemoSummary]]:
+def demo_run(tmp_path_factory) -> Iterator[tuple[Engine, DemoSummary, list[Step]]]:
     engine = sqlite_engine(tmp_path_factory.mktemp("demo") / "demo.sqlite3")
-    summary = fill_at(engine)
-    yield engine, summary
+    steps: list[Step] = []
+    summary = fill_at(engine, progress=steps.append)
+    yield engine, summary, steps
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run) -> tuple[Engine, DemoSummary]:
+    return demo_run[:2]
 
 
 def count(engine: Engine, model) -> int:
@@ -629,6 +636,35 @@ def test_login_hints_start_with_the_referents_of_the_guide(demo):
     assert "jean-marc.mercier@arcfrance.fr" in dict(hints)
 
 
+def check_progress(steps: list[Step], phases: list[str]) -> dict[str, list[int]]:
+    """Each phase reported in order, from 0 to its total without going back (the CLI's bar
+    and its time left); returns the `done` values reported per sized phase."""
+    assert list(dict.fromkeys(step.phase for step in steps)) == phases
+    done: dict[str, list[int]] = {}
+    for step in steps:
+        if step.total is None:
+            assert step.done == 0
+            continue
+        assert 0 <= step.done <= step.total
+        done.setdefault(step.phase, []).append(step.done)
+    for phase, values in done.items():
+        total = next(s.total for s in steps if s.phase == phase)
+        assert {s.total for s in steps if s.phase == phase} == {total}
+        assert values[0] == 0 and values[-1] == total, (phase, values)
+        assert values == sorted(values) and len(set(values)) == len(values), (phase, values)
+    return done
+
+
+def test_progress_reports_each_phase_from_start_to_end(demo_run):
+    _, summary, steps = demo_run
+    phases = ["sample", "users", "ads", "carpools", "roles", "statistics"]
+    done = check_progress(steps, phases)
+    users = next(s.total for s in steps if s.phase == "users")
+    assert users == PLATFORM_USERS - 231  # after the sample's 231 people
+    assert summary.users == PLATFORM_USERS
+    assert len(done["users"]) > 2  # moved between start and end: a batch was reported
+
+
 def test_a_second_fill_is_refused(demo):
     engine, _ = demo
     before = count(engine, User)
@@ -673,7 +709,8 @@ def test_scale_1_adds_large_data(tmp_path):
     the benchmarks' data keep their sizes (these are seed 2024's, before and after the scale-0
     demo grew)."""
     engine = sqlite_engine(tmp_path / "large.sqlite3")
-    summary = fill_at(engine, scale=1)
+    steps: list[Step] = []
+    summary = fill_at(engine, scale=1, progress=steps.append)
     check_counts(engine, summary)
     users, ads, items = SCALES[1]
     assert summary == DemoSummary(
@@ -687,6 +724,11 @@ def test_scale_1_adds_large_data(tmp_path):
     )
     assert summary.communities == 80
     assert summary.memberships > users / 2
+    done = check_progress(steps, ["sample", "users", "ads", "carpool items", "roles", "statistics"])
+    totals = {s.phase: s.total for s in steps if s.total is not None}
+    assert totals == {"users": users, "ads": ads, "carpool items": items}
+    # A step after each batch in between: 10,000 rows a batch for 35,000 users, ads and items.
+    assert sum(len(values) - 2 for values in done.values()) >= 3
     check_membership_rules(engine)
     check_creators_are_moderators(engine)
     check_addresses_in_territories(engine)

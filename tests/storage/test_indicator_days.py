@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from storage import clock
 from storage.bot_models import IndicatorDay, IndicatorRefresh
 from storage.codes import CarpoolItemStatus, MembershipStatus, ValidationType
-from storage.indicator_days import refresh
+from storage.indicator_days import READING, WRITING, refresh
 from storage.indicators import (
     Basis,
     Indicator,
+    Measure,
     Period,
     Scope,
     basis,
@@ -27,6 +28,7 @@ from storage.indicators import (
     totals_at,
 )
 from storage.models import CarpoolItem, Community, CommunityUser, User
+from storage.progress import Step
 from tests.support.indicator_world import IndicatorWorld, build_indicator_world
 
 RANGES = [
@@ -80,6 +82,24 @@ def test_the_aggregate_gives_the_live_numbers_for_every_scope(engine, iworld):
         # Several communities together are not kept: read live.
         both = Scope(community_ids=tuple(iworld.communities.values())[:2])
         assert basis(session, both).key is None
+
+
+def test_a_rebuild_reports_each_query_then_each_batch_of_rows(engine, iworld, monkeypatch):
+    monkeypatch.setattr("storage.indicator_days.BATCH", 20)  # several batches of a few rows
+    steps: list[Step] = []
+    with Session(engine) as session:
+        result = refresh(session, full=True, progress=steps.append)
+    assert result.rows > 60
+    queries = len(Measure) * 3  # the platform, communities, territories
+    assert [s for s in steps if s.phase == READING] == [
+        Step(READING, done, queries) for done in range(queries + 1)
+    ]
+    assert [s for s in steps if s.phase == WRITING] == [
+        Step(WRITING, done, result.rows) for done in [*range(0, result.rows, 20), result.rows]
+    ]
+    assert [s.phase for s in steps] == [READING] * (queries + 1) + [WRITING] * (
+        len(steps) - queries - 1
+    )
 
 
 def test_a_platform_change_shows_after_the_next_refresh(engine, iworld):

@@ -101,6 +101,7 @@ class SlackUser:
             kind = "select " + chosen["value"].split("|")[0]
         else:
             action["value"] = value if value is not None else element["value"]
+            action["text"] = element["text"]  # Slack sends the button's label with its value
             kind = "button " + action["value"].split("|")[0]
         payload = {
             "type": "block_actions", "api_app_id": "A0PASSPASS", "token": "legacy",
@@ -114,6 +115,45 @@ class SlackUser:
         }  # fmt: skip
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return await self.post(body, "application/x-www-form-urlencoded", kind, **sign_args)
+
+    async def home_opened(self, who: str, tab: str = "home") -> Sent:
+        """The person opens the app's Home tab (or its Messages tab)."""
+        event = {
+            "type": "event_callback", "token": "legacy", "team_id": TEAM,
+            "api_app_id": "A0PASSPASS", "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()),
+            "event": {"type": "app_home_opened", "user": SLACK_IDS[who], "tab": tab,
+                      "channel": "D" + SLACK_IDS[who][1:], "event_ts": f"{time.time():.6f}"},
+        }  # fmt: skip
+        return await self.post(json.dumps(event), "application/json", "home opened")
+
+    async def press_home(
+        self, who: str, element: dict[str, Any], option: int | None = None,
+        value: str | None = None,
+    ) -> Sent:  # fmt: skip
+        """Press a button (or choose an option of a select) of the person's Home tab: Slack
+        sends the view, and no channel, message nor response_url."""
+        action: dict[str, Any] = {
+            "action_id": element["action_id"],
+            "block_id": "b",
+            "type": element["type"],
+            "action_ts": str(time.time()),
+        }
+        if element["type"] == "static_select":
+            chosen = element["options"][option or 0]
+            action["selected_option"] = {"text": chosen["text"], "value": value or chosen["value"]}
+        else:
+            action["value"] = value if value is not None else element["value"]
+        payload = {
+            "type": "block_actions", "api_app_id": "A0PASSPASS", "token": "legacy",
+            "user": {"id": SLACK_IDS[who], "team_id": TEAM}, "team": {"id": TEAM},
+            "container": {"type": "view", "view_id": "VHOME"},
+            "view": {"id": "VHOME", "type": "home", "blocks": []},
+            "trigger_id": f"trigger-{time.time_ns()}", "actions": [action],
+        }  # fmt: skip
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        kind = "home " + str(action.get("value", "select")).split("|")[0]
+        return await self.post(body, "application/x-www-form-urlencoded", kind)
 
     async def submit(self, who: str, view: dict[str, Any], text: str) -> Sent:
         """Submit the modal the bot opened, with `text` typed in it."""

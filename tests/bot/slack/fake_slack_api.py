@@ -117,6 +117,10 @@ class FakeSlack:
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    def homes(self, user: str) -> list[dict[str, Any]]:
+        """The Home views published for this Slack user, oldest first."""
+        return [c.args["view"] for c in self.of("views.publish") if c.args.get("user_id") == user]
+
     def texts(self, method: str) -> list[str]:
         """What a person reads in each call of `method`: the mrkdwn of its blocks."""
         return [block_text(c.args) for c in self.of(method)]
@@ -208,6 +212,8 @@ class FakeSlack:
             return {"ok": True, "message_ts": ts}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
+        if method == "views.publish":  # the Home tab of args["user_id"], recorded with its view
+            return {"ok": True, "view": {"id": "VHOME", **(args.get("view") or {})}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))[1:]}}
         if method == "users.info":

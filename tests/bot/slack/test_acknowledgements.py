@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 
 from tests.bot.slack.conftest import ack_summary
+from tests.bot.slack.test_scenarios import find
 
 SUBCOMMANDS = [
     ("communautes", "*Vos communautés*"), ("communities", "*Vos communautés*"),
@@ -55,3 +56,22 @@ async def test_acknowledgement_times_summary(acks, capsys):
     with capsys.disabled():
         print("\n" + "\n".join(ack_summary(acks)))
     assert every[-1] < 1.0
+
+
+@pytest.mark.asyncio
+async def test_a_press_is_acknowledged_before_its_work_and_the_modal_still_opens(bot):
+    """bolt answers when the listener returns (process_before_response): the listener must
+    hand everything slow to a task. Here users.info, the first call of a press's work, takes
+    1.5 s: the acknowledgement does not wait for it, and the modal the press asks for opens
+    right after, with the trigger_id Slack gave (valid 3 s)."""
+    await bot.user.command("jeanmarc", "attente")
+    (listing,) = await bot.fake.wait_for("chat.postMessage")
+    refuse = find(listing, "refuse_listed", "Hélène")
+    bot.front._locales.clear()  # so that the press asks users.info again
+    bot.fake.delay("users.info", 1.5)
+    sent = await bot.user.press("jeanmarc", refuse, listing.result["ts"])
+    assert sent.status == 200 and sent.body == ""
+    assert sent.seconds < 0.5, sent.seconds  # not after the 1.5 s of users.info
+    (opened,) = await bot.fake.wait_for("views.open")
+    assert opened.args["trigger_id"].startswith("trigger-")
+    assert opened.args["view"]["blocks"][0]["label"]["text"].startswith("Motif du refus")

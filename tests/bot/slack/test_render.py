@@ -9,6 +9,7 @@ import pytest
 from bot.config import ConfigError, load_config
 from bot.slack import render
 from bot.slack.limits import redact
+from handlers.core.i18n import t
 from handlers.core.reply import Button, Reply
 
 
@@ -81,5 +82,30 @@ def test_the_manifest_declares_the_command_the_endpoint_scopes_and_events():
     assert "command: /passpass" in manifest
     assert manifest.count("/slack/events") == 3  # command, events, interactivity
     for needed in ("commands", "chat:write", "im:write", "files:write", "files:read",
-                   "users:read", "message.im", "message.channels"):  # fmt: skip
+                   "users:read", "message.im", "message.channels",
+                   "app_home_opened"):  # fmt: skip
         assert f"- {needed}" in manifest, needed
+    assert "home_tab_enabled: true" in manifest  # else Slack sends no app_home_opened
+
+
+def test_the_home_view_puts_each_sections_buttons_under_it_within_100_blocks():
+    from handlers.chat.home import Home
+
+    def section(n: int) -> Reply:
+        return Reply(f"**Demande {n}** <@U1>", ((Button(f"✅ {n}", "approve", str(n)),),))
+
+    view = render.home_view(Home("fr", (Reply("Titre"), section(1), section(2), Reply("Fin"))))
+    assert view["type"] == "home"
+    assert [b["type"] for b in view["blocks"]] == [
+        "section", "section", "actions", "divider", "section", "actions", "divider", "section",
+    ]  # fmt: skip
+    assert view["blocks"][1]["text"]["text"] == "*Demande 1* &lt;@U1&gt;"  # data stays data
+    assert view["blocks"][5]["elements"][0]["value"] == "approve|2"
+    long = render.home_view(Home("fr", tuple(section(n) for n in range(60))))
+    assert len(long["blocks"]) <= render.MAX_HOME_BLOCKS
+    assert long["blocks"][-1]["type"] == "actions"  # a section is never cut from its buttons
+
+
+def test_french_numbers_keep_their_no_break_space_in_mrkdwn():
+    text = t("fr", "admin.delete_members", count=14581)
+    assert render.mrkdwn(f"**{text}**") == "*14\u202f581 membres*"

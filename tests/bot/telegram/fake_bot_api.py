@@ -5,6 +5,7 @@ Telegram does, records every call (method, parameters, uploaded files), serves g
 downloads, and can be told to fail the next call of a method (429 with retry_after, 403,
 a migrated chat, 5xx), to answer it too late (`delay_next`: after the client gave up, the
 message delivered or not) or to drop the connection without an answer (`reset_next`).
+Given `TelegramLimits`, it also answers 429 as Telegram does when a bot sends too much.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import itertools
 import json
 import re
 import time
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +75,22 @@ def html_error(text: str) -> str | None:
     return None
 
 
+#: The methods that send a message, which Telegram's limits count.
+MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
+
+
+@dataclass(frozen=True)
+class TelegramLimits:
+    """Telegram's limits on what a bot sends (core.telegram.org/bots/faq, "broadcasting"):
+    30 messages a second overall, 20 a minute per group, about one a second per chat, where
+    "short bursts" are tolerated: a chat may get `chat_burst` messages at once, then one a
+    second (a token bucket; 1 is a strict second between messages)."""
+
+    per_second: int = 30
+    per_group_minute: int = 20
+    chat_burst: int = 3
+
+
 @dataclass(frozen=True)
 class Fault:
     """A network fault on one call: `delay` seconds before answering (past the client's
@@ -117,8 +135,14 @@ class Call:
 
 
 class FakeBotApi:
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, limits: TelegramLimits | None = None) -> None:
         self.token = token
+        self.limits = limits
+        #: The messages refused with 429 because a limit was exceeded, and which limit.
+        self.too_many: list[tuple[Call, str]] = []
+        self._overall: deque[float] = deque()
+        self._groups: dict[str, deque[float]] = defaultdict(deque)
+        self._chats: dict[str, tuple[float, float]] = {}  # chat -> (tokens, when)
         self.calls: list[Call] = []
         self.updates: list[dict] = []
         self._update_ids = itertools.count(1)
@@ -164,6 +188,16 @@ class FakeBotApi:
         call = Call(method, params, files)
         if method != "getUpdates":
             self.calls.append(call)
+        exceeded = self._exceeded(call) if self.limits and method in MESSAGE_METHODS else None
+        if exceeded is not None:
+            self.too_many.append((call, exceeded))
+            payload = {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            }
+            return web.json_response(payload, status=429)
         faults = self.faults.get(method)
         if faults:
             return await self._faulty(request, call, faults.pop(0))
@@ -184,6 +218,29 @@ class FakeBotApi:
             result = await result
         call.result = result
         return web.json_response({"ok": True, "result": result})
+
+    def _exceeded(self, call: Call) -> str | None:
+        """Which limit this message exceeds (None: it goes, and is counted)."""
+        assert self.limits is not None
+        now, chat = call.at, call.chat_id
+        while self._overall and now - self._overall[0] >= 1.0:
+            self._overall.popleft()
+        group = self._groups[chat] if chat.startswith("-") else None
+        while group and now - group[0] >= 60.0:
+            group.popleft()
+        tokens, when = self._chats.get(chat, (float(self.limits.chat_burst), now))
+        tokens = min(float(self.limits.chat_burst), tokens + (now - when))
+        if len(self._overall) >= self.limits.per_second:
+            return "overall"
+        if group is not None and len(group) >= self.limits.per_group_minute:
+            return "group"
+        if tokens < 1.0 - 1e-9:
+            return "per chat"
+        self._overall.append(now)
+        if group is not None:
+            group.append(now)
+        self._chats[chat] = (tokens - 1.0, now)
+        return None
 
     async def _faulty(self, request: web.Request, call: Call, fault: Fault) -> web.Response:
         if fault.deliver:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.telegram.front import file_url
 from bot.telegram.render import TEXT_LIMIT, rendered_size, split_text, to_html
+from handlers.core.i18n import number, t
 
 
 def test_html_rendering_escapes_user_data():
@@ -35,3 +36,9 @@ def test_emoji_outside_the_bmp_count_twice_as_telegram_counts_them():
     assert "".join(pieces) == text
     assert all(rendered_size(p) <= TEXT_LIMIT for p in pieces)
     assert len(pieces) == 2
+
+
+def test_french_numbers_keep_their_no_break_space_in_html():
+    text = t("fr", "members.range", first=number("fr", 1), last=number("fr", 10),
+             total=number("fr", 14581))  # fmt: skip
+    assert to_html(f"**{text}**") == "<b>1-10 de 14\u202f581</b>"

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers.chat.actions import callback_data
+from handlers.chat.linking import issue_link_code
 from storage.bot_models import AuditEntry, ChatIdentity, PendingInput
 from storage.codes import MembershipStatus, ValidationType
 from storage.models import CommunityUser
@@ -84,6 +85,23 @@ async def test_linking_with_start_code_and_what_an_unlinked_person_gets(api, fro
     assert unlinked.text.startswith("Compte délié")
     with ctx.sessions() as session:
         assert session.scalars(select(ChatIdentity)).all() == []
+
+
+async def test_the_code_sent_alone_links_as_the_not_linked_message_says(api, front, ctx, world):
+    """error.not_linked says "...puis envoyez-le au bot": the code alone, in private, links;
+    in a group it is chatter."""
+    code = issue_link_code(ctx, "emilie.fournier@arcfrance.fr").code
+    api.send_text(STRANGER, "/attente")
+    told = await reply_to(api, STRANGER["id"], 1)
+    assert "puis envoyez-le au bot" in told.text
+    api.send_text(EMILIE, code, chat={"id": -200300, "type": "group", "title": "Référents"})
+    api.send_text(EMILIE, code.lower())
+    linked = await reply_to(api, EMILIE["id"], 1)
+    assert linked.text.startswith("Compte relié : vous êtes maintenant Emilie F.")
+    assert api.sent(-200300) == []
+    api.send_text(STRANGER, "ABCDEFGHJK")
+    wrong = await reply_to(api, STRANGER["id"], 2)
+    assert "Ce code de liaison n'est pas valide" in wrong.text
 
 
 async def test_communities_list_with_pending_counts(api, front, ctx, world):
@@ -265,7 +283,7 @@ async def test_approve_all_behind_a_confirmation(api, front, ctx, world):
     edited = await reply_to(api, EMILIE["id"], 1, "editMessageText")
     assert edited.params["message_id"] == str(ask.message_id)
     assert edited.text.startswith(
-        f"✅ 3 demande(s) acceptée(s) dans Arc France par Emilie F. le {NOW} : "
+        f"✅ 3 demandes acceptées dans Arc France par Emilie F. le {NOW} : "
     )
     assert all(
         membership(ctx, world.membership("arc", p)).status == MembershipStatus.MEMBER
@@ -322,10 +340,10 @@ async def test_identifiers_file_with_bad_lines_then_a_good_one(api, front, ctx, 
     api.send_document(EMILIE, "ids.csv", b"dupont;1234\nsans separateur\nx;y;z\nmartin;99\n")
     report = await reply_to(api, EMILIE["id"], 2)
     assert report.text == (
-        "Fichier refusé, comme la plateforme le refuserait : 2 ligne(s) ne sont pas une paire "
+        "Fichier refusé, comme la plateforme le refuserait : 2 lignes ne sont pas une paire "
         "« identifiant;identifiant ». Rien n'a été modifié.\n"
-        "ligne 2 : 1 colonne(s) au lieu de 2 — « sans separateur »\n"
-        "ligne 3 : 3 colonne(s) au lieu de 2 — « x;y;z »"
+        "ligne 2 : 1 colonne au lieu de 2 — « sans separateur »\n"
+        "ligne 3 : 3 colonnes au lieu de 2 — « x;y;z »"
     )
     assert "download" in api.methods()
     assert snapshot(ctx) == before
@@ -345,7 +363,7 @@ async def test_a_too_big_file_is_refused_before_download(api, front, ctx, world,
     before = snapshot(ctx)
     api.send_document(EMILIE, "ids.csv", b"a;b\n", size=settings.max_identifiers_file_bytes + 1)
     refused = await reply_to(api, EMILIE["id"], 2)
-    assert refused.text == "Fichier trop volumineux (5 120 Ko au plus). Rien n'a été modifié."
+    assert refused.text == "Fichier trop volumineux (5\u202f120 Ko au plus). Rien n'a été modifié."
     assert "getFile" not in api.methods() and "download" not in api.methods()
     assert snapshot(ctx) == before
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from handlers.chat.actions import Press, press
@@ -48,7 +50,7 @@ def test_an_operator_sees_every_community_by_name(ctx, world):
     assert reply.text.splitlines() == [
         "**Vos communautés** (3)",
         f"• Arc France (n° {c['arc']}) : 3 membres, 3 en attente",
-        f"• GSK Saint Amand les Eaux (n° {c['gsk']}) : 1 membres, 1 en attente",
+        f"• GSK Saint Amand les Eaux (n° {c['gsk']}) : 1 membre, 1 en attente",
         f"• LeNord covoiture (n° {c['lenord']}) : 2 membres, 0 en attente",
     ]
     assert [(action, ref) for _, action, ref in buttons(reply)] == [
@@ -56,6 +58,15 @@ def test_an_operator_sees_every_community_by_name(ctx, world):
         ("card", str(c["gsk"])),
         ("card", str(c["lenord"])),
     ]
+
+
+def test_english_counts_say_one_member_and_use_english_separators(ctx, world):
+    add_members(ctx, world, "arc", 1000)
+    english = dataclasses.replace(actor(ctx, world, "operator"), language="en")
+    lines = communities.my_communities(ctx, english).text.splitlines()
+    c = world.communities
+    assert lines[1] == f"• Arc France (#{c['arc']}): 1,003 members, 3 pending"
+    assert lines[2] == f"• GSK Saint Amand les Eaux (#{c['gsk']}): 1 member, 1 pending"
 
 
 @pytest.mark.parametrize("person", ["marion", "nathalie", "pierre", "lila"])
@@ -75,7 +86,7 @@ def test_counts_use_french_number_separators(ctx, world):
     reply = communities.my_communities(ctx, actor(ctx, world, "jeanmarc"))
 
     assert "Arc France" in reply.text
-    assert ": 1 003 membres, 3 en attente" in reply.text
+    assert ": 1\u202f003 membres, 3 en attente" in reply.text
 
 
 def test_the_community_card_shows_what_the_web_admin_shows(ctx, world):

@@ -4,15 +4,25 @@ operator, only after typing its exact name, after a last summary of what goes wi
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlalchemy import func, select, text
 
-from handlers.chat import commands
+from handlers.chat import commands, pending_input
+from handlers.chat import entry as chat_entry
 from handlers.chat.actions import Press, press
-from storage.bot_models import ChatBinding
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.linking import ChatAccount, issue_link_code
+from storage.bot_models import ChatBinding, PendingInput
 from storage.clock import now
 from storage.models import Community, CommunitySecurity, CommunityUser, Proposal, ProposalCommunity
+from tests.bot.slack.conftest import CHANNEL as SLACK_CHANNEL
+from tests.bot.slack.conftest import SLACK_IDS
+from tests.bot.slack.fake_slack_api import TEAM as SLACK_TEAM
+from tests.bot.slack.fake_slack_api import elements as slack_elements
+from tests.bot.telegram.conftest import EMILIE, JEANMARC, STRANGER, link, reply_to
+from tests.bot.test_console import run_console
 from tests.handlers.community.helpers import assert_refused_full, feed, full_snapshot
 from tests.handlers.helpers import NOW_FR, actor, audit_entries
 
@@ -57,14 +67,14 @@ def test_the_creator_sees_the_summary_then_deletes_by_typing_the_exact_name(ctx,
 
     assert ask.text.splitlines() == [
         f"⚠️ **Supprimer Arc France** (n° {arc}) ? C'est définitif. Partiront avec elle :",
-        "• 3 membre(s) dont 2 modérateur(s), 3 demande(s) en attente, 1 refusé(s)",
-        "• les liens de 2 annonce(s) avec la communauté (les annonces elles-mêmes restent)",
-        "• 1 fichier(s) d'identifiants",
+        "• 3 membres dont 2 modérateurs, 3 demandes en attente, 1 refusé",
+        "• les liens de 2 annonces avec la communauté (les annonces elles-mêmes restent)",
+        "• 1 fichier d'identifiants",
         "Pour confirmer, tapez le nom exact de la communauté : Arc France",
     ]
     confirm = ask.all_buttons[0]
     assert (confirm.action, confirm.ref, confirm.style) == ("delete", str(arc), "danger")
-    assert "• 3 membre(s)" in confirm.input.prompt  # the summary again, where the name is typed
+    assert "• 3 membres" in confirm.input.prompt  # the summary again, where the name is typed
 
     reply = press(ctx, jeanmarc, Press("delete", confirm.ref, text="  Arc France "))
 
@@ -138,7 +148,7 @@ def test_an_operator_deletes_any_community_with_the_name_in_the_command(ctx, wor
 
     assert reply.ok
     assert "a été supprimée par Opérateur H." in reply.text
-    assert "• 1 membre(s) dont 1 modérateur(s), 1 demande(s) en attente, 0 refusé(s)" in reply.text
+    assert "• 1 membre dont 1 modérateur, 1 demande en attente, 0 refusé" in reply.text
     assert count(ctx, Community, id=gsk) == 0
     assert [k for k, _, _ in feed(ctx)] == ["community_deleted"]
 
@@ -175,7 +185,7 @@ def test_on_the_platform_schema_the_other_references_follow_its_foreign_keys(ctx
             )  # fmt: skip
 
         ask = press(ctx, jeanmarc, Press("delete_ask", str(arc)))
-        assert "• 1 ligne(s) de « community_import »" in ask.text.splitlines()
+        assert "• 1 ligne de « community_import »" in ask.text.splitlines()
         assert "mass" not in ask.text
         reply = press(ctx, jeanmarc, Press("delete", str(arc), text="Arc France"))
 
@@ -188,3 +198,212 @@ def test_on_the_platform_schema_the_other_references_follow_its_foreign_keys(ctx
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM community_import"))
             connection.execute(text("DELETE FROM mass"))
+
+
+# --- Typing the exact name right after the summary ---------------------------------------------
+# The summary ends with "tapez le nom exact": the next message of that person in that chat is
+# the name (Reply.awaits, parked by handlers/chat/pending_input.py like a press of its button).
+
+TG_GROUP = {"id": -200300, "type": "group", "title": "Référents Arc"}
+
+
+def test_the_summary_listens_for_the_name_as_its_button_would(ctx, world):
+    """The reply that ends with "tapez le nom exact" parks its button's press for the person
+    who asked, in that chat, for the same 10 minutes as a press; a refusal parks nothing."""
+    arc = world.communities["arc"]
+    account = ChatAccount("telegram", "1002")
+    place = ChatPlace("telegram", "1002")
+    code = issue_link_code(ctx, "jean-marc.morel@arcfrance.fr").code
+    assert chat_entry.on_command(ctx, account, place, "start", [code]).ok
+
+    answer = pending_input.on_command(ctx, account, place, "supprimer", [str(arc)])
+
+    assert answer.reply.awaits in answer.reply.all_buttons  # the button stays
+    assert answer.awaiting == answer.reply.awaits.input
+    with ctx.sessions() as session:
+        row = session.scalars(select(PendingInput)).one()
+    assert (row.action, row.ref, row.chat_id, row.external_id) == (
+        "~tdelete", str(arc), "1002", "1002")  # fmt: skip
+    assert row.expires_at - row.created_at == pending_input.LIFETIME
+    # Someone else in that chat (or the same person elsewhere) is not listened to.
+    other = ChatAccount("telegram", "1001")
+    assert pending_input.on_text(ctx, other, place, "Arc France") is None
+    assert pending_input.on_text(ctx, account, ChatPlace("telegram", "-5", is_group=True),
+                                 "Arc France") is None  # fmt: skip
+    assert count(ctx, Community, id=arc) == 1
+
+    done = pending_input.on_text(ctx, account, place, "Arc France")
+    assert done is not None and done.reply.ok and "a été supprimée" in done.reply.text
+    assert count(ctx, Community, id=arc) == 0
+
+    refused = pending_input.on_command(ctx, account, place, "supprimer", [str(arc)])
+    assert refused.reply.ok is False and refused.awaiting is None
+    assert count(ctx, PendingInput) == 0
+
+
+def test_in_the_terminal_the_next_line_is_the_name(ctx, world):
+    gsk = world.communities["gsk"]
+    before = full_snapshot(ctx)
+
+    out = run_console(ctx, world.users["cyrielle"], ["supprimer", "gsk saint amand", "quitter"])
+
+    assert "tapez le nom exact de la communauté : GSK Saint Amand les Eaux" in out
+    assert "Le nom tapé, « gsk saint amand », n'est pas exactement celui" in out
+    assert full_snapshot(ctx) == before
+    # Cancel, then the name: the question is gone, the name is an unknown command.
+    out = run_console(
+        ctx, world.users["cyrielle"], ["supprimer", "2", "GSK Saint Amand les Eaux", "quitter"]
+    )
+    assert "Annulé" in out
+    assert "Commande inconnue : « gsk »" in out
+    assert full_snapshot(ctx) == before
+
+    out = run_console(ctx, world.users["cyrielle"], ["supprimer", "GSK Saint Amand les Eaux"])
+
+    assert "La communauté GSK Saint Amand les Eaux" in out and "a été supprimée" in out
+    assert count(ctx, Community, id=gsk) == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+async def test_on_telegram_the_name_typed_after_the_summary_deletes(api, front, ctx, world):
+    arc = world.communities["arc"]
+    await link(api, ctx, JEANMARC)
+    api.send_text(JEANMARC, f"/supprimer {arc}")
+    summary = await reply_to(api, JEANMARC["id"], 2)
+    assert summary.text.endswith("Pour confirmer, tapez le nom exact de la communauté : Arc France")
+    assert summary.button("Supprimer (taper le nom)") and summary.button("Annuler")
+    before = full_snapshot(ctx)
+
+    api.send_text(JEANMARC, "arc france")
+
+    refused = await reply_to(api, JEANMARC["id"], 3)
+    assert "« arc france », n'est pas exactement celui de la communauté" in refused.text
+    assert full_snapshot(ctx) == before
+    # Asked again, the exact name deletes.
+    api.send_text(JEANMARC, f"/supprimer {arc}")
+    await reply_to(api, JEANMARC["id"], 4)
+    api.send_text(JEANMARC, "Arc France")
+    done = await reply_to(api, JEANMARC["id"], 5)
+    assert done.text.startswith("🗑 La communauté Arc France")
+    assert "a été supprimée par Jean-Marc M." in done.text
+    assert count(ctx, Community, id=arc) == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+async def test_on_telegram_cancel_stops_listening(api, front, ctx, world):
+    arc = world.communities["arc"]
+    await link(api, ctx, JEANMARC)
+    api.send_text(JEANMARC, f"/supprimer {arc}")
+    summary = await reply_to(api, JEANMARC["id"], 2)
+    before = full_snapshot(ctx)
+
+    api.press(JEANMARC, summary, summary.button("Annuler")["callback_data"])
+    await reply_to(api, JEANMARC["id"], 1, "editMessageText")
+    api.send_text(JEANMARC, "Arc France")
+
+    late = await reply_to(api, JEANMARC["id"], 3)
+    assert "Commande inconnue : « arc »" in late.text
+    assert full_snapshot(ctx) == before
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+async def test_in_a_telegram_group_only_the_persons_own_message_counts(api, front, ctx, world):
+    arc = world.communities["arc"]
+    await link(api, ctx, JEANMARC)
+    await link(api, ctx, EMILIE)
+    api.send_text(JEANMARC, f"/supprimer {arc}", chat=TG_GROUP)
+    # In a group the bot sees replies only: the summary forces one from him (privacy mode).
+    prompt = await api.wait_for(
+        lambda c: c.method == "sendMessage" and "tapez le nom exact" in c.text
+    )
+    assert prompt[0].params["reply_markup"] == {"force_reply": True, "selective": True}
+    assert 'href="tg://user?id=1002"' in prompt[0].text
+    before = full_snapshot(ctx)
+
+    for someone in (STRANGER, EMILIE):  # another person's message, linked or not
+        api.send_text(someone, "Arc France", chat=TG_GROUP, reply_to_message=prompt[0].result)
+    api.send_text(EMILIE, "/aide", chat=TG_GROUP)  # handled after the two above
+    await api.wait_for(lambda c: c.method == "sendMessage" and "attente" in c.text)
+    assert full_snapshot(ctx) == before
+    assert not [c for c in api.sent(TG_GROUP["id"]) if "supprimée" in c.text]
+
+    api.send_text(JEANMARC, "Arc France", chat=TG_GROUP, reply_to_message=prompt[0].result)
+
+    done = await api.wait_for(lambda c: c.method == "sendMessage" and "a été supprimée" in c.text)
+    assert done[0].chat_id == str(TG_GROUP["id"])
+    assert count(ctx, Community, id=arc) == 0
+
+
+# --- Slack: a typed message in the conversation where the summary was posted -------------------
+
+
+async def slack_message(started, who: str, text: str, channel: str = SLACK_CHANNEL):
+    """A plain message typed in a conversation (message.channels / message.im events)."""
+    event = {
+        "type": "event_callback", "token": "legacy", "team_id": SLACK_TEAM,
+        "api_app_id": "A0PASSPASS", "event_id": f"Ev{time.time_ns()}",
+        "event_time": int(time.time()),
+        "event": {"type": "message", "channel": channel,
+                  "channel_type": "im" if channel.startswith("D") else "channel",
+                  "user": SLACK_IDS[who], "team": SLACK_TEAM, "text": text,
+                  "ts": f"{time.time():.6f}"},
+    }  # fmt: skip
+    return await started.user.post(json.dumps(event), "application/json", "message event")
+
+
+@pytest.mark.asyncio
+async def test_on_slack_the_name_typed_in_the_channel_deletes(bot):
+    arc = bot.world.communities["arc"]
+    await bot.user.command("jeanmarc", f"supprimer {arc}")
+    (summary,) = await bot.fake.wait_for("chat.postMessage")
+    assert summary.args["channel"] == SLACK_CHANNEL
+    assert bot.fake.texts("chat.postMessage")[0].endswith(
+        "tapez le nom exact de la communauté : Arc France"
+    )
+    before = full_snapshot(bot.ctx)
+
+    # Another person's message in the channel is channel talk; his own wrong name is refused.
+    await slack_message(bot, "emilie", "Arc France")
+    await slack_message(bot, "jeanmarc", "Arc")
+    (refused,) = await bot.fake.wait_for("chat.postEphemeral")
+    assert refused.args["user"] == SLACK_IDS["jeanmarc"]
+    assert (
+        "« Arc », n'est pas exactement celui de la communauté"
+        in (bot.fake.texts("chat.postEphemeral")[0])
+    )
+    assert full_snapshot(bot.ctx) == before
+    assert len(bot.fake.of("chat.postMessage")) == 1
+
+    await bot.user.command("jeanmarc", f"supprimer {arc}")
+    await bot.fake.wait_for("chat.postMessage", 2)
+    await slack_message(bot, "jeanmarc", "Arc France")
+
+    await bot.fake.wait_for("chat.postMessage", 3)
+    assert "a été supprimée par Jean-Marc M." in bot.fake.texts("chat.postMessage")[2]
+    assert count(bot.ctx, Community, id=arc) == 0
+
+
+@pytest.mark.asyncio
+async def test_on_slack_the_button_opens_a_box_for_the_name(bot):
+    """The button stays as the other way; Slack asks in a modal (its action declares no input,
+    the button does: it is marked, as on Telegram)."""
+    arc = bot.world.communities["arc"]
+    await bot.user.command("jeanmarc", f"supprimer {arc}")
+    (summary,) = await bot.fake.wait_for("chat.postMessage")
+    [button] = [e for e in slack_elements(summary.args) if "taper le nom" in str(e)]
+    assert button["value"] == f"~tdelete|{arc}"
+
+    await bot.user.press("jeanmarc", button, summary.result["ts"])
+
+    (opened,) = await bot.fake.wait_for("views.open")
+    view = opened.args["view"]
+    assert view["blocks"][0]["label"]["text"] == "🗑 Supprimer (taper le nom)"
+    assert count(bot.ctx, Community, id=arc) == 1
+    await bot.user.submit("jeanmarc", view, "Arc France")
+    (update,) = await bot.fake.wait_for("chat.update")
+    assert update.args["ts"] == summary.result["ts"]
+    assert "a été supprimée par Jean-Marc M." in bot.fake.texts("chat.update")[0]
+    assert count(bot.ctx, Community, id=arc) == 0

@@ -8,8 +8,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from handlers.chat import commands
+from handlers.chat import commands, pending_input
+from handlers.chat import entry as chat_entry
 from handlers.chat.actions import Press, press
+from handlers.chat.bindings import ChatPlace
+from handlers.chat.linking import ChatAccount, issue_link_code
 from handlers.community import admin
 from storage.bot_models import Notification
 from storage.clock import now
@@ -106,7 +109,7 @@ def test_full_description_keeps_its_lines_and_the_card_shows_it(ctx, world):
     [
         ("edit_name", "   ", "Le texte est vide"),
         ("edit_name", "N" * 256, "256 caractères pour 255 au plus"),
-        ("edit_full_description", "x" * 4001, "4 001 caractères pour 4 000 au plus"),
+        ("edit_full_description", "x" * 4001, "4\u202f001 caractères pour 4\u202f000 au plus"),
     ],
 )
 def test_empty_or_too_long_texts_change_nothing(ctx, world, action, text, message):
@@ -152,6 +155,27 @@ def test_a_command_without_text_offers_a_button_that_asks_for_it(ctx, world):
     [ask] = reply.all_buttons
     assert (ask.action, ask.ref, ask.input.prompt) == (
         "edit_full_description", str(arc), "Nouvelle présentation complète :")  # fmt: skip
+    assert reply.awaits == ask  # the text can also be typed right away
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_in_a_chat_the_message_after_renommer_is_the_new_name(ctx, world):
+    """`renommer 12` says "Nouveau nom de la communauté :": the next message is the name, on
+    every chat front (parked by handlers/chat/pending_input.py, as a press of its button)."""
+    arc = world.communities["arc"]
+    account, place = ChatAccount("slack", "U0EMILIE", team_id="T0"), ChatPlace("slack", "D0", "T0")
+    code = issue_link_code(ctx, "emilie.fournier@arcfrance.fr").code
+    assert chat_entry.on_command(ctx, account, place, "link", [code]).ok
+
+    asked = pending_input.on_command(ctx, account, place, "renommer", [str(arc)])
+    assert asked.reply.text == "Nouveau nom de la communauté :" and asked.awaiting is not None
+    done = pending_input.on_text(ctx, account, place, "Arc Covoiturage")
+
+    assert done is not None and done.reply.ok, done
+    assert community(ctx, arc).name == "Arc Covoiturage"
+    # Answered once: the next message is not a name any more.
+    assert pending_input.on_text(ctx, account, place, "Encore") is None
+    assert community(ctx, arc).name == "Arc Covoiturage"
 
 
 def test_english_commands_and_messages(ctx, world):

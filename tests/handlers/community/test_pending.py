@@ -206,7 +206,8 @@ def test_a_reason_too_long_is_refused(ctx, world):
         ctx, actor(ctx, world, "emilie"), world.membership("arc", "helene"), "x" * 1001
     )
 
-    assert_refused(ctx, reply, before, "Texte trop long : 1 001 caractères pour 1 000 au plus")
+    too_long = "Texte trop long : 1\u202f001 caractères pour 1\u202f000 au plus"
+    assert_refused(ctx, reply, before, too_long)
 
 
 @pytest.mark.parametrize("second", ["approve", "refuse"])
@@ -533,7 +534,9 @@ def test_a_too_long_reason_from_the_list_is_refused(ctx, world):
         Press("refuse_listed", listed(world, "helene"), "x" * 1001),
     )
 
-    assert_refused(ctx, reply, before, "Texte trop long : 1 001 caractères pour 1 000 au plus")
+    assert_refused(
+        ctx, reply, before, "Texte trop long : 1\u202f001 caractères pour 1\u202f000 au plus"
+    )
 
 
 # --- All at once ------------------------------------------------------------------------------
@@ -548,7 +551,7 @@ def test_a_too_long_reason_from_the_list_is_refused(ctx, world):
             "Oui, accepter les 3",
             "primary",
             MembershipStatus.MEMBER,
-            "✅ 3 demande(s) acceptée(s) dans Arc France par Emilie F. le {now} : "
+            "✅ 3 demandes acceptées dans Arc France par Emilie F. le {now} : "
             "Pierre L., Hélène B., François B.",
         ),
         (
@@ -557,7 +560,7 @@ def test_a_too_long_reason_from_the_list_is_refused(ctx, world):
             "Oui, refuser les 3",
             "danger",
             MembershipStatus.REFUSED,
-            "❌ 3 demande(s) refusée(s) dans Arc France par Emilie F. le {now} : "
+            "❌ 3 demandes refusées dans Arc France par Emilie F. le {now} : "
             "Pierre L., Hélène B., François B.",
         ),
     ],

@@ -147,7 +147,7 @@ def test_automatic_validation_offers_to_accept_the_pending_members(ctx, world):
     assert reply.ok
     assert reply.text == (
         "Arc France : type de validation changé en **validation automatique**.\n\n"
-        "3 demande(s) sont en attente : en validation automatique, elles auraient été "
+        "3 demandes sont en attente : en validation automatique, elles auraient été "
         "acceptées. Les accepter maintenant ?"
     )
     assert buttons(reply) == [("Oui, accepter les 3", "approve_all_ok", f"{arc}:3")]
@@ -237,16 +237,16 @@ def test_switching_to_domains_offers_to_accept_exactly_the_matching_requests(ctx
     assert reply.text == (
         "Arc France : type de validation changé en **validation par domaine**.\n"
         "Domaines : arcfrance.fr, arc-intl.com\n\n"
-        "1 demande(s) en attente ont une adresse e-mail de ces domaines. Les accepter maintenant ?"
+        "1 demande en attente a une adresse e-mail de ces domaines. L'accepter maintenant ?"
     )
     # François's ARCFRANCE.fr is refused by the platform's case-sensitive check: not offered
-    assert buttons(reply) == [("Oui, accepter les 1", "approve_matching_ok", f"{arc}:1")]
+    assert buttons(reply) == [("Oui, accepter 1 demande", "approve_matching_ok", f"{arc}:1")]
     assert community(ctx, arc).domain == "arcfrance.fr;arc-intl.com"
 
     accepted = press(ctx, emilie, Press("approve_matching_ok", f"{arc}:1"))
 
     assert accepted.text == (
-        f"✅ 1 demande(s) acceptée(s) dans Arc France (domaine reconnu) par Emilie F. le {NOW_FR}"
+        f"✅ 1 demande acceptée dans Arc France (domaine reconnu) par Emilie F. le {NOW_FR}"
         " : Pierre L."
     )
     statuses = {
@@ -386,11 +386,11 @@ def test_a_file_with_bad_lines_is_refused_with_their_numbers(ctx, world):
 
     assert_refused(ctx, reply, before)
     assert reply.text.splitlines() == [
-        "Fichier refusé, comme la plateforme le refuserait : 6 ligne(s) ne sont pas une paire "
+        "Fichier refusé, comme la plateforme le refuserait : 6 lignes ne sont pas une paire "
         "« identifiant;identifiant ». Rien n'a été modifié.",
-        "ligne 2 : 1 colonne(s) au lieu de 2 — « seul »",
+        "ligne 2 : 1 colonne au lieu de 2 — « seul »",
         "ligne 3 : ligne vide — «  »",
-        "ligne 4 : 3 colonne(s) au lieu de 2 — « A2;B2;C2 »",
+        "ligne 4 : 3 colonnes au lieu de 2 — « A2;B2;C2 »",
         "ligne 5 : premier identifiant vide — « ;B3 »",
         "ligne 6 : second identifiant vide — « A4; »",
         "ligne 7 : premier identifiant vide — «    ;    »",
@@ -412,11 +412,11 @@ def test_only_the_first_ten_bad_lines_are_listed(ctx, world):
         ctx,
         reply,
         before,
-        "Fichier refusé, comme la plateforme le refuserait : 12 ligne(s)",
-        "ligne 10 : 1 colonne(s) au lieu de 2 — « ligne10 »",
+        "Fichier refusé, comme la plateforme le refuserait : 12 lignes",
+        "ligne 10 : 1 colonne au lieu de 2 — « ligne10 »",
     )
     assert "ligne 11 :" not in reply.text
-    assert reply.text.splitlines()[-1] == "… et 2 autre(s) ligne(s)"
+    assert reply.text.splitlines()[-1] == "… et 2 autres lignes"
     assert security_rows(ctx) == [] and stored_files(ctx) == []
 
 

@@ -16,7 +16,7 @@ from handlers.chat.actions import Press, press
 from handlers.chat.linking import ChatAccount, issue_link_code, redeem_link_code
 from handlers.community import pending
 from handlers.core import limits
-from handlers.core.i18n import number
+from handlers.core.i18n import Num
 from storage.bot_models import PendingInput
 from tests.handlers.helpers import actor
 from tests.security.conftest import PLACE, fr, full_snapshot
@@ -25,7 +25,7 @@ from tests.security.conftest import PLACE, fr, full_snapshot
 def too_long(length: int, limit: int, language: str = "fr") -> str:
     from handlers.core.i18n import t
 
-    return t(language, "error.too_long", length=number(length), limit=number(limit))
+    return t(language, "error.too_long", length=Num(length), limit=Num(limit))
 
 
 @contextlib.contextmanager

@@ -20,8 +20,9 @@ from handlers.core.context import Context
 from handlers.core.reply import Reply
 from handlers.dashboard import charts
 from handlers.dashboard.cache import CACHE
-from handlers.dashboard.figures import figures
+from handlers.dashboard.figures import chart_data, figures
 from handlers.dashboard.request import ChartRequest
+from storage import clock
 from storage.codes import MembershipStatus
 from storage.indicators import Indicator, Period
 from storage.models import CommunityUser, User
@@ -92,7 +93,7 @@ def test_a_referent_of_one_community_gets_its_menu_then_a_chart(ctx, iworld):
     # before the range: 3 in total.
     expected = (
         "Utilisateurs — Arc France, du 01/02/2023 au 17/01/2024 : 2 utilisateurs sur la période "
-        "(le plus : 1 utilisateurs en févr. 2023), 3 utilisateurs au total. "
+        "(le plus : 1 utilisateur en févr. 2023), 3 utilisateurs au total. "
         "Compté : tous les inscrits, validés ou non. Données jusqu'au 17/01/2024 à 10:02."
     )
     assert reply.text == expected
@@ -130,7 +131,7 @@ def test_a_referent_of_several_communities_picks_one_or_all(ctx, iworld, engine)
     reply = press(ctx, ref, Press("chart", "ads:m:r:a"))
     assert reply.text == (
         "Annonces publiées — Toutes mes communautés (2), du 01/02/2023 au 17/01/2024 : "
-        "1 annonces actives en janv. 2024 (le plus : 2 annonces actives en févr. 2023). "
+        "1 annonce active en janv. 2024 (le plus : 2 annonces actives en févr. 2023). "
         "Compté : les annonces non privées valables dans la période (un aller-retour compte "
         "pour une, les annonces en pause comprises). Données jusqu'au 17/01/2024 à 10:02."
     )
@@ -158,13 +159,14 @@ def test_daily_chart_and_year_against_year(ctx, iworld):
     # Last 31 days: 18/12/2023 to 17/01/2024: b1 (3 January) and x (10 January).
     assert daily.text.startswith(
         "Utilisateurs — Toute la plateforme, du 18/12/2023 au 17/01/2024 : 2 utilisateurs sur la "
-        "période (le plus : 1 utilisateurs en 03/01/2024), 8 utilisateurs au total."
+        "période (le plus : 1 utilisateur en 03/01/2024), 8 utilisateurs au total."
     )
     decoded(daily.images[0].png)
     years = press(ctx, operator, Press("chart", "ads:m:y:a"))
     assert years.text == (
         "Annonces publiées — Toute la plateforme, année contre année : 2023 : jusqu'à 2 "
-        "annonces actives; 2024 : jusqu'à 2 annonces actives. Compté : les annonces non privées "
+        "annonces actives; 2024 : jusqu'à 2 annonces actives. Le mois en cours, janv. 2024, est "
+        "compté jusqu'au 17/01/2024 seulement. Compté : les annonces non privées "
         "valables dans la période (un aller-retour compte pour une, les annonces en pause "
         "comprises). Données jusqu'au 17/01/2024 à 10:02."
     )
@@ -289,8 +291,11 @@ def test_synthesis_card_gives_the_five_figures(ctx, iworld):
     # Ads: those active on the day (P6; P7's one trip was on the 15th).
     assert reply.text == (
         "**Synthèse au 17/01/2024 : Toute la plateforme**\nDonnées jusqu'au 17/01/2024 à 10:02.\n"
-        "• CO₂ économisé : 0,011 t\n• Annonces publiées : 1\n• Utilisateurs : 8\n"
-        "• Utilisateurs solidaires : 2\n• Communautés : 3\n"
+        # against 17/01/2023: 2 users (operator, ref), 1 community (A), nothing else yet
+        "• CO₂ économisé : 0,011 t (sur un an : —)\n• Annonces publiées : 1 (sur un an : —)\n"
+        "• Utilisateurs : 8 (sur un an : +300\u202f%)\n"
+        "• Utilisateurs solidaires : 2 (sur un an : —)\n"
+        "• Communautés : 3 (sur un an : +200\u202f%)\n"
         "Ce qui est compté : CO₂ : 213 g par km de covoiturage réalisé ; annonces : non privées "
         "et valables ce jour-là ; utilisateurs : tous les inscrits, validés ou non ; utilisateurs "
         "solidaires : les passagers solidaires (bénéficiaires) ; communautés : toutes celles "
@@ -298,7 +303,10 @@ def test_synthesis_card_gives_the_five_figures(ctx, iworld):
     )
     (image,) = reply.images
     decoded(image.png)
-    assert "Utilisateurs : 8" in image.alt and "Données jusqu'au 17/01/2024 à 10:02" in image.alt
+    assert (
+        "Utilisateurs : 8 (sur un an : +300\u202f%)" in image.alt
+        and "Données jusqu'au 17/01/2024 à 10:02" in image.alt
+    )
     # Other dates: today, the ends of the last three months, or a typed one.
     assert refs(reply) == [
         ("Aujourd'hui", "chart_sum", "a"),
@@ -311,12 +319,70 @@ def test_synthesis_card_gives_the_five_figures(ctx, iworld):
     assert reply.all_buttons[4].input is not None
     end_of_2023 = press(ctx, operator, Press("chart_sum", "a:20231231"))
     assert end_of_2023.text.startswith("**Synthèse au 31/12/2023 : Toute la plateforme**")
-    assert "• Utilisateurs : 6\n" in end_of_2023.text  # b1 and x registered in January 2024
+    # b1 and x registered in January 2024; only the operator by 31/12/2022
+    assert "• Utilisateurs : 6 (sur un an : +500\u202f%)\n" in end_of_2023.text
     a = iworld.communities["A"]
     ref = who(ctx, iworld, "ref")
     mine = press(ctx, ref, Press("chart_sum", f"c{a}", text=" 14/02/2023 "))
     assert mine.text.startswith("**Synthèse au 14/02/2023 : Arc France**")
     assert "• Utilisateurs : 2" in mine.text and "• Annonces publiées : 0" in mine.text
+
+
+def test_monthly_axes_name_the_month(ctx, iworld):
+    operator = who(ctx, iworld, "operator")
+    request = ChartRequest(Indicator.USERS, Period.MONTH, "a")
+    fig = figures(ctx, operator, request)
+    labels = chart_data("fr", fig).labels
+    assert labels[0] == "févr. 2023" and labels[-1] == "janv. 2024"
+    assert chart_data("en", fig).labels[:2] == ("Feb 2023", "Mar 2023")
+    days = figures(ctx, operator, ChartRequest(Indicator.USERS, Period.DAY, "a"))
+    assert chart_data("fr", days).labels[-1] == "17/01"  # days keep dd/mm
+
+
+def test_the_year_chart_marks_the_running_month_as_partial(ctx, iworld):
+    clock.set_now(dt.datetime(2024, 12, 3, 9, 30))  # the frozen_clock fixture resets it
+    operator = who(ctx, iworld, "operator")
+    reply = press(ctx, operator, Press("chart", "users:m:y:a"))
+    assert "Le mois en cours, déc. 2024, est compté jusqu'au 03/12/2024 seulement." in reply.text
+    decoded(reply.images[0].png)
+    fig = figures(ctx, operator, ChartRequest(Indicator.USERS, Period.MONTH, "a",
+                                              years=(2023, 2024)))  # fmt: skip
+    labels = chart_data("fr", fig).labels
+    assert labels[-1] == "déc. 2024 (au 03/12)" and labels[-2] == "nov."
+    assert chart_data("en", fig).labels[-1] == "Dec 2024 (to 03/12)"
+    english = press(ctx, who(ctx, iworld, "operator", "en"), Press("chart", "users:m:y:a"))
+    assert "The current month, Dec 2024, is counted up to 03/12/2024 only." in english.text
+    # Years that are all past: no month is running, nothing is marked.
+    past = figures(ctx, operator, ChartRequest(Indicator.USERS, Period.MONTH, "a",
+                                               years=(2022, 2023)))  # fmt: skip
+    assert chart_data("fr", past).labels[-1] == "déc."
+
+
+def test_the_synthesis_compares_with_the_same_date_a_year_before(ctx, iworld):
+    clock.set_now(dt.datetime(2024, 4, 15, 12, 0))
+    operator = who(ctx, iworld, "operator")
+    reply = press(ctx, operator, Press("chart_sum", "a"))
+    # Ads active on 15/04/2023: P2 (until 30/04) and the paused P5; on 15/04/2024: P6.
+    assert "• Annonces publiées : 1 (sur un an : \u221250\u202f%)\n" in reply.text
+    assert "• Utilisateurs : 8 (sur un an : +33\u202f%)\n" in reply.text  # 6 on 15/04/2023
+    assert "Annonces publiées : 1 (sur un an : \u221250\u202f%)" in reply.images[0].alt
+    decoded(reply.images[0].png)
+    english = press(ctx, who(ctx, iworld, "operator", "en"), Press("chart_sum", "a"))
+    assert "• Published ads : 1 (year on year: \u221250%)\n" in english.text
+    # 29 February: compared with 28 February of the year before.
+    leap = press(ctx, operator, Press("chart_sum", "a", text="29/02/2024"))
+    assert leap.ok and "**Synthèse au 29/02/2024" in leap.text
+    assert charts.year_before(dt.date(2024, 2, 29)) == dt.date(2023, 2, 28)
+    assert charts.year_before(dt.date(2024, 3, 1)) == dt.date(2023, 3, 1)
+
+
+def test_the_change_in_words():
+    assert charts.change("fr", 112, 100) == "+12\u202f%"
+    assert charts.change("fr", 97, 100) == "\u22123\u202f%"  # a minus sign, not a hyphen
+    assert charts.change("en", 97, 100) == "\u22123%"
+    assert charts.change("fr", 100, 100) == "0\u202f%"
+    assert charts.change("fr", 5, 0) == charts.change("en", 0, 0) == "—"
+    assert charts.change("fr", 15000, 1) == "+1\u202f499\u202f900\u202f%"
 
 
 def test_synthesis_refuses_a_bad_or_future_date_clearly(ctx, iworld):
@@ -342,7 +408,7 @@ def test_english_captions(ctx, iworld):
     reply = press(ctx, operator, Press("chart", "communities:m:r:a"))
     assert reply.text == (
         "Communities — The whole platform, 01/02/2023 to 17/01/2024: 2 communities over the "
-        "period (highest: 1 communities in Jun 2023), 3 communities in total. "
+        "period (highest: 1 community in Jun 2023), 3 communities in total. "
         "Counted: the communities present, by creation date. Data up to 17/01/2024 at 10:02."
     )
 

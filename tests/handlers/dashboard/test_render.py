@@ -4,6 +4,7 @@ console saving images."""
 from __future__ import annotations
 
 import io
+import warnings
 
 from matplotlib.image import imread
 
@@ -74,6 +75,32 @@ def test_synthesis_card():
     pixels = pixels_of(render_card_png(card))
     assert pixels.shape == (600, 960, 4)
     assert colour_count(pixels, OKABE_ITO[0]) > 50
+
+
+def test_the_card_shows_each_change_under_its_figure():
+    rows = (("Utilisateurs", "14\u202f581"), ("Communautés", "76"))
+    plain = pixels_of(render_card_png(CardData("Synthèse", "Toute la plateforme", rows)))
+    with_changes = pixels_of(
+        render_card_png(
+            CardData(
+                "Synthèse", "Toute la plateforme", rows, ("sur un an : +12\u202f%", "sur un an : —")
+            )
+        )
+    )
+    # the changes' grey (a few antialiased pixels of other texts come close to it)
+    assert colour_count(with_changes, "#555555") > colour_count(plain, "#555555") + 200
+
+
+def test_french_thousands_separators_are_drawn_not_a_missing_glyph():
+    """U+202F is in matplotlib's DejaVu Sans: no "Glyph missing" box on the axes or the card."""
+    big = ChartData("Utilisateurs", "x", MONTHS, (("par mois", (14581.0,) * 12),), "utilisateurs",
+                    language="fr")  # fmt: skip
+    card = CardData("Synthèse", "x", (("Utilisateurs", "14\u202f581"),), ("+1\u202f200\u202f%",))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        render_png(big)
+        render_card_png(card)
+    assert not [w for w in caught if "missing" in str(w.message).lower()]
 
 
 def test_the_process_pool_draws_the_same_chart():
