@@ -422,7 +422,8 @@ class SlackFront:
             # The trigger_id lives 3 seconds: open the modal now, before anything slow.
             multiline = bool(declared and declared.reason)
             await self._open_modal(body, Press(real, press.ref), request, multiline, language,
-                                   channel, origin_ts, in_home)  # fmt: skip
+                                   channel, origin_ts, in_home,
+                                   body.get("response_url"))  # fmt: skip
             return
         await self._run_press(
             account, place, press, hint, channel, origin_ts, body.get("response_url"), in_home
@@ -438,8 +439,14 @@ class SlackFront:
         channel: str,
         origin_ts: str | None,
         in_home: bool = False,
+        response_url: str | None = None,
     ) -> None:
         fields = {"v": f"{press.action}|{press.ref}", "c": channel, "ts": origin_ts or ""}
+        if not origin_ts and not in_home and response_url:
+            # An ephemeral message (a list shown privately) has no ts to update: only its
+            # response_url can replace it once the modal is submitted (private_metadata is
+            # only ever seen by the bot, and kept out of the logs).
+            fields["r"] = response_url
         metadata = json.dumps(fields | ({"h": 1} if in_home else {}))  # h: pressed in the Home
         view = render.input_modal(language, request.prompt, request.optional, metadata, multiline)
         try:
@@ -514,8 +521,10 @@ class SlackFront:
         account = ChatAccount("slack", user.get("id", ""), team_id=team, display_name=display)
         place = ChatPlace("slack", channel, team, is_group=not channel.startswith("D"))
         in_home = bool(meta.get("h"))
+        response_url = (meta.get("r") if isinstance(meta.get("r"), str) else None) or None
+        origin_ts = meta.get("ts") or None
         await self._run_press(
-            account, place, press, hint, channel, meta.get("ts") or None, None, in_home
+            account, place, press, hint, channel, origin_ts, response_url, in_home
         )
 
     # --- the Home tab ------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.community import bulk
@@ -19,7 +20,6 @@ from handlers.core import limits
 from handlers.core.actions import CANCEL, Action, Command, Ids
 from handlers.core.audit import AuditAction, audit
 from handlers.core.context import Actor, Context
-from handlers.core.errors import Refusal
 from handlers.core.i18n import date, datetime, number, t
 from handlers.core.paging import PAGE_SIZE, page_buttons, page_count
 from handlers.core.present import Named, email_domain, short_name
@@ -27,12 +27,16 @@ from handlers.core.reply import Button, InputRequest, Reply
 from handlers.core.rights import administered_community
 from handlers.core.uow import transaction, use_case
 from storage import queries
+from storage.bot_models import AuditEntry
 from storage.clock import now
 from storage.codes import MembershipStatus
 from storage.memberships import change_status
 from storage.models import Community, CommunityUser, User
 
 MAX_REASON = limits.REASON
+#: Decisions taken by the same referent on a community within this time stay shown, as outcome
+#: lines, on the list they decide from (re-rendered after each decision).
+RECENT = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,25 @@ def _request(
 
 @use_case
 def list_pending(ctx: Context, actor: Actor, community_id: int, page: int = 0) -> Reply:
+    return _pending_list(ctx, actor, community_id, page)
+
+
+def _pending_list(
+    ctx: Context,
+    actor: Actor,
+    community_id: int,
+    page: int,
+    *,
+    decided: bool = False,
+    notice: str | None = None,
+    just: int | None = None,
+) -> Reply:
+    """One page of the pending requests, each with buttons deciding from this list.
+
+    `decided`: the list re-rendered after a decision taken on it: its outcome, and the other
+    decisions of this referent on this community in the last RECENT, follow the requests
+    (`just`: the membership just decided, whose reason is shown). `notice`: what the press did
+    not do (decided by someone else meanwhile...), shown first."""
     lang = actor.language
     page = max(page, 0)
     with transaction(ctx) as session:
@@ -79,15 +102,19 @@ def list_pending(ctx: Context, actor: Actor, community_id: int, page: int = 0) -
         if not people and total:  # past the last page (requests decided since): the last one
             page = page_count(total) - 1
             people, total = queries.pending_page(session, community.id, page * PAGE_SIZE, PAGE_SIZE)
+        outcomes = _recent_outcomes(session, actor, community.id, just) if decided else []
+    head = [notice] if notice else []
     if not total:
-        return Reply(t(lang, "pending.none", community=community.name))
+        return Reply(
+            "\n".join([*head, t(lang, "pending.none", community=community.name), *outcomes])
+        )
     pages = page_count(total)
-    lines = [t(lang, "pending.title", community=community.name, count=total)]
+    lines = [*head, t(lang, "pending.title", community=community.name, count=total)]
     buttons: list[tuple[Button, ...]] = []
     for person in people:
         request = _request(person.membership_id, person.requested_at, person, community)
         lines.append(pending_line(lang, request))
-        buttons.append(decision_buttons(lang, request))
+        buttons.append(decision_buttons(lang, request, listed=(community.id, page)))
     nav = page_buttons(lang, PENDING.name, page, pages, partial(PENDING.ref.build, community.id))
     if nav:
         lines.append(t(lang, "common.page", page=page + 1, pages=pages))
@@ -100,7 +127,49 @@ def list_pending(ctx: Context, actor: Actor, community_id: int, page: int = 0) -
             ASK_BULK["refuse_all"].button(t(lang, "pending.refuse_all", count=total), community.id),
         )
     )
-    return Reply("\n".join(lines), tuple(buttons))
+    return Reply("\n".join([*lines, *outcomes]), tuple(buttons))
+
+
+def _recent_outcomes(
+    session: Session, actor: Actor, community_id: int, just: int | None
+) -> list[str]:
+    """The outcome lines of this referent's one-by-one decisions on this community in the last
+    RECENT, oldest first, read from the audit log (bulk decisions have their own message)."""
+    lang = actor.language
+    entries = list(
+        session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.actor_user_id == actor.user_id,
+                AuditEntry.community_id == community_id,
+                AuditEntry.action.in_((AuditAction.APPROVE.value, AuditAction.REFUSE.value)),
+                AuditEntry.created_at >= now() - RECENT,
+                AuditEntry.after.not_like('%"bulk"%'),
+            )
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .limit(PAGE_SIZE)
+        )
+    )
+    people = queries.users_by_ids(session, [entry.target_user_id for entry in entries])
+    lines: list[str] = []
+    for index, entry in enumerate(reversed(entries)):
+        key = (
+            "pending.approved_line"
+            if entry.action == AuditAction.APPROVE
+            else "pending.refused_line"
+        )
+        line = t(
+            lang,
+            key,
+            name=short_name(people.get(entry.target_user_id or 0)),
+            by=actor.name,
+            when=datetime(entry.created_at, lang),
+        )
+        last = index == len(entries) - 1
+        if last and entry.reason and just is not None and entry.membership_id == just:
+            line += "\n" + t(lang, "pending.reason", reason=entry.reason)
+        lines.append(line)
+    return lines
 
 
 def pending_line(lang: str, request: PendingRequest) -> str:
@@ -118,13 +187,18 @@ def pending_line(lang: str, request: PendingRequest) -> str:
     )
 
 
-def decision_buttons(lang: str, request: PendingRequest) -> tuple[Button, ...]:
-    ref = request.membership_id
+def decision_buttons(
+    lang: str, request: PendingRequest, listed: tuple[int, int] | None = None
+) -> tuple[Button, ...]:
+    """Approve and refuse. `listed` (community id, page): pressed on a list, which the outcome
+    re-renders; else (a push) the outcome replaces the message."""
+    approve, refuse = (APPROVE, REFUSE) if listed is None else (APPROVE_LISTED, REFUSE_LISTED)
+    ref = (request.membership_id, *(listed or ()))
     return (
-        APPROVE.button(t(lang, "pending.approve", name=request.name), ref, style="primary"),
-        REFUSE.button(
+        approve.button(t(lang, "pending.approve", name=request.name), *ref, style="primary"),
+        refuse.button(
             t(lang, "pending.refuse", name=request.name),
-            ref,
+            *ref,
             style="danger",
             input=reason_request(lang),
         ),
@@ -150,6 +224,59 @@ def refuse(ctx: Context, actor: Actor, membership_id: int, reason: str | None = 
     return _decide(ctx, actor, membership_id, MembershipStatus.REFUSED, reason, shared)
 
 
+@use_case(repeatable=True)  # guarded writes: a re-run after a lost COMMIT is the check
+def approve_listed(
+    ctx: Context, actor: Actor, membership_id: int, community_id: int, page: int
+) -> Reply:
+    """Approve from a list: the list stays, re-rendered (`community_id`: the list's, used only
+    when the request is gone; `page`: the page shown)."""
+    return _decide_listed(
+        ctx, actor, membership_id, community_id, page, MembershipStatus.MEMBER, None
+    )
+
+
+@use_case(repeatable=True)  # guarded writes: a re-run after a lost COMMIT is the check
+def refuse_listed(
+    ctx: Context,
+    actor: Actor,
+    membership_id: int,
+    community_id: int,
+    page: int,
+    reason: str | None = None,
+) -> Reply:
+    reason, shared = split_shared_reason(reason)  # "! reason": shared with the member
+    limits.check(reason, limits.REASON)
+    return _decide_listed(
+        ctx, actor, membership_id, community_id, page, MembershipStatus.REFUSED, reason, shared
+    )
+
+
+def _decide_listed(
+    ctx: Context,
+    actor: Actor,
+    membership_id: int,
+    community_id: int,
+    page: int,
+    decision: MembershipStatus,
+    reason: str | None,
+    shared: bool = False,
+) -> Reply:
+    """The decision, then the list it was taken from, in place of that list: what is still
+    pending on that page, and the outcome line(s). A press that changed nothing (decided by
+    someone else meanwhile, gone) says so first; a refused right is refused as usual."""
+    decided, where = _decision(ctx, actor, membership_id, decision, reason, shared)
+    listed = _pending_list(
+        ctx,
+        actor,
+        where if where is not None else community_id,
+        page,
+        decided=True,
+        notice=None if decided.ok else decided.text,
+        just=membership_id if decided.ok else None,
+    )
+    return replace(listed, ok=decided.ok, replaces_message=True)
+
+
 def _decide(
     ctx: Context,
     actor: Actor,
@@ -158,18 +285,31 @@ def _decide(
     reason: str | None,
     shared: bool = False,
 ) -> Reply:
+    return _decision(ctx, actor, membership_id, decision, reason, shared)[0]
+
+
+def _decision(
+    ctx: Context,
+    actor: Actor,
+    membership_id: int,
+    decision: MembershipStatus,
+    reason: str | None,
+    shared: bool = False,
+) -> tuple[Reply, int | None]:
+    """Decide one request: the message about it (its outcome, or why nothing changed) and the
+    community it belongs to (None: the request is gone)."""
     lang = actor.language
     when = now()
     with transaction(ctx, write=True) as session:
         membership = queries.lock_membership(session, membership_id)
         if membership is None:
-            raise Refusal("pending.gone")
+            return Reply(t(lang, "pending.gone"), ok=False), None
         community = administered_community(session, actor, membership.community_id)
         user = session.get(User, membership.user_id)
         if membership.status != MembershipStatus.PENDING or not change_status(
             session, membership, decision, actor.user_id, when
         ):
-            return stale_reply(session, lang, membership_id)
+            return stale_reply(session, lang, membership_id), community.id
         audit(
             session,
             actor,
@@ -194,7 +334,7 @@ def _decide(
     )
     if reason:
         text += "\n" + t(lang, "pending.reason", reason=reason)
-    return Reply(text, replaces_message=True)
+    return Reply(text, replaces_message=True), community.id
 
 
 def stale_reply(session: Session, lang: str, membership_id: int) -> Reply:
@@ -332,6 +472,18 @@ REFUSE = Action(
     reason=True,
     limit=limits.REASON + len("! "),
 )
+#: The same decisions pressed on a list (membership, community, page): the list stays. The
+#: buttons of a push keep the formats above.
+APPROVE_LISTED = Action("approve_listed", Ids(3), approve_listed)
+REFUSE_LISTED = Action(
+    "refuse_listed",
+    Ids(3),
+    refuse_listed,
+    takes="text",
+    input=reason_request,
+    reason=True,
+    limit=limits.REASON + len("! "),
+)
 #: The bulk decisions: the question (`approve_all`), then its confirmation (`approve_all_ok`).
 ASK_BULK = {kind: Action(kind, Ids(1), partial(_ask_bulk, kind)) for kind in bulk.BULK}
 CONFIRM_BULK = {
@@ -349,7 +501,15 @@ def bulk_confirm_button(lang: str, kind: str, community_id: int, count: int) -> 
     )
 
 
-ACTIONS = (PENDING, APPROVE, REFUSE, *ASK_BULK.values(), *CONFIRM_BULK.values())
+ACTIONS = (
+    PENDING,
+    APPROVE,
+    REFUSE,
+    APPROVE_LISTED,
+    REFUSE_LISTED,
+    *ASK_BULK.values(),
+    *CONFIRM_BULK.values(),
+)
 
 LIST = Command(
     "attente",

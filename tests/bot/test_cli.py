@@ -103,7 +103,9 @@ def test_console_as_a_user_approves_a_pending_member(configured):
         "console", "--as", "jean-marc.morel@arcfrance.fr", env=env, stdin="1\n1\n1\nquitter\n"
     )
     assert result.returncode == 0, result.stderr
-    assert "✅ Pierre L. : demande acceptée dans Arc France par Jean-Marc M." in result.stdout
+    # The list is printed again: what is left, then the decision.
+    assert "Demandes en attente : Arc France (2)" in result.stdout
+    assert "✅ Pierre L. : acceptée par Jean-Marc M. le " in result.stdout
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
         row = session.get(CommunityUser, world.membership("arc", "pierre"))
@@ -218,8 +220,9 @@ def test_a_newcomer_approves_a_pending_member_on_the_embedded_default(home, tmp_
     assert f"Base de démonstration créée : {db}" in out
     assert "Sous quel compte utiliser le bot ?" in out
     assert "[1] Arc France (6 en attente)" in out
-    approved = re.search(r"✅ (.+?) : demande acceptée dans Arc France par Emilie F\.", out)
+    approved = re.search(r"\n✅ (.+?) : acceptée par Emilie F\. le ", out)
     assert approved, out
+    assert "Demandes en attente : Arc France (5)" in out
     engine = make_engine(f"sqlite:///{db}")
     with make_sessionmaker(engine)() as session:
         entry = session.scalars(select(AuditEntry)).one()

@@ -25,10 +25,9 @@ def test_a_referent_approves_a_pending_member_with_numbered_buttons(ctx, world):
     assert "[1] Arc France (3 en attente)" in out
     assert "Demandes en attente : Arc France (3)" in out
     assert "• Pierre L. — arcfrance.fr ✓ domaine — demandé le 11/01/2024" in out
-    assert (
-        "✅ Pierre L. : demande acceptée dans Arc France par Emilie F. le 17/01/2024 à 10:02."
-        in out
-    )
+    # The list is printed again: what is still pending, then the outcome.
+    assert "Demandes en attente : Arc France (2)" in out
+    assert "✅ Pierre L. : acceptée par Emilie F. le 17/01/2024 à 10:02" in out
     assert out.rstrip().endswith("Au revoir.")
     row = membership(ctx, world.membership("arc", "pierre"))
     assert row.status == MembershipStatus.MEMBER
@@ -41,9 +40,48 @@ def test_refusal_with_a_reason_typed_at_the_prompt(ctx, world):
         ctx, world.users["emilie"], ["attente", "4", "Ne travaille pas chez Arc", "historique"]
     )
     assert "Motif du refus (facultatif" in out
-    assert "❌ Hélène B. : demande refusée dans Arc France" in out
+    assert "❌ Hélène B. : refusée par Emilie F. le 17/01/2024 à 10:02" in out
     assert "a refusé Hélène B. — motif : Ne travaille pas chez Arc" in out
     assert membership(ctx, world.membership("arc", "helene")).status == MembershipStatus.REFUSED
+
+
+def test_several_decisions_in_a_row_from_one_printed_list(ctx, world):
+    """After each decision the list is printed again, numbered afresh: 1 accepts the first
+    request left each time; then 2 refuses the last one, with a reason."""
+    out = run_console(
+        ctx, world.users["emilie"], ["attente", "1", "1", "2", "Hors périmètre", "quitter"]
+    )
+    screens = out.split("\n> ")
+    after_first, after_second, after_last = screens[2], screens[3], screens[4]
+    assert after_first.splitlines() == [
+        "Demandes en attente : Arc France (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        "✅ Pierre L. : acceptée par Emilie F. le 17/01/2024 à 10:02",
+        "[1] ✅ Hélène B.   [2] ❌ Hélène B.",
+        "[3] ✅ François B.   [4] ❌ François B.",
+        "[5] Tout accepter (2)   [6] Tout refuser (2)",
+    ]
+    assert after_second.splitlines() == [
+        "Demandes en attente : Arc France (1)",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        "✅ Pierre L. : acceptée par Emilie F. le 17/01/2024 à 10:02",
+        "✅ Hélène B. : acceptée par Emilie F. le 17/01/2024 à 10:02",
+        "[1] ✅ François B.   [2] ❌ François B.",
+        "[3] Tout accepter (1)   [4] Tout refuser (1)",
+    ]
+    # The answer to the reason prompt is typed on its line; the list follows it.
+    assert after_last.split("historique seulement. ", 1)[1].splitlines() == [
+        "Aucune demande en attente pour Arc France.",
+        "✅ Pierre L. : acceptée par Emilie F. le 17/01/2024 à 10:02",
+        "✅ Hélène B. : acceptée par Emilie F. le 17/01/2024 à 10:02",
+        "❌ François B. : refusée par Emilie F. le 17/01/2024 à 10:02",
+        "Motif : Hors périmètre",
+    ]
+    statuses = [
+        membership(ctx, world.membership("arc", p)).status for p in ("pierre", "helene", "francois")
+    ]
+    assert statuses == [MembershipStatus.MEMBER, MembershipStatus.MEMBER, MembershipStatus.REFUSED]
 
 
 def test_bad_choices_and_unknown_commands_change_nothing(ctx, world):

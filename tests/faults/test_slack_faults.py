@@ -28,7 +28,15 @@ __all__ = ["fake", "sqlite_engine"]  # fixtures shared with tests/bot/slack
 pytestmark = pytest.mark.asyncio
 TIMEOUT = 0.5
 NOW = "17/01/2024 à 10:02"
-OUTCOME = f"✅ Pierre L. : demande acceptée dans Arc France par Jean-Marc M. le {NOW}."
+#: The list after Pierre L.'s approval from it: it stays, the decision on its line.
+OUTCOME = "\n".join(
+    [
+        "*Demandes en attente : Arc France* (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        f"✅ Pierre L. : acceptée par Jean-Marc M. le {NOW}",
+    ]
+)
 
 
 async def running(fake, engine, settings) -> Bot:
@@ -73,7 +81,7 @@ async def test_an_outcome_the_web_api_failed_to_show_comes_through_the_response_
         bot.fake.server_error("chat.update")
     else:
         bot.fake.delay("chat.update", TIMEOUT * 3, deliver=False)
-    await bot.user.press("jeanmarc", find(call, "approve", "Pierre"), call.result["ts"])
+    await bot.user.press("jeanmarc", find(call, "approve_listed", "Pierre"), call.result["ts"])
     (answer,) = await bot.fake.wait_for("response_url")
     assert answer.args["replace_original"] is True
     assert block_text(answer.args) == OUTCOME
@@ -126,7 +134,7 @@ async def test_database_dies_mid_press_the_person_is_told_and_presses_again(
         call = await listing(bot)
         before = snapshot(proxied.direct)
         proxied.proxy.cut_when(b"INSERT INTO bot_audit", then_down=True)
-        approve = find(call, "approve", "Pierre")
+        approve = find(call, "approve_listed", "Pierre")
         await bot.user.press("jeanmarc", approve, call.result["ts"])
         (told,) = await fake.wait_for("chat.postEphemeral")
         assert block_text(told.args) == (

@@ -98,7 +98,12 @@ async def test_database_dies_mid_decision_the_referent_is_told_and_presses_again
     proxied.proxy.up()
     api.press(EMILIE, listing, listing.button("✅ Pierre L.")["callback_data"])
     edited = await reply_to(api, EMILIE["id"], 1, "editMessageText")
-    assert edited.text == f"✅ Pierre L. : demande acceptée dans Arc France par Emilie F. le {NOW}."
+    assert edited.text.splitlines() == [
+        "<b>Demandes en attente : Arc France</b> (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW}",
+    ]
     assert decision_rows(proxied.direct, pierre)[:5] == (
         MembershipStatus.MEMBER, world.users["emilie"], True, False, 1
     )  # fmt: skip
@@ -188,7 +193,12 @@ async def test_an_outcome_edit_that_times_out_is_done_again_and_the_decision_onc
     api.press(EMILIE, listing, listing.button("✅ Pierre L.")["callback_data"])
     edits = await api.wait_for(lambda c: c.method == "editMessageText", count=2)
     assert edits[1].result is not None  # the second attempt went through
-    assert edits[1].text.startswith("✅ Pierre L. : demande acceptée dans Arc France")
+    assert edits[1].text.splitlines() == [
+        "<b>Demandes en attente : Arc France</b> (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW}",
+    ]
     rows = decision_rows(ctx, world.memberships[("arc", "pierre")])
     assert rows[:5] == (MembershipStatus.MEMBER, world.users["emilie"], True, False, 1)
 
@@ -208,7 +218,12 @@ async def test_a_second_press_on_a_second_copy_changes_nothing(api, front, ctx, 
     assert "motif" in question.text.lower()
     api.send_text(EMILIE, "trop tard")
     edited = await reply_to(api, EMILIE["id"], 2, "editMessageText")
-    assert edited.text == (
-        f"Déjà traité : Pierre L. a été accepté(e) par Emilie F. le {NOW}. Rien n'a été modifié."
-    )
+    # The second list is updated too: who decided first, then what is left.
+    assert edited.text.splitlines() == [
+        f"Déjà traité : Pierre L. a été accepté(e) par Emilie F. le {NOW}. Rien n'a été modifié.",
+        "<b>Demandes en attente : Arc France</b> (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW}",
+    ]
     assert snapshot(ctx) == before

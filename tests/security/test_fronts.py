@@ -228,12 +228,17 @@ async def test_slack_forged_values_into_other_communities(bot):
     """Jean-Marc (Arc France's creator) forges button values naming other communities' rows."""
     await bot.user.command("jeanmarc", "attente")
     (listing,) = await bot.fake.wait_for("chat.postMessage")
-    approve = find(listing, "approve", "Pierre")
+    approve = find(listing, "approve_listed", "Pierre")
     aurelien = bot.world.membership("gsk", "aurelien")
     lila = bot.world.membership("lenord", "lila")
     before = full_snapshot(bot.ctx)
     forged = [
         (f"approve|{aurelien}", not_admin(bot.world, "gsk")),
+        # A list button naming Arc France: the request's own community is the one checked.
+        (
+            f"approve_listed|{aurelien}:{bot.world.communities['arc']}:0",
+            not_admin(bot.world, "gsk"),
+        ),
         (f"set_status|{aurelien}:2:0", not_admin(bot.world, "gsk")),
         (f"remove_ok|{lila}:1", not_admin(bot.world, "lenord")),
         (f"validation_set|{bot.world.communities['lenord']}:1", not_admin(bot.world, "lenord")),
@@ -258,10 +263,10 @@ async def test_slack_a_moderator_demoted_while_buttons_are_on_screen(bot):
     demote(bot.ctx, bot.world.membership("arc", "emilie"))
     before = full_snapshot(bot.ctx)
 
-    await bot.user.press("emilie", find(listing, "approve", "Pierre"), listing.result["ts"])
+    await bot.user.press("emilie", find(listing, "approve_listed", "Pierre"), listing.result["ts"])
     await bot.fake.wait_for("chat.postEphemeral")
     # The refusal button opens its modal (the trigger lives 3 s); the submission is refused.
-    await bot.user.press("emilie", find(listing, "refuse", "Hélène"), listing.result["ts"])
+    await bot.user.press("emilie", find(listing, "refuse_listed", "Hélène"), listing.result["ts"])
     (opened,) = await bot.fake.wait_for("views.open")
     await bot.user.submit("emilie", opened.args["view"], "trop tard")
     await bot.fake.wait_for("chat.postEphemeral", 2)

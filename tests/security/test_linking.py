@@ -205,7 +205,7 @@ def test_a_disabled_account_loses_every_right_at_once(ctx, world, status):
     arc = world.communities["arc"]
     link(ctx, ALICE, "jean-marc.morel@arcfrance.fr")
     listing = chat.on_command(ctx, ALICE, PLACE, "attente", [str(arc)])
-    approve = next(b for b in listing.all_buttons if b.action == "approve")
+    approve = next(b for b in listing.all_buttons if b.action == "approve_listed")
     set_user_status(ctx, world.users["jeanmarc"], status)
     before = full_snapshot(ctx)
     disabled = fr("error.account_disabled")

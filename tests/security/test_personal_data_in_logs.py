@@ -126,9 +126,9 @@ async def run_scenario(fake, sqlite_engine, settings) -> list[Collect]:
         await user.command("jeanmarc", "attente")
         (slack_listing,) = await fake.wait_for("chat.postMessage")
         ts = slack_listing.result["ts"]
-        await user.press("jeanmarc", find(slack_listing, "approve", "François"), ts)
+        await user.press("jeanmarc", find(slack_listing, "approve_listed", "François"), ts)
         await fake.wait_for("chat.update")
-        await user.press("jeanmarc", find(slack_listing, "refuse", "Membre"), ts)
+        await user.press("jeanmarc", find(slack_listing, "refuse_listed", "Membre"), ts)
         (opened,) = await fake.wait_for("views.open")
         await user.submit("jeanmarc", opened.args["view"], REASONS[1])
         await fake.wait_for("chat.update", 2)

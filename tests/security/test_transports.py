@@ -77,7 +77,7 @@ async def post(url: str, body: str, headers: dict) -> int:
 async def test_a_signature_is_bound_to_its_body_and_a_replay_decides_nothing_twice(bot):
     await bot.user.command("jeanmarc", "attente")
     (listing,) = await bot.fake.wait_for("chat.postMessage")
-    approve = find(listing, "approve", "Pierre")
+    approve = find(listing, "approve_listed", "Pierre")
     body = press_body("jeanmarc", approve, listing.result["ts"], bot.fake.url)
     headers = sign(body)
     before = snapshot(bot.ctx)
@@ -85,7 +85,7 @@ async def test_a_signature_is_bound_to_its_body_and_a_replay_decides_nothing_twi
     # The same signature on another body (Hélène instead of Pierre): refused, nothing done.
     tampered = body.replace(
         urllib.parse.quote(approve["value"], safe=""),
-        urllib.parse.quote(find(listing, "approve", "Hélène")["value"], safe=""),
+        urllib.parse.quote(find(listing, "approve_listed", "Hélène")["value"], safe=""),
     )
     assert tampered != body
     assert await post(bot.user.endpoint, tampered, headers) == 401
@@ -220,9 +220,9 @@ async def test_no_secret_in_any_log_line_of_a_full_scenario_at_debug(fake, sqlit
         await user.command("jeanmarc", "attente")
         (slack_listing,) = await fake.wait_for("chat.postMessage")
         ts = slack_listing.result["ts"]
-        await user.press("jeanmarc", find(slack_listing, "approve", "François"), ts)
+        await user.press("jeanmarc", find(slack_listing, "approve_listed", "François"), ts)
         await fake.wait_for("chat.update")
-        await user.press("jeanmarc", find(slack_listing, "refuse", "Membre"), ts)
+        await user.press("jeanmarc", find(slack_listing, "refuse_listed", "Membre"), ts)
         (opened,) = await fake.wait_for("views.open")
         await user.submit("jeanmarc", opened.args["view"], "Pas salarié")
         await fake.wait_for("chat.update", 2)
@@ -275,7 +275,7 @@ async def test_odd_slack_payloads_are_acknowledged_and_change_nothing(bot, caplo
     caplog.set_level(logging.WARNING)
     await bot.user.command("jeanmarc", "attente")
     (listing,) = await bot.fake.wait_for("chat.postMessage")
-    approve = find(listing, "approve", "Pierre")
+    approve = find(listing, "approve_listed", "Pierre")
     before = full_snapshot(bot.ctx)
 
     for metadata in ("[1, 2]", "null", '"approve|1"', "{", '{"v": 5, "c": 7}', '{"v": "٣|١"}'):

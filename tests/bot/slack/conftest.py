@@ -84,9 +84,11 @@ class SlackUser:
 
     async def press(
         self, who: str, element: dict[str, Any], message_ts: str, channel: str = CHANNEL,
-        option: int | None = None, value: str | None = None, **sign_args,
+        option: int | None = None, value: str | None = None, ephemeral: bool = False,
+        **sign_args,
     ) -> Sent:  # fmt: skip
-        """Press a button (or choose option `option` of a select) of a message."""
+        """Press a button (or choose option `option` of a select) of a message (`ephemeral`:
+        one only the person sees, which Slack lets the bot replace through the response_url)."""
         action: dict[str, Any] = {
             "action_id": element["action_id"],
             "block_id": "b",
@@ -105,7 +107,7 @@ class SlackUser:
             "type": "block_actions", "api_app_id": "A0PASSPASS", "token": "legacy",
             "user": {"id": SLACK_IDS[who], "team_id": TEAM}, "team": {"id": TEAM},
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
-                          "is_ephemeral": False},
+                          "is_ephemeral": ephemeral},
             "channel": {"id": channel}, "trigger_id": f"trigger-{time.time()}",
             "message": {"ts": message_ts, "type": "message"},
             "response_url": f"{self.fake.url}/response/{message_ts}",

@@ -66,7 +66,7 @@ async def test_a_press_is_acknowledged_before_its_work_and_the_modal_still_opens
     right after, with the trigger_id Slack gave (valid 3 s)."""
     await bot.user.command("jeanmarc", "attente")
     (listing,) = await bot.fake.wait_for("chat.postMessage")
-    refuse = find(listing, "refuse", "Hélène")
+    refuse = find(listing, "refuse_listed", "Hélène")
     bot.front._locales.clear()  # so that the press asks users.info again
     bot.fake.delay("users.info", 1.5)
     sent = await bot.user.press("jeanmarc", refuse, listing.result["ts"])

@@ -152,7 +152,14 @@ async def test_a_press_opening_a_list_answers_in_the_messages_tab(bot):
     approve = next(e for e in elements(posted.args) if e.get("value", "").startswith("approve"))
     await bot.user.press("jeanmarc", approve, posted.result["ts"], channel=posted.args["channel"])
     (update,) = await bot.fake.wait_for("chat.update")
-    assert block_text(update.args) == ACCEPTED_PIERRE
+    # A list: it stays, updated in place, the decision on its line.
+    assert update.args["ts"] == posted.result["ts"]
+    assert block_text(update.args).splitlines() == [
+        "*Demandes en attente : Arc France* (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        "✅ Pierre L. : acceptée par Jean-Marc M. le 17/01/2024 à 10:02",
+    ]
 
 
 async def test_a_forged_press_in_the_home_is_refused_on_top_of_it_and_changes_nothing(bot):

@@ -91,7 +91,7 @@ async def test_retried_events_and_replayed_requests_are_handled_once(fake, engin
 
         await bot.user.command("jeanmarc", "attente")  # a new command, same words: handled
         (_, _, pending) = await fake.wait_for("chat.postMessage", 3)
-        approve = find(pending, "approve", "Pierre")
+        approve = find(pending, "approve_listed", "Pierre")
         press = press_body(approve, pending.result["ts"], "trigger-press-1")
         for port in (*ports, ports[0]):
             assert await post(port, press, FORM) == 200
@@ -107,7 +107,8 @@ async def test_retried_events_and_replayed_requests_are_handled_once(fake, engin
     assert texts[2] == texts[0]
     assert fake.of("chat.postEphemeral") == []  # no "already decided" for a copy of the press
     [update] = fake.texts("chat.update")
-    assert update.startswith("✅ Pierre L. : demande acceptée dans Arc France par Jean-Marc M.")
+    assert update.startswith("*Demandes en attente : Arc France* (2)")
+    assert update.endswith("✅ Pierre L. : acceptée par Jean-Marc M. le 17/01/2024 à 10:02")
     pierre = membership(bot.ctx, bot.world.membership("arc", "pierre"))
     assert pierre.status == MembershipStatus.MEMBER
     with bot.ctx.sessions() as session:

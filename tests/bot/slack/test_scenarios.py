@@ -79,17 +79,21 @@ async def test_approve_by_button_updates_the_message_with_who_and_when(bot):
     await bot.user.command("jeanmarc", "attente")
     (listing,) = await bot.fake.wait_for("chat.postMessage")
     assert "*Demandes en attente : Arc France* (3)" in bot.fake.texts("chat.postMessage")[0]
-    approve = find(listing, "approve", "Pierre")
+    approve = find(listing, "approve_listed", "Pierre")
     assert approve["style"] == "primary"
     ts = listing.result["ts"]
     sent = await bot.user.press("jeanmarc", approve, ts)
     assert sent.status == 200 and sent.seconds < ACK_LIMIT
     (update,) = await bot.fake.wait_for("chat.update")
     assert update.args["channel"] == CHANNEL and update.args["ts"] == ts
-    assert bot.fake.texts("chat.update")[0] == (
-        "✅ Pierre L. : demande acceptée dans Arc France par Jean-Marc M. le 17/01/2024 à 10:02."
-    )
-    assert elements(update.args) == []
+    # The list stays, updated in place, the decision on its line.
+    assert bot.fake.texts("chat.update")[0].splitlines() == [
+        "*Demandes en attente : Arc France* (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        "✅ Pierre L. : acceptée par Jean-Marc M. le 17/01/2024 à 10:02",
+    ]
+    assert "Pierre" not in str(elements(update.args))
     pierre = membership(bot.ctx, bot.world.membership("arc", "pierre"))
     assert pierre.status == MembershipStatus.MEMBER
     assert pierre.admin_id == bot.world.users["jeanmarc"]
@@ -101,7 +105,7 @@ async def test_approve_by_button_updates_the_message_with_who_and_when(bot):
 async def test_refuse_with_a_reason_typed_in_the_modal(bot):
     await bot.user.command("jeanmarc", "attente")
     (listing,) = await bot.fake.wait_for("chat.postMessage")
-    refuse = find(listing, "refuse", "Hélène")
+    refuse = find(listing, "refuse_listed", "Hélène")
     assert refuse["style"] == "danger"
     sent = await bot.user.press("jeanmarc", refuse, listing.result["ts"])
     assert sent.status == 200 and sent.seconds < ACK_LIMIT
@@ -115,15 +119,103 @@ async def test_refuse_with_a_reason_typed_in_the_modal(bot):
     assert sent.status == 200 and sent.seconds < ACK_LIMIT
     (update,) = await bot.fake.wait_for("chat.update")
     assert update.args["ts"] == listing.result["ts"]
-    assert bot.fake.texts("chat.update")[0] == (
-        "❌ Hélène B. : demande refusée dans Arc France par Jean-Marc M. le 17/01/2024 à 10:02."
-        "\nMotif : Adresse &lt;personnelle&gt; &amp; hors entreprise"
-    )
+    assert bot.fake.texts("chat.update")[0].splitlines()[-2:] == [
+        "❌ Hélène B. : refusée par Jean-Marc M. le 17/01/2024 à 10:02",
+        "Motif : Adresse &lt;personnelle&gt; &amp; hors entreprise",
+    ]
     helene = membership(bot.ctx, bot.world.membership("arc", "helene"))
     assert helene.status == MembershipStatus.REFUSED
     with bot.ctx.sessions() as session:
         entry = session.scalars(select(AuditEntry)).one()
     assert (entry.action, entry.reason) == ("refuse", "Adresse <personnelle> & hors entreprise")
+
+
+async def test_several_decisions_in_a_row_update_one_list_message(bot):
+    await bot.user.command("jeanmarc", "attente")
+    (listing,) = await bot.fake.wait_for("chat.postMessage")
+    ts = listing.result["ts"]
+    arc = bot.world.communities["arc"]
+    m = bot.world.memberships
+
+    await bot.user.press("jeanmarc", find(listing, "approve_listed", "Pierre"), ts)
+    (first,) = await bot.fake.wait_for("chat.update")
+    assert (first.args["channel"], first.args["ts"]) == (CHANNEL, ts)
+    assert bot.fake.texts("chat.update")[0].splitlines() == [
+        "*Demandes en attente : Arc France* (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        "✅ Pierre L. : acceptée par Jean-Marc M. le 17/01/2024 à 10:02",
+    ]
+    assert [(e["text"]["text"], e["value"]) for e in elements(first.args)] == [
+        ("✅ Hélène B.", f"approve_listed|{m[('arc', 'helene')]}:{arc}:0"),
+        ("❌ Hélène B.", f"refuse_listed|{m[('arc', 'helene')]}:{arc}:0"),
+        ("✅ François B.", f"approve_listed|{m[('arc', 'francois')]}:{arc}:0"),
+        ("❌ François B.", f"refuse_listed|{m[('arc', 'francois')]}:{arc}:0"),
+        ("Tout accepter (2)", f"approve_all|{arc}"),
+        ("Tout refuser (2)", f"refuse_all|{arc}"),
+    ]
+
+    # A refusal from the updated list: the modal, whose submission updates the list again.
+    await bot.user.press("jeanmarc", find(first, "refuse_listed", "Hélène"), ts)
+    (opened,) = await bot.fake.wait_for("views.open")
+    await bot.user.submit("jeanmarc", opened.args["view"], "Hors périmètre")
+    (_, second) = await bot.fake.wait_for("chat.update", 2)
+    assert second.args["ts"] == ts
+    assert bot.fake.texts("chat.update")[1].splitlines() == [
+        "*Demandes en attente : Arc France* (1)",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        "✅ Pierre L. : acceptée par Jean-Marc M. le 17/01/2024 à 10:02",
+        "❌ Hélène B. : refusée par Jean-Marc M. le 17/01/2024 à 10:02",
+        "Motif : Hors périmètre",
+    ]
+    assert [e["text"]["text"] for e in elements(second.args)] == [
+        "✅ François B.",
+        "❌ François B.",
+        "Tout accepter (1)",
+        "Tout refuser (1)",
+    ]
+
+    await bot.user.press("jeanmarc", find(second, "approve_listed", "François"), ts)
+    (_, _, last) = await bot.fake.wait_for("chat.update", 3)
+    assert last.args["ts"] == ts
+    assert bot.fake.texts("chat.update")[2].splitlines() == [
+        "Aucune demande en attente pour Arc France.",
+        "✅ Pierre L. : acceptée par Jean-Marc M. le 17/01/2024 à 10:02",
+        "❌ Hélène B. : refusée par Jean-Marc M. le 17/01/2024 à 10:02",
+        "✅ François B. : acceptée par Jean-Marc M. le 17/01/2024 à 10:02",
+    ]
+    assert elements(last.args) == []
+    assert len(bot.fake.of("chat.postMessage")) == 1 and bot.fake.of("chat.postEphemeral") == []
+    statuses = [membership(bot.ctx, m[("arc", p)]).status for p in ("pierre", "helene", "francois")]
+    assert statuses == [MembershipStatus.MEMBER, MembershipStatus.REFUSED, MembershipStatus.MEMBER]
+
+
+async def test_a_list_shown_privately_is_replaced_through_its_response_url(bot):
+    """In a conversation the bot is not in, the list is ephemeral: no ts to update. Each
+    decision replaces it through the press's response_url, a refusal's modal included."""
+    bot.fake.fail("chat.postMessage", "not_in_channel")
+    await bot.user.command("jeanmarc", "attente")
+    (listing,) = await bot.fake.wait_for("chat.postEphemeral")
+    ts = listing.result["message_ts"]
+
+    await bot.user.press("jeanmarc", find(listing, "approve_listed", "Pierre"), ts, ephemeral=True)
+    (first,) = await bot.fake.wait_for("response_url")
+    assert first.args["replace_original"] is True
+    assert first.args["blocks"][0]["text"]["text"].startswith(
+        "*Demandes en attente : Arc France* (2)"
+    )
+
+    await bot.user.press("jeanmarc", find(listing, "refuse_listed", "Hélène"), ts, ephemeral=True)
+    (opened,) = await bot.fake.wait_for("views.open")
+    await bot.user.submit("jeanmarc", opened.args["view"], "Hors périmètre")
+    (_, second) = await bot.fake.wait_for("response_url", 2)
+    assert second.args["replace_original"] is True
+    text = "\n".join(b["text"]["text"] for b in second.args["blocks"] if "text" in b)
+    assert text.startswith("*Demandes en attente : Arc France* (1)")
+    assert "❌ Hélène B. : refusée par Jean-Marc M. le 17/01/2024 à 10:02" in text
+    assert "SECRET" not in opened.args["view"]["private_metadata"]
+    assert bot.fake.of("chat.update") == [] and bot.fake.of("chat.postMessage") == []
+    assert len(bot.fake.of("chat.postEphemeral")) == 1
 
 
 async def test_approve_all_asks_for_confirmation_first(bot):
@@ -242,7 +334,7 @@ async def test_a_forged_button_value_is_refused_and_changes_nothing(
     link(bot.ctx, "eddy", "eddy.lefebvre@lenord.fr")
     await bot.user.command("jeanmarc", "attente")
     (listing,) = await bot.fake.wait_for("chat.postMessage")
-    approve = find(listing, "approve", "Pierre")
+    approve = find(listing, "approve_listed", "Pierre")
     before = snapshot(bot.ctx)
     await bot.user.press("eddy", approve, listing.result["ts"])  # not Arc France's moderator
     await bot.fake.wait_for("chat.postEphemeral")

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.asyncio
 async def test_a_bad_signature_gets_401_and_changes_nothing(bot):
     await bot.user.command("jeanmarc", "attente")
     (listing,) = await bot.fake.wait_for("chat.postMessage")
-    approve = find(listing, "approve", "Pierre")
+    approve = find(listing, "approve_listed", "Pierre")
     before, calls = snapshot(bot.ctx), len(bot.fake.calls)
     forged = await bot.user.command("jeanmarc", "communautes", secret="not-the-secret")
     assert forged.status == 401
@@ -183,7 +183,7 @@ async def test_two_deciders_at_the_same_moment(fake, engine, settings):
         link(bot.ctx, "emilie", "emilie.fournier@arcfrance.fr")
         await bot.user.command("jeanmarc", "attente")
         (listing,) = await fake.wait_for("chat.postMessage")
-        approve = find(listing, "approve", "Pierre")
+        approve = find(listing, "approve_listed", "Pierre")
         await asyncio.gather(
             bot.user.press("jeanmarc", approve, listing.result["ts"]),
             bot.user.press("emilie", approve, listing.result["ts"]),
@@ -199,8 +199,11 @@ async def test_two_deciders_at_the_same_moment(fake, engine, settings):
             winner = session.scalars(select(AuditEntry)).one().actor_user_id
         name = "Jean-Marc M." if winner == bot.world.users["jeanmarc"] else "Emilie F."
         assert pierre.admin_id == winner
-        assert texts[0].startswith(f"✅ Pierre L. : demande acceptée dans Arc France par {name}")
+        # Both update the list: the winner's shows the decision, the other's says who won.
+        assert texts[0].startswith("*Demandes en attente : Arc France* (2)")
+        assert texts[0].endswith(f"✅ Pierre L. : acceptée par {name} le 17/01/2024 à 10:02")
         assert texts[1].startswith(f"Déjà traité : Pierre L. a été accepté(e) par {name}")
+        assert texts[1].splitlines()[1] == "*Demandes en attente : Arc France* (2)"
         record_acks(bot.user.acks)
     finally:
         await bot.front.stop()

@@ -53,7 +53,9 @@ async def test_lier_binds_the_group_and_a_migrated_group_keeps_working(api, fron
     supergroup = {"id": -1009990001, "type": "supergroup", "title": "Référents Arc"}
     api.press(EMILIE, moved, moved.button("✅ Pierre L.")["callback_data"], chat=supergroup)
     edited = await reply_to(api, -1009990001, 1, "editMessageText")
-    assert edited.text.startswith("✅ Pierre L. : demande acceptée dans Arc France par Emilie F.")
+    assert edited.params["message_id"] == str(moved.message_id)
+    assert edited.text.startswith("<b>Demandes en attente : Arc France</b> (2)")
+    assert edited.text.endswith("✅ Pierre L. : acceptée par Emilie F. le 17/01/2024 à 10:02")
     assert membership(ctx, world.membership("arc", "pierre")).status == MembershipStatus.MEMBER
 
 

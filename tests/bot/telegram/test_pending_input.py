@@ -33,9 +33,15 @@ def test_the_inputs_the_front_asks_for_are_the_ones_the_use_cases_render(ctx, wo
         settings.validation_menu(ctx, referent, arc),
         members.list_members(ctx, referent, arc, "a", 0, None),
         admin.community_card(ctx, referent, arc),
+        # A push's buttons (a request alone, not a list).
+        Reply(
+            "", (pending.decision_buttons(language, pending.PendingRequest(1, "A", "", "", None)),)
+        ),
     ]
     asking = [b for r in replies for b in r.all_buttons if b.input is not None]
-    assert {"refuse", "domains", "identifiers", "members_search"} <= {b.action for b in asking}
+    assert {"refuse", "refuse_listed", "domains", "identifiers", "members_search"} <= {
+        b.action for b in asking
+    }
     for button in asking:
         declared = asks(button.action)
         if declared is not None:
@@ -92,7 +98,7 @@ async def test_an_expired_question_is_forgotten(api, front, ctx, world):
     prompt = await reply_to(api, EMILIE["id"], 3)
     with ctx.sessions() as session:
         row = session.scalars(select(PendingInput)).one()
-    assert (row.action, row.chat_id, row.external_id) == ("refuse", "1001", "1001")
+    assert (row.action, row.chat_id, row.external_id) == ("refuse_listed", "1001", "1001")
     assert row.expires_at - row.created_at == dt.timedelta(minutes=10)
     before = snapshot(ctx)
     clock.set_now(clock.now() + dt.timedelta(minutes=11))

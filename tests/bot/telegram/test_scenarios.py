@@ -9,6 +9,7 @@ from handlers.chat.actions import callback_data
 from handlers.chat.linking import issue_link_code
 from storage.bot_models import AuditEntry, ChatIdentity, PendingInput
 from storage.codes import MembershipStatus, ValidationType
+from storage.models import CommunityUser
 from tests.bot.telegram.conftest import EDDY, EMILIE, JEANMARC, OPERATOR, STRANGER, link, reply_to
 from tests.handlers.helpers import add_members, audit_entries, community, membership, snapshot
 
@@ -123,8 +124,14 @@ async def test_approve_by_button_edits_the_message_with_who_and_when(api, front,
     query = api.press(EMILIE, listing, button["callback_data"])
     edited = await reply_to(api, EMILIE["id"], 1, "editMessageText")
     assert edited.params["message_id"] == str(listing.message_id)
-    assert edited.text == f"✅ Pierre L. : demande acceptée dans Arc France par Emilie F. le {NOW}."
-    assert not edited.keyboard
+    # The list stays, the decision on its line.
+    assert edited.text.splitlines() == [
+        "<b>Demandes en attente : Arc France</b> (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW}",
+    ]
+    assert "Pierre" not in str(edited.keyboard)
     answers = await api.wait_for(lambda c: c.method == "answerCallbackQuery")
     assert answers[0].params["callback_query_id"] == query
     assert "text" not in answers[0].params
@@ -145,10 +152,10 @@ async def test_refuse_with_a_reason_given_by_replying(api, front, ctx, world):
     api.send_text(EMILIE, "Adresse <perso> & hors entreprise", reply_to_message=prompt.result)
     edited = await reply_to(api, EMILIE["id"], 1, "editMessageText")
     assert edited.params["message_id"] == str(listing.message_id)
-    assert edited.text == (
-        f"❌ Hélène B. : demande refusée dans Arc France par Emilie F. le {NOW}.\n"
-        "Motif : Adresse &lt;perso&gt; &amp; hors entreprise"
-    )
+    assert edited.text.splitlines()[-2:] == [
+        f"❌ Hélène B. : refusée par Emilie F. le {NOW}",
+        "Motif : Adresse &lt;perso&gt; &amp; hors entreprise",
+    ]
     assert membership(ctx, world.membership("arc", "helene")).status == MembershipStatus.REFUSED
     entry = audit_entries(ctx)[-1]
     assert (entry.action, entry.reason) == ("refuse", "Adresse <perso> & hors entreprise")
@@ -170,13 +177,95 @@ async def test_refuse_without_a_reason_from_the_prompt(api, front, ctx, world):
     api.press(EMILIE, prompt, prompt.button("Refuser sans motif")["callback_data"])
     edited = await api.wait_for(lambda c: c.method == "editMessageText")
     assert edited[0].params["message_id"] == str(listing.message_id)
-    assert (
-        edited[0].text == f"❌ Pierre L. : demande refusée dans Arc France par Emilie F. le {NOW}."
-    )
+    assert edited[0].text.splitlines()[-1] == f"❌ Pierre L. : refusée par Emilie F. le {NOW}"
     cleared = await api.wait_for(lambda c: c.method == "editMessageReplyMarkup")
     assert cleared[0].params["message_id"] == str(prompt.message_id)
     assert audit_entries(ctx)[-1].reason is None
     assert len(api.sent(None, "answerCallbackQuery")) == 2
+
+
+async def test_several_decisions_in_a_row_on_one_list_message(api, front, ctx, world):
+    await link(api, ctx, EMILIE)
+    api.send_text(EMILIE, "/attente")
+    listing = await reply_to(api, EMILIE["id"], 2)
+    arc = world.communities["arc"]
+    m = world.memberships
+
+    api.press(EMILIE, listing, listing.button("✅ Pierre L.")["callback_data"])
+    first = await reply_to(api, EMILIE["id"], 1, "editMessageText")
+    assert first.params["message_id"] == str(listing.message_id)
+    assert first.text.splitlines() == [
+        "<b>Demandes en attente : Arc France</b> (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW}",
+    ]
+    assert [[(b["text"], b["callback_data"]) for b in row] for row in first.keyboard] == [
+        [
+            ("✅ Hélène B.", f"approve_listed|{m[('arc', 'helene')]}:{arc}:0"),
+            ("❌ Hélène B.", f"refuse_listed|{m[('arc', 'helene')]}:{arc}:0"),
+        ],
+        [
+            ("✅ François B.", f"approve_listed|{m[('arc', 'francois')]}:{arc}:0"),
+            ("❌ François B.", f"refuse_listed|{m[('arc', 'francois')]}:{arc}:0"),
+        ],
+        [("Tout accepter (2)", f"approve_all|{arc}"), ("Tout refuser (2)", f"refuse_all|{arc}")],
+    ]
+
+    # A refusal from the edited list: the reason is asked, the answer edits the list again.
+    api.press(EMILIE, first, first.button("❌ Hélène B.")["callback_data"])
+    prompt = await reply_to(api, EMILIE["id"], 3)
+    assert prompt.text.startswith("Motif du refus (facultatif")
+    api.send_text(EMILIE, "Hors périmètre", reply_to_message=prompt.result)
+    second = await reply_to(api, EMILIE["id"], 2, "editMessageText")
+    assert second.params["message_id"] == str(listing.message_id)
+    assert second.text.splitlines() == [
+        "<b>Demandes en attente : Arc France</b> (1)",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW}",
+        f"❌ Hélène B. : refusée par Emilie F. le {NOW}",
+        "Motif : Hors périmètre",
+    ]
+    assert [b["text"] for row in second.keyboard for b in row] == [
+        "✅ François B.",
+        "❌ François B.",
+        "Tout accepter (1)",
+        "Tout refuser (1)",
+    ]
+
+    api.press(EMILIE, second, second.button("✅ François B.")["callback_data"])
+    last = await reply_to(api, EMILIE["id"], 3, "editMessageText")
+    assert last.params["message_id"] == str(listing.message_id)
+    assert last.text.splitlines() == [
+        "Aucune demande en attente pour Arc France.",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW}",
+        f"❌ Hélène B. : refusée par Emilie F. le {NOW}",
+        f"✅ François B. : acceptée par Emilie F. le {NOW}",
+    ]
+    assert not last.keyboard
+    assert len(api.sent(EMILIE["id"])) == 3  # linked, the list, the prompt: nothing else sent
+    statuses = [membership(ctx, m[("arc", p)]).status for p in ("pierre", "helene", "francois")]
+    assert statuses == [MembershipStatus.MEMBER, MembershipStatus.REFUSED, MembershipStatus.MEMBER]
+
+
+async def test_a_list_button_pressed_after_someone_else_decided(api, front, ctx, world):
+    await link(api, ctx, EMILIE)
+    api.send_text(EMILIE, "/attente")
+    listing = await reply_to(api, EMILIE["id"], 2)
+    with ctx.sessions() as session, session.begin():  # the web admin, meanwhile
+        row = session.get(CommunityUser, world.membership("arc", "pierre"))
+        row.status = MembershipStatus.REFUSED
+    before = snapshot(ctx)
+    query = api.press(EMILIE, listing, listing.button("✅ Pierre L.")["callback_data"])
+    edited = await reply_to(api, EMILIE["id"], 1, "editMessageText")
+    assert edited.params["message_id"] == str(listing.message_id)
+    assert edited.text.splitlines()[0].startswith("Déjà traité : Pierre L. a déjà été refusé(e)")
+    assert edited.text.splitlines()[1] == "<b>Demandes en attente : Arc France</b> (2)"
+    assert "Pierre" not in str(edited.keyboard)
+    answers = await api.wait_for(lambda c: c.method == "answerCallbackQuery")
+    assert answers[0].params["callback_query_id"] == query
+    assert answers[0].params["text"].startswith("Déjà traité : Pierre L.")
+    assert snapshot(ctx) == before
 
 
 async def test_approve_all_behind_a_confirmation(api, front, ctx, world):

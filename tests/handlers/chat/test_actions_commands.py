@@ -402,14 +402,16 @@ def test_a_non_ascii_number_is_not_a_community_id(ctx, world):
 def test_a_decision_through_a_button_from_a_command(ctx, world):
     emilie = actor(ctx, world, "emilie")
     listed = run(ctx, emilie, "attente")
-    approve = [b for b in listed.all_buttons if b.action == "approve"][0]
+    approve = [b for b in listed.all_buttons if b.action == "approve_listed"][0]
 
     reply = press(
         ctx, emilie, actions.parse_callback_data(callback_data(approve.action, approve.ref))
     )
 
     assert reply.ok
-    assert reply.text.startswith("✅ Pierre L. : demande acceptée dans Arc France")
+    assert reply.replaces_message
+    assert reply.text.splitlines()[0] == "**Demandes en attente : Arc France** (2)"
+    assert "✅ Pierre L. : acceptée par Emilie F. le 17/01/2024 à 10:02" in reply.text
     assert membership(ctx, world.membership("arc", "pierre")).status == MembershipStatus.MEMBER
 
 

@@ -53,9 +53,10 @@ def test_once_linked_commands_and_buttons_work(ctx, world):
     link(ctx, EMILIE, "emilie.fournier@arcfrance.fr")
     listing = chat.on_command(ctx, EMILIE, PRIVATE, "pending", [])
     assert "**Demandes en attente : Arc France** (3)" in listing.text
-    approve = next(b for b in listing.all_buttons if b.action == "approve")
+    approve = next(b for b in listing.all_buttons if b.action == "approve_listed")
     done = chat.on_press(ctx, EMILIE, PRIVATE, Press(approve.action, approve.ref))
-    assert done.text.startswith("✅ Pierre L. : demande acceptée dans Arc France par Emilie F.")
+    assert done.text.startswith("**Demandes en attente : Arc France** (2)")
+    assert done.text.endswith("✅ Pierre L. : acceptée par Emilie F. le 17/01/2024 à 10:02")
     assert membership(ctx, world.membership("arc", "pierre")).status == MembershipStatus.MEMBER
     assert chat.on_command(ctx, EMILIE, PRIVATE, "delier", []).text.startswith("Compte délié")
     assert not chat.on_command(ctx, EMILIE, PRIVATE, "attente", []).ok

@@ -55,7 +55,7 @@ def test_the_refusal_prompt_tells_how_to_share_the_reason(mail_ctx, world):
         mail_ctx, actor(mail_ctx, world, "emilie"), world.communities["arc"]
     )
 
-    refuse = [b for b in reply.all_buttons if b.action == "refuse"][0]
+    refuse = [b for b in reply.all_buttons if b.action == "refuse_listed"][0]
     assert "commencez le motif par « ! »" in refuse.input.prompt
 
 

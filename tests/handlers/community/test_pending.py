@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import delete, update
@@ -11,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from handlers.chat.actions import Press, press
 from handlers.community import pending
+from storage import clock
 from storage.codes import MembershipStatus
 from storage.models import CommunitySecurity, CommunityUser
 from tests.handlers.helpers import (
@@ -49,21 +51,22 @@ def test_the_pending_list_shows_name_domain_match_and_date(ctx, world):
         "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
     ]
     m = world.memberships
+    # Decided from the list, the list stays: the buttons carry the community and the page.
     assert buttons(reply) == [
-        ("✅ Pierre L.", "approve", str(m[("arc", "pierre")])),
-        ("❌ Pierre L.", "refuse", str(m[("arc", "pierre")])),
-        ("✅ Hélène B.", "approve", str(m[("arc", "helene")])),
-        ("❌ Hélène B.", "refuse", str(m[("arc", "helene")])),
-        ("✅ François B.", "approve", str(m[("arc", "francois")])),
-        ("❌ François B.", "refuse", str(m[("arc", "francois")])),
+        ("✅ Pierre L.", "approve_listed", f"{m[('arc', 'pierre')]}:{arc}:0"),
+        ("❌ Pierre L.", "refuse_listed", f"{m[('arc', 'pierre')]}:{arc}:0"),
+        ("✅ Hélène B.", "approve_listed", f"{m[('arc', 'helene')]}:{arc}:0"),
+        ("❌ Hélène B.", "refuse_listed", f"{m[('arc', 'helene')]}:{arc}:0"),
+        ("✅ François B.", "approve_listed", f"{m[('arc', 'francois')]}:{arc}:0"),
+        ("❌ François B.", "refuse_listed", f"{m[('arc', 'francois')]}:{arc}:0"),
         ("Tout accepter (3)", "approve_all", str(arc)),
         ("Tout refuser (3)", "refuse_all", str(arc)),
     ]
-    refuse = button(reply, "refuse", "Pierre")
+    refuse = button(reply, "refuse_listed", "Pierre")
     assert refuse.style == "danger"
     assert refuse.input is not None and refuse.input.optional
     assert refuse.input.prompt.startswith("Motif du refus (facultatif")
-    assert button(reply, "approve", "Pierre").style == "primary"
+    assert button(reply, "approve_listed", "Pierre").style == "primary"
 
 
 def test_a_community_without_domains_shows_no_match_mark(ctx, world):
@@ -92,11 +95,12 @@ def test_the_pending_list_pages_by_ten(ctx, world):
     second = press(ctx, emilie, Press("pending", f"{arc}:1"))
 
     assert first.text.splitlines()[0] == "**Demandes en attente : Arc France** (12)"
-    assert len([b for b in first.all_buttons if b.action == "approve"]) == 10
+    assert len([b for b in first.all_buttons if b.action == "approve_listed"]) == 10
     assert "Page 1/2" in first.text
     assert ("Suivant ▶", "pending", f"{arc}:1") in buttons(first)
     assert ("Tout accepter (12)", "approve_all", str(arc)) in buttons(first)
-    assert len([b for b in second.all_buttons if b.action == "approve"]) == 2
+    assert len([b for b in second.all_buttons if b.action == "approve_listed"]) == 2
+    assert all(b.ref.endswith(f":{arc}:1") for b in second.all_buttons if "listed" in b.action)
     assert "Page 2/2" in second.text
     assert ("◀ Précédent", "pending", f"{arc}:0") in buttons(second)
 
@@ -111,7 +115,8 @@ def test_a_page_gone_since_shows_the_last_one(ctx, world):
 
     assert gone.text.splitlines()[0] == "**Demandes en attente : Arc France** (12)"
     assert "Page 2/2" in gone.text
-    assert len([b for b in gone.all_buttons if b.action == "approve"]) == 2
+    assert len([b for b in gone.all_buttons if b.action == "approve_listed"]) == 2
+    assert all(b.ref.endswith(f":{arc}:1") for b in gone.all_buttons if "listed" in b.action)
     assert ("Tout accepter (12)", "approve_all", str(arc)) in buttons(gone)
 
 
@@ -284,6 +289,256 @@ def test_the_decision_and_its_audit_entry_are_one_transaction(ctx, world, monkey
     assert membership(ctx, world.membership("arc", "pierre")).status == MembershipStatus.PENDING
 
 
+# --- Several in a row from one list -----------------------------------------------------------
+
+
+def listed(world, person: str, page: int = 0, community: str = "arc") -> str:
+    """The reference a list's decision button carries: membership, community, page."""
+    return f"{world.membership(community, person)}:{world.communities[community]}:{page}"
+
+
+def test_decisions_from_the_list_keep_it_until_it_is_empty(ctx, world):
+    emilie = actor(ctx, world, "emilie", "telegram")
+    arc = world.communities["arc"]
+    m = world.memberships
+
+    first = press(ctx, emilie, Press("approve_listed", listed(world, "pierre")))
+
+    assert (first.ok, first.replaces_message) == (True, True)
+    assert first.text.splitlines() == [
+        "**Demandes en attente : Arc France** (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW_FR}",
+    ]
+    assert buttons(first) == [
+        ("✅ Hélène B.", "approve_listed", f"{m[('arc', 'helene')]}:{arc}:0"),
+        ("❌ Hélène B.", "refuse_listed", f"{m[('arc', 'helene')]}:{arc}:0"),
+        ("✅ François B.", "approve_listed", f"{m[('arc', 'francois')]}:{arc}:0"),
+        ("❌ François B.", "refuse_listed", f"{m[('arc', 'francois')]}:{arc}:0"),
+        ("Tout accepter (2)", "approve_all", str(arc)),
+        ("Tout refuser (2)", "refuse_all", str(arc)),
+    ]
+    assert button(first, "refuse_listed", "Hélène").input is not None
+
+    second = press(
+        ctx, emilie, Press("refuse_listed", listed(world, "helene"), text="Hors périmètre")
+    )
+
+    assert (second.ok, second.replaces_message) == (True, True)
+    assert second.text.splitlines() == [
+        "**Demandes en attente : Arc France** (1)",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW_FR}",
+        f"❌ Hélène B. : refusée par Emilie F. le {NOW_FR}",
+        "Motif : Hors périmètre",
+    ]
+    assert buttons(second) == [
+        ("✅ François B.", "approve_listed", f"{m[('arc', 'francois')]}:{arc}:0"),
+        ("❌ François B.", "refuse_listed", f"{m[('arc', 'francois')]}:{arc}:0"),
+        ("Tout accepter (1)", "approve_all", str(arc)),
+        ("Tout refuser (1)", "refuse_all", str(arc)),
+    ]
+
+    last = press(ctx, emilie, Press("approve_listed", listed(world, "francois")))
+
+    assert (last.ok, last.replaces_message, last.buttons) == (True, True, ())
+    assert last.text.splitlines() == [
+        "Aucune demande en attente pour Arc France.",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW_FR}",
+        f"❌ Hélène B. : refusée par Emilie F. le {NOW_FR}",
+        f"✅ François B. : acceptée par Emilie F. le {NOW_FR}",
+    ]
+    statuses = [membership(ctx, m[("arc", p)]).status for p in ("pierre", "helene", "francois")]
+    assert statuses == [MembershipStatus.MEMBER, MembershipStatus.REFUSED, MembershipStatus.MEMBER]
+    entries = audit_entries(ctx)
+    assert [(e.action, e.front, e.reason) for e in entries] == [
+        ("approve", "telegram", None),
+        ("refuse", "telegram", "Hors périmètre"),
+        ("approve", "telegram", None),
+    ]
+
+
+def test_the_list_after_a_decision_in_english(ctx, world):
+    emilie = replace(actor(ctx, world, "emilie"), language="en")
+
+    reply = press(ctx, emilie, Press("refuse_listed", listed(world, "pierre"), text="! Not staff"))
+
+    assert reply.text.splitlines() == [
+        "**Pending requests: Arc France** (2)",
+        "• Hélène B. — gmail.com ✗ domain — requested on 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domain — requested on 13/01/2024",
+        "❌ Pierre L.: refused by Emilie F. on 17/01/2024 at 10:02",
+        "Reason: Not staff",
+    ]
+    assert ("Accept all (2)", "approve_all", str(world.communities["arc"])) in buttons(reply)
+
+
+def test_only_my_recent_single_decisions_on_this_community_are_shown(ctx, world):
+    """The outcome lines: this referent's, on this community, in the last 15 minutes, one by
+    one (a bulk decision has its own message; someone else's decisions are theirs to show)."""
+    extra = add_members(ctx, world, "arc", 3, status=MembershipStatus.PENDING)
+    emilie = actor(ctx, world, "emilie")
+    arc = world.communities["arc"]
+    started = clock.now()
+    clock.set_now(started - dt.timedelta(minutes=16))
+    pending.approve(ctx, emilie, world.membership("arc", "pierre"))  # too long ago
+    clock.set_now(started - dt.timedelta(minutes=14))
+    pending.refuse(ctx, emilie, world.membership("arc", "helene"))  # recent, from a push
+    pending.approve(ctx, actor(ctx, world, "jeanmarc"), world.membership("arc", "francois"))
+    clock.set_now(started)
+
+    reply = press(ctx, emilie, Press("approve_listed", f"{extra[0]}:{arc}:0"))
+
+    assert reply.text.splitlines() == [
+        "**Demandes en attente : Arc France** (2)",
+        "• Membre01 E. — exemple.fr ✗ domaine — demandé le 30/04/2024",
+        "• Membre02 E. — exemple.fr ✗ domaine — demandé le 30/04/2024",
+        "❌ Hélène B. : refusée par Emilie F. le 17/01/2024 à 09:48",
+        f"✅ Membre00 E. : acceptée par Emilie F. le {NOW_FR}",
+    ]
+    ask = pending.ask_bulk(ctx, emilie, "approve_all", arc)
+    pending.confirm_bulk(ctx, emilie, "approve_all", arc, 2)  # audited, not shown below
+    assert ask.ok
+    none = press(ctx, emilie, Press("approve_listed", f"{extra[0]}:{arc}:0"))
+    assert none.ok is False
+    assert none.text.splitlines() == [
+        "Déjà traité : Membre00 E. a été accepté(e) par Emilie F. le 17/01/2024 à 10:02. "
+        "Rien n'a été modifié.",
+        "Aucune demande en attente pour Arc France.",
+        "❌ Hélène B. : refusée par Emilie F. le 17/01/2024 à 09:48",
+        f"✅ Membre00 E. : acceptée par Emilie F. le {NOW_FR}",
+    ]
+
+
+def test_deciding_on_a_later_page_stays_on_it_then_shows_the_last_one(ctx, world):
+    add_members(ctx, world, "arc", 9, status=MembershipStatus.PENDING)
+    emilie = actor(ctx, world, "emilie")
+    arc = world.communities["arc"]
+    second = press(ctx, emilie, Press("pending", f"{arc}:1"))
+    refs = [b.ref for b in second.all_buttons if b.action == "approve_listed"]
+    assert len(refs) == 2 and all(ref.endswith(f":{arc}:1") for ref in refs)
+
+    one = press(ctx, emilie, Press("approve_listed", refs[0]))
+
+    assert one.text.splitlines()[0] == "**Demandes en attente : Arc France** (11)"
+    assert "Page 2/2" in one.text
+    assert [b.ref for b in one.all_buttons if b.action == "approve_listed"] == [refs[1]]
+    assert ("Tout accepter (11)", "approve_all", str(arc)) in buttons(one)
+
+    emptied = press(ctx, emilie, Press("approve_listed", refs[1]))
+
+    # Page 2 is gone: the last page there is (the first), whose buttons say so.
+    assert emptied.text.splitlines()[0] == "**Demandes en attente : Arc France** (10)"
+    assert "Page" not in emptied.text
+    assert not [b for b in emptied.all_buttons if b.action == "pending"]
+    approvals = [b.ref for b in emptied.all_buttons if b.action == "approve_listed"]
+    assert len(approvals) == 10 and all(ref.endswith(f":{arc}:0") for ref in approvals)
+    assert ("Tout accepter (10)", "approve_all", str(arc)) in buttons(emptied)
+    assert emptied.text.count("acceptée par Emilie F.") == 2
+
+
+def test_deciding_on_the_first_page_brings_up_the_next_request(ctx, world):
+    add_members(ctx, world, "arc", 9, status=MembershipStatus.PENDING)
+    emilie = actor(ctx, world, "emilie")
+
+    reply = press(ctx, emilie, Press("approve_listed", listed(world, "pierre")))
+
+    assert reply.text.splitlines()[0] == "**Demandes en attente : Arc France** (11)"
+    assert "Page 1/2" in reply.text
+    assert len([b for b in reply.all_buttons if b.action == "approve_listed"]) == 10
+    assert "• Membre07 E." in reply.text  # the 11th request, from page 2 before
+    assert ("Suivant ▶", "pending", f"{world.communities['arc']}:1") in buttons(reply)
+
+
+def test_someone_deciding_first_is_said_on_the_list_and_nothing_changes(ctx, world):
+    pending.approve(ctx, actor(ctx, world, "jeanmarc"), world.membership("arc", "pierre"))
+    before = snapshot(ctx)
+
+    reply = press(ctx, actor(ctx, world, "emilie"), Press("refuse_listed", listed(world, "pierre")))
+
+    assert_refused(ctx, reply, before)
+    assert reply.replaces_message
+    assert reply.text.splitlines() == [
+        f"Déjà traité : Pierre L. a été accepté(e) par Jean-Marc M. le {NOW_FR}. "
+        f"{NOTHING_CHANGED}.",
+        "**Demandes en attente : Arc France** (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+    ]
+    assert len([b for b in reply.all_buttons if b.action == "approve_listed"]) == 2
+
+
+def test_a_request_gone_from_the_list_is_said_on_it(ctx, world):
+    pierre = world.membership("arc", "pierre")
+    with ctx.sessions() as session, session.begin():
+        session.execute(delete(CommunityUser).where(CommunityUser.id == pierre))
+    before = snapshot(ctx)
+
+    for action in ("approve_listed", "refuse_listed"):
+        reply = press(ctx, actor(ctx, world, "emilie"), Press(action, listed(world, "pierre")))
+        assert_refused(ctx, reply, before)
+        assert reply.replaces_message
+        lines = reply.text.splitlines()
+        assert lines[0].startswith("Cette demande n'existe plus")
+        assert lines[1:] == [
+            "**Demandes en attente : Arc France** (2)",
+            "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+            "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        ]
+
+
+def test_a_gone_request_with_a_forged_community_is_refused(ctx, world):
+    """When the request is gone, the list shown is the reference's community: rights first."""
+    pierre = world.membership("arc", "pierre")
+    with ctx.sessions() as session, session.begin():
+        session.execute(delete(CommunityUser).where(CommunityUser.id == pierre))
+    before = snapshot(ctx)
+    lenord = world.communities["lenord"]
+
+    reply = press(ctx, actor(ctx, world, "emilie"), Press("approve_listed", f"{pierre}:{lenord}:0"))
+
+    assert_refused(ctx, reply, before, f"Communauté n° {lenord} : introuvable")
+    assert "LeNord" not in reply.text
+
+
+def test_the_community_of_the_reference_is_only_a_pointer(ctx, world):
+    """A list button naming another community still decides the request's own, which is the
+    one checked and shown."""
+    eddy = actor(ctx, world, "eddy")
+    lenord = world.communities["lenord"]
+    before = snapshot(ctx)
+    pierre = world.membership("arc", "pierre")
+
+    reply = press(ctx, eddy, Press("approve_listed", f"{pierre}:{lenord}:0"))
+
+    assert_refused(ctx, reply, before, NOT_ADMIN)
+
+
+@pytest.mark.parametrize("ref", ["{p}", "{p}:{arc}", "{p}:{arc}:0:1", "{p}:{arc}:x", "{p}:-1:0"])
+def test_a_malformed_list_reference_changes_nothing(ctx, world, ref):
+    before = snapshot(ctx)
+    forged = ref.format(p=world.membership("arc", "pierre"), arc=world.communities["arc"])
+
+    reply = press(ctx, actor(ctx, world, "emilie"), Press("approve_listed", forged))
+
+    assert_refused(ctx, reply, before)
+
+
+def test_a_too_long_reason_from_the_list_is_refused(ctx, world):
+    before = snapshot(ctx)
+
+    reply = press(
+        ctx,
+        actor(ctx, world, "emilie"),
+        Press("refuse_listed", listed(world, "helene"), "x" * 1001),
+    )
+
+    assert_refused(
+        ctx, reply, before, "Texte trop long : 1\u202f001 caractères pour 1\u202f000 au plus"
+    )
+
+
 # --- All at once ------------------------------------------------------------------------------
 
 
@@ -397,6 +652,8 @@ ARC_BUTTONS = [
     ("pending", "{arc}:0", None),
     ("approve", "{pierre}", None),
     ("refuse", "{pierre}", "non"),
+    ("approve_listed", "{pierre}:{arc}:0", None),
+    ("refuse_listed", "{pierre}:{arc}:0", "non"),
     ("approve_all", "{arc}", None),
     ("refuse_all", "{arc}", None),
     ("approve_matching", "{arc}", None),
