@@ -174,7 +174,9 @@ class EmailSender:
     async def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                await self.app.call(deliver_due, self.app.ctx.sessions, self.config, self.worker)
+                await self.app.call_background(
+                    deliver_due, self.app.ctx.sessions, self.config, self.worker
+                )
             except Exception:  # a database outage must not end the worker
                 log.exception("e-mail round failed; retrying later")
             with contextlib.suppress(asyncio.TimeoutError):

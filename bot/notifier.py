@@ -152,7 +152,7 @@ class Notifier:
         self.stop_seconds = 2.0
 
     async def start(self) -> None:
-        await self.app.call(claims.recover_interrupted, self.app.ctx)
+        await self.app.call_background(claims.recover_interrupted, self.app.ctx)
         self._task = asyncio.create_task(self._loop(), name="notifier")
 
     async def stop(self) -> None:
@@ -167,7 +167,7 @@ class Notifier:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
             self._task = None
-        released = await self.app.call(claims.release_claims, self.app.ctx, self.worker)
+        released = await self.app.call_background(claims.release_claims, self.app.ctx, self.worker)
         if released:
             log.info("released %d claimed deliveries for another replica or the next start",
                      released)  # fmt: skip
@@ -191,20 +191,22 @@ class Notifier:
         number of messages sent or edited."""
         ctx = self.app.ctx
         if time.monotonic() >= self._next_recovery:  # a replica that died since we started
-            await self.app.call(claims.recover_interrupted, ctx)
+            await self.app.call_background(claims.recover_interrupted, ctx)
             self._next_recovery = time.monotonic() + claims.LEASE.total_seconds()
-        await self.app.call(watcher.scan_new_pending, ctx)
-        await self.app.call(outcomes.scan_outcomes, ctx)
-        await self.app.call(
+        await self.app.call_background(watcher.scan_new_pending, ctx)
+        await self.app.call_background(outcomes.scan_outcomes, ctx)
+        await self.app.call_background(
             feed.scan_reminders,
             ctx,
             ctx.settings.reminder_days,
             ctx.settings.operators_reminder_days,
         )
-        await self.app.call(feed.scan_feed, ctx)
+        await self.app.call_background(feed.scan_feed, ctx)
         done = 0
         while not self._stop.is_set():
-            tasks = await self.app.call(claims.claim_due, self.app.ctx, self.worker, self.batch)
+            tasks = await self.app.call_background(
+                claims.claim_due, self.app.ctx, self.worker, self.batch
+            )
             if not tasks:
                 break
             # Chats in parallel; within a chat, in order (a feed reads top to bottom).
@@ -225,7 +227,7 @@ class Notifier:
         if not platforms:
             return 0
         published = 0
-        for due in await self.app.call(homes.due, self.app.ctx, platforms):
+        for due in await self.app.call_background(homes.due, self.app.ctx, platforms):
             if self._stop.is_set():
                 break
             with request_scope(f"home {due.id}"):
@@ -233,7 +235,7 @@ class Notifier:
         return published
 
     async def _publish_home(self, due: homes.DueHome) -> int:
-        found = await self.app.call(home.render_due, self.app.ctx, due)
+        found = await self.app.call_background(home.render_due, self.app.ctx, due)
         if found is None:
             return 0  # another replica took it
         transport = self.app.transports[due.key.platform]
@@ -242,11 +244,11 @@ class Notifier:
             await transport.publish_home(due.key.external_id, due.key.team_id, found)
         except Unreachable as error:
             log.info("home %s: the person cannot be reached (%s); forgotten", due.id, error)
-            await self.app.call(homes.forget, self.app.ctx, due.id)
+            await self.app.call_background(homes.forget, self.app.ctx, due.id)
             return 0
         except Exception as error:  # RetryLater, MaybeSent (a publish is repeatable), other
             log.info("home %s: publish failed (%s), due again", due.id, type(error).__name__)
-            await self.app.call(homes.release, self.app.ctx, due)
+            await self.app.call_background(homes.release, self.app.ctx, due)
             return 0
         return 1
 
@@ -268,7 +270,7 @@ class Notifier:
     async def _deliver(self, task: claims.DeliveryTask) -> int:
         transport = self.app.transports.get(task.platform)
         if transport is None:
-            await self.app.call(
+            await self.app.call_background(
                 claims.mark_retry,
                 self.app.ctx,
                 task.delivery_id,
@@ -277,7 +279,7 @@ class Notifier:
                 60,
             )
             return 0
-        if not task.is_edit and not await self.app.call(
+        if not task.is_edit and not await self.app.call_background(
             claims.start_sending, self.app.ctx, task.delivery_id, self.worker
         ):
             return 0  # our lease ran out and someone else has it
@@ -291,7 +293,7 @@ class Notifier:
         except RetryLater as error:
             self._count(task, "retry")
             log.info("delivery %s: retry later (%s)", task.delivery_id, error)
-            await self.app.call(
+            await self.app.call_background(
                 claims.mark_retry,
                 self.app.ctx,
                 task.delivery_id,
@@ -309,7 +311,7 @@ class Notifier:
         except Unreachable as error:
             self._count(task, "unreachable")
             log.info("delivery %s: recipient unreachable (%s)", task.delivery_id, error)
-            await self.app.call(
+            await self.app.call_background(
                 claims.mark_unreachable,
                 self.app.ctx,
                 task.delivery_id,
@@ -320,7 +322,7 @@ class Notifier:
         except Exception as error:  # unknown failure: keep the message, try again later
             self._count(task, "error")
             log.warning("delivery %s failed: %s", task.delivery_id, type(error).__name__)
-            await self.app.call(
+            await self.app.call_background(
                 claims.mark_retry,
                 self.app.ctx,
                 task.delivery_id,
@@ -339,7 +341,9 @@ class Notifier:
         waited = 0.0
         while True:
             try:
-                await self.app.call(mark, self.app.ctx, task.delivery_id, self.worker, value)
+                await self.app.call_background(
+                    mark, self.app.ctx, task.delivery_id, self.worker, value
+                )
                 return
             except Exception as error:
                 if waited >= RECORD_PATIENCE or self._stop.is_set():

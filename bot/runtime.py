@@ -57,6 +57,11 @@ class App:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="usecase")
     )
+    #: The notifier's and the e-mail sender's database work: their own threads, so that a burst
+    #: of pushes never queues a person's reply behind its bookkeeping.
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="background")
+    )
     #: Chat fronts register here what the notifier needs to send and edit messages.
     transports: dict[str, Any] = field(default_factory=dict)
     #: Chart rendering (matplotlib) runs in these processes, never on the event loop.
@@ -82,11 +87,20 @@ class App:
     async def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking use case in the thread pool and await its result (in a copy of the
         caller's context: the request id of its log lines, the metrics it counts in)."""
+        return await self._in_pool(self.executor, func, *args, **kwargs)
+
+    async def call_background(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """The same for work nobody is waiting for (pushes, e-mails), in the background pool."""
+        return await self._in_pool(self.background, func, *args, **kwargs)
+
+    async def _in_pool(
+        self, pool: ThreadPoolExecutor, func: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
         context.run(metrics_module.active.set, self.metrics)
         timed = functools.partial(self._timed, func, *args, **kwargs)
-        return await loop.run_in_executor(self.executor, context.run, timed)
+        return await loop.run_in_executor(pool, context.run, timed)
 
     async def first_seen(self, platform: str, key: str) -> bool:
         """Claim an incoming update (handlers.chat.seen_updates): on the event loop when the claim
@@ -140,6 +154,7 @@ class App:
 
     def close(self, wait: bool = True) -> None:
         self.executor.shutdown(wait=wait, cancel_futures=not wait)
+        self.background.shutdown(wait=wait, cancel_futures=not wait)
         if self.charts is not None:
             self.charts.shutdown(wait=True, cancel_futures=True)
 

@@ -103,6 +103,9 @@ class FakeApp:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(func, *args, **kwargs))
 
+    async def call_background(self, func, *args, **kwargs):
+        return await self.call(func, *args, **kwargs)
+
 
 class NoPacing:
     """Pacing is tested on its own; elsewhere it would only slow the tests down."""
