@@ -1,6 +1,6 @@
 """Telegram round trip: `referent-bot run` against the fake Bot API, beside a bare PTB echo bot.
 
-    python -m bench.telegram [--quick] [--modes polling,webhook] [--seconds 8] [--rate 50]
+    python -m bench.telegram [--quick] [--modes polling,webhook] [--seconds 8] [--rate 20]
 
 The bot runs as `referent-bot run` does (its own process, its own wiring: the Telegram front,
 the notifier, the chart pool) on a SQLite demo database with 100 referents, each linked on
@@ -11,12 +11,19 @@ process and feeds updates (getUpdates in polling mode, POSTs in webhook mode):
 - a press on "approve" of a different pending request each time; answered when the fake
   receives answerCallbackQuery for that query; done when the message is edited.
 
-After a 3-second warm-up (see WARM_UP_S), each at a fixed rate (50 a second) for the latency
+After a 3-second warm-up (see WARM_UP_S), each at a fixed rate (20 a second) for the latency
 (p50, p99), then in one burst for the throughput (updates a second, burst size / time to the
 last one done). The baseline is bench/echo_bot.py (a bare PTB Application that echoes
 messages and answers and edits on a press), fed the same updates at the same rates against
 the same fake server.
-Goals: throughput >= 70% of the echo's; p99 <= 50 ms at 50 updates a second.
+
+Telegram lets a bot send about 30 messages a second in all, and the bot keeps to it
+(bot/telegram/budget.py: replies and pushes share 28 a second, issue 17): every update here
+costs one counted message (the reply, or the edit after a press). So the fixed rate stays
+within it (20 a second: before the shared budget this bench ran at 50, which Telegram itself
+would have answered with 429s), and the burst's throughput is compared with the echo's capped
+at that budget (the echo, a bare PTB app, keeps to no limit).
+Goals: throughput >= 70% of the echo's (capped at the budget); p99 <= 50 ms at 20 a second.
 """
 
 from __future__ import annotations
@@ -37,11 +44,14 @@ import psutil
 from bench import world as bench_world
 from bench.common import Figure, free_port, parser, percentile, ratio, report
 from bench.process import WEBHOOK_SECRET, Child, bot_config, run_bot, spawn, wait_port
+from bot.telegram.budget import Limits
 from storage.codes import MembershipStatus
 from tests.bot.telegram.fake_bot_api import BOT_ID, FakeBotApi
 
 GOAL_THROUGHPUT = 0.70
 GOAL_P99_MS = 50.0
+#: Messages a second the bot allows itself on Telegram (replies and pushes together).
+TELEGRAM_BUDGET = Limits().overall
 #: Warm-up: a command and a press every 0.1 s for this long before measuring. Long enough to
 #: outlast the bot's start-up work (its chart workers import matplotlib, the dashboard's
 #: aggregate is first built: about 2 s of CPU on both cores of the bench machine), which is
@@ -368,11 +378,12 @@ def figures_for(mode: str, bot: dict[str, Phase], echo: dict[str, Phase],
                 ratio(value, base), goal, (value <= GOAL_P99_MS) if q == 99 else None,
             ))  # fmt: skip
         burst = bot[f"{kind} burst"].throughput
-        base = echo[f"{kind} burst"].throughput
+        base = min(echo[f"{kind} burst"].throughput, TELEGRAM_BUDGET)
         share = ratio(burst, base)
         figures.append(Figure(
             f"{mode}: {label} throughput", burst, "updates/s", base, share,
-            f">= {GOAL_THROUGHPUT:.0%} of echo", share is not None and share >= GOAL_THROUGHPUT,
+            f">= {GOAL_THROUGHPUT:.0%} of echo (capped at {TELEGRAM_BUDGET}/s)",
+            share is not None and share >= GOAL_THROUGHPUT,
         ))  # fmt: skip
         cpu, base = bot[f"{kind} burst"].cpu_ms, echo[f"{kind} burst"].cpu_ms
         figures.append(Figure(f"{mode}: {label} CPU per update", cpu, "ms", base,
@@ -426,7 +437,7 @@ async def run(
 def main(argv: list[str] | None = None) -> None:
     args = parser(__doc__.splitlines()[0])
     args.add_argument("--modes", default="polling,webhook")
-    args.add_argument("--rate", type=float, default=50.0)
+    args.add_argument("--rate", type=float, default=20.0)
     args.add_argument("--seconds", type=float, default=8.0)
     args.add_argument("--burst", type=int, default=250)
     args.add_argument(

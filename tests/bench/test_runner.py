@@ -20,7 +20,7 @@ def test_quick_telegram_bench_prints_its_table_and_results(tmp_path):
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "| polling: /attente latency p99 at 50/s |" in done.stdout
+    assert "| polling: /attente latency p99 at 20/s |" in done.stdout
     assert "| telegram | ok |" in done.stdout
     pressed = re.search(r"(\d+) of (\d+) approvals recorded in the database", done.stdout)
     assert pressed and pressed.group(1) == pressed.group(2) and int(pressed.group(1)) > 0
@@ -28,7 +28,7 @@ def test_quick_telegram_bench_prints_its_table_and_results(tmp_path):
     assert data["machine"]["cores"] >= 1 and len(data["machine"]["load_after"]) == 3
     (bench,) = data["benches"]
     figures = {f["name"]: f for f in bench["figures"]}
-    latency = figures["polling: approve button latency p99 at 50/s"]
+    latency = figures["polling: approve button latency p99 at 20/s"]
     assert latency["value"] > 0 and latency["baseline"] > 0
     assert latency["ratio"] == latency["value"] / latency["baseline"]
 
