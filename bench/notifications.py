@@ -292,6 +292,11 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(result['replies with pushes'])}. The shared Telegram budget delayed "
         f"{result['replies delayed']} replies (longest wait "
         f"{result['longest reply wait'] * 1000:.0f} ms) and {result['pushes delayed']} pushes."
+        + " Slowest replies during the burst: "
+        + ", ".join(f"{v * 1000:.0f}" for v in sorted(result["replies with pushes"])[-5:])
+        + " ms (alone: "
+        + ", ".join(f"{v * 1000:.0f}" for v in sorted(result["replies alone"])[-5:])
+        + " ms)."
     ]
     if result["429 reasons"]:
         notes.append(f"429 by limit: {result['429 reasons']}")
