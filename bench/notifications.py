@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from bench.common import Figure, parser, percentile, ratio, report
+from bot import affinity
 from bot.config import Config, TelegramConfig
 from bot.notifier import Notifier
 from bot.runtime import App
@@ -197,6 +198,7 @@ async def run(
             enabled=True, token=TOKEN, api_base_url=api.base_url, bot_username=BOT_USERNAME
         )
     )
+    affinity.quick_handover()  # as `referent-bot run` does (bot/runtime.serve)
     app = App(Runtime(config, engine, ctx))
     front = TelegramFront(app, poll_timeout=0.5)
     await front.start()
