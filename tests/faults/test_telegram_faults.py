@@ -135,12 +135,18 @@ async def test_commit_answer_lost_the_press_shows_it_was_done_once(
     proxied.proxy.cut_when(b"COMMIT", after=True, once_seen=b"UPDATE community_user")
     api.press(EMILIE, listing, listing.button("✅ Pierre L.")["callback_data"])
     edited = await reply_to(api, EMILIE["id"], 1, "editMessageText")
-    assert edited.text == (
+    # The list stays (issue 17): what the bot found, then the requests still pending.
+    assert edited.text.splitlines() == [
         "La connexion à la base de données a été coupée pendant l'enregistrement ; le bot a "
-        f"vérifié :\nDéjà traité : Pierre L. a été accepté(e) par Emilie F. le {NOW}. "
-        "Rien n'a été modifié."
-    )
-    assert not edited.keyboard
+        "vérifié :",
+        f"Déjà traité : Pierre L. a été accepté(e) par Emilie F. le {NOW}. Rien n'a été modifié.",
+        "<b>Demandes en attente : Arc France</b> (2)",
+        "• Hélène B. — gmail.com ✗ domaine — demandé le 12/01/2024",
+        "• François B. — ARCFRANCE.fr ✗ domaine — demandé le 13/01/2024",
+        f"✅ Pierre L. : acceptée par Emilie F. le {NOW}",
+    ]
+    labels = [b["text"] for row in edited.keyboard for b in row]
+    assert "✅ Hélène B." in labels and not any("Pierre" in label for label in labels)
     rows = decision_rows(proxied.direct, world.memberships[("arc", "pierre")])
     assert rows[:5] == (MembershipStatus.MEMBER, world.users["emilie"], True, False, 1)
 

@@ -161,6 +161,8 @@ async def test_no_secret_in_any_log_line_at_debug(fake, sqlite_engine, settings,
     try:
         code = issue_link_code(bot.ctx, "emilie.fournier@arcfrance.fr").code
         await bot.user.command("emilie", f"link {code}")
+        # Acknowledged before the work: the stranger's attempt must come after Emilie's link.
+        await fake.wait_for("chat.postEphemeral", 1)
         await bot.user.command("stranger", f"link {code.lower()}")
         await fake.wait_for("chat.postEphemeral", 2)
         await bot.user.command("emilie", "communautes")
