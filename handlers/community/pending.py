@@ -461,6 +461,9 @@ def _confirm_bulk(kind: str, ctx: Context, actor: Actor, community_id: int, coun
     return confirm_bulk(ctx, actor, kind, community_id, count)
 
 
+#: Longest refusal answer: the reason, and the "! " that shares it with the member.
+REASON_ANSWER = limits.REASON + len("! ")
+
 PENDING = Action("pending", Ids(1, 2), list_pending)
 APPROVE = Action("approve", Ids(1), approve)
 REFUSE = Action(
@@ -470,7 +473,7 @@ REFUSE = Action(
     takes="text",
     input=reason_request,
     reason=True,
-    limit=limits.REASON + len("! "),
+    limit=REASON_ANSWER,
 )
 #: The same decisions pressed on a list (membership, community, page): the list stays. The
 #: buttons of a push keep the formats above.
@@ -482,7 +485,7 @@ REFUSE_LISTED = Action(
     takes="text",
     input=reason_request,
     reason=True,
-    limit=limits.REASON + len("! "),
+    limit=REASON_ANSWER,
 )
 #: The bulk decisions: the question (`approve_all`), then its confirmation (`approve_all_ok`).
 ASK_BULK = {kind: Action(kind, Ids(1), partial(_ask_bulk, kind)) for kind in bulk.BULK}
