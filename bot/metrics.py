@@ -9,7 +9,8 @@ What is counted where:
   whatever the path (button, typed reason, bulk, modal);
 - notifier results, by platform: its send path; deliveries by state: the outbox table, read
   at scrape time (the same for every replica: aggregate them with max, not sum);
-- chat API calls and errors, by platform, method and code: the HTTP clients of the fronts.
+- chat API calls and errors, by platform, method and code: the HTTP clients of the fronts;
+- waits for the Telegram budget, by kind (reply, push): bot/telegram/budget.py.
 """
 
 from __future__ import annotations
@@ -79,6 +80,15 @@ class Metrics:
             "referent_bot_api_errors", "Chat API calls that failed, by HTTP status or error code",
             ["platform", "code"], registry=registry,
         )  # fmt: skip
+        self.budget_wait_seconds = Histogram(
+            "referent_bot_telegram_budget_wait_seconds",
+            "Waits for a slot in the Telegram budget (replies: only Telegram's overall and group "
+            "limits; pushes: also one a second per chat), by kind; messages sent at once are "
+            "not counted", ["kind"], buckets=LATENCY_BUCKETS, registry=registry,
+        )  # fmt: skip
+
+    def budget_wait(self, kind: str, seconds: float) -> None:
+        self.budget_wait_seconds.labels(kind).observe(seconds)
 
     def api_call(self, platform: str, method: str, seconds: float, error: str | None) -> None:
         self.api_seconds.labels(platform, method).observe(seconds)

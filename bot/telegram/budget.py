@@ -89,6 +89,7 @@ class TelegramBudget:
         limits: Limits = Limits(),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_wait: Callable[[Kind, float], None] | None = None,
     ) -> None:
         self.limits = limits
         self.clock = clock
@@ -107,6 +108,8 @@ class TelegramBudget:
         #: Per class: how many slots were given after a wait, and the longest wait (seconds).
         self.delayed: dict[Kind, int] = dict.fromkeys(Kind, 0)
         self.longest_wait: dict[Kind, float] = dict.fromkeys(Kind, 0.0)
+        #: Told of each slot given after a wait (the metrics: an operator sees replies queue).
+        self.on_wait = on_wait
 
     # --- what Telegram said --------------------------------------------------------------
 
@@ -153,6 +156,8 @@ class TelegramBudget:
                         self.delayed[kind] += 1
                         waited = self.clock() - asked
                         self.longest_wait[kind] = max(self.longest_wait[kind], waited)
+                        if self.on_wait is not None:
+                            self.on_wait(kind, waited)
                     return
                 await self.sleep(wait)
                 slept = True

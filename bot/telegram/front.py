@@ -177,6 +177,8 @@ class TelegramFront:
             from bot.telegram.observed import MeteredRequest, ObservedApplication
 
             builder = builder.application_class(ObservedApplication, {"bot_app": self.app})
+            if self.budget.on_wait is None:
+                self.budget.on_wait = lambda kind, waited: metrics.budget_wait(kind.value, waited)
             calls: AiohttpRequest = MeteredRequest(metrics, connection_pool_size=256, **timeouts)
             polls: AiohttpRequest = MeteredRequest(metrics, connection_pool_size=1)
         else:

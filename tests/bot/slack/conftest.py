@@ -3,6 +3,7 @@ Mode), the fake Slack Web API on 127.0.0.1, a real database; requests signed as 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -10,6 +11,7 @@ import shutil
 import statistics
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +21,10 @@ import pytest_asyncio
 from sqlalchemy import Engine
 
 from bot.config import Config, SlackConfig
+from bot.notifier import Notifier
 from bot.runtime import App
 from bot.slack.front import SlackFront
+from bot.telegram.front import TelegramFront
 from bot.wiring import Runtime
 from handlers.chat import entry as chat
 from handlers.chat.bindings import ChatPlace
@@ -28,6 +32,9 @@ from handlers.chat.linking import ChatAccount, issue_link_code
 from handlers.core.context import Context
 from storage.engine import make_engine, make_sessionmaker
 from tests.bot.slack.fake_slack_api import BOT_TOKEN, TEAM, FakeSlack
+from tests.bot.telegram.conftest import telegram_config
+from tests.bot.telegram.fake_bot_api import FakeBotApi
+from tests.support.notifications import NoPacing
 from tests.support.world import World, build_world
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -264,6 +271,45 @@ async def bot(fake, sqlite_engine, settings) -> Bot:
     record_acks(started.user.acks)
     slow = [(kind, seconds) for kind, seconds in started.user.acks if seconds >= 1.0]
     assert not slow, f"acknowledged too late (Slack allows 3 s; we aim under 1 s): {slow}"
+
+
+@dataclass
+class TwoFronts:
+    """One bot with both fronts, each against its fake; the notifier unpaced, reminders off."""
+
+    app: App
+    ctx: Context
+    world: World
+    slack: SlackFront
+    telegram: TelegramFront
+    telegram_api: FakeBotApi
+    notifier: Notifier
+
+
+@pytest_asyncio.fixture
+async def two_fronts(fake, sqlite_engine, settings) -> AsyncIterator[TwoFronts]:
+    world = build_world(sqlite_engine)
+    telegram_api = FakeBotApi()
+    await telegram_api.start()
+    config = dataclasses.replace(
+        slack_config(fake), telegram=telegram_config(telegram_api).telegram
+    )
+    settings = dataclasses.replace(settings, reminder_days=365, operators_reminder_days=365)
+    ctx = Context(sessions=make_sessionmaker(sqlite_engine), settings=settings)
+    app = App(Runtime(config, sqlite_engine, ctx))
+    slack = SlackFront(app, min_interval=0.0)
+    telegram = TelegramFront(app, poll_timeout=0.2)
+    await slack.start()
+    await telegram.start()
+    notifier = Notifier(app, interval=0.05)
+    notifier.limiter = NoPacing()
+    try:
+        yield TwoFronts(app, ctx, world, slack, telegram, telegram_api, notifier)
+    finally:
+        await telegram.stop()
+        await slack.stop()
+        app.close()
+        await telegram_api.stop()
 
 
 #: Acknowledgement times of every test, summarised at the end of the session.

@@ -3,29 +3,20 @@ sees it follow decisions taken anywhere and new requests, through the fake Web A
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from sqlalchemy import select
 
 from bot.notifier import Notifier
-from bot.runtime import App
-from bot.slack.front import SlackFront
-from bot.telegram.front import TelegramFront
-from bot.wiring import Runtime
 from handlers.community import pending
 from handlers.core.context import Context
 from storage.bot_models import AuditEntry, HomeView
 from storage.codes import MembershipStatus
-from storage.engine import make_sessionmaker
-from tests.bot.slack.conftest import SLACK_IDS, link, slack_config
+from tests.bot.slack.conftest import SLACK_IDS, SlackUser, TwoFronts, link
 from tests.bot.slack.fake_slack_api import TEAM, block_text, elements
-from tests.bot.telegram.conftest import EMILIE, telegram_config
+from tests.bot.telegram.conftest import EMILIE
 from tests.bot.telegram.conftest import link as link_telegram
-from tests.bot.telegram.fake_bot_api import FakeBotApi
 from tests.handlers.helpers import actor, membership, snapshot
 from tests.support.notifications import NoPacing, new_pending
-from tests.support.world import build_world
 
 pytestmark = pytest.mark.asyncio
 JEANMARC = SLACK_IDS["jeanmarc"]
@@ -218,48 +209,28 @@ async def test_a_home_slack_fails_to_publish_is_published_at_the_next_round(bot)
     assert "Adèle D." in block_text(bot.fake.homes(JEANMARC)[-1])
 
 
-async def test_a_decision_in_telegram_publishes_the_slack_home_again(fake, sqlite_engine, settings):
-    world = build_world(sqlite_engine)
-    telegram_api = FakeBotApi()
-    await telegram_api.start()
-    config = dataclasses.replace(
-        slack_config(fake), telegram=telegram_config(telegram_api).telegram
-    )
-    settings = dataclasses.replace(settings, reminder_days=365, operators_reminder_days=365)
-    ctx = Context(sessions=make_sessionmaker(sqlite_engine), settings=settings)
-    app = App(Runtime(config, sqlite_engine, ctx))
-    slack = SlackFront(app, min_interval=0.0)
-    telegram = TelegramFront(app, poll_timeout=0.2)
-    await slack.start()
-    await telegram.start()
-    try:
-        from tests.bot.slack.conftest import SlackUser
-
-        link(ctx, "jeanmarc", "jean-marc.morel@arcfrance.fr")  # Jean-Marc on Slack
-        link(ctx, "eddy", "eddy.lefebvre@lenord.fr")  # Eddy on Slack, another community
-        await link_telegram(telegram_api, ctx, EMILIE)  # Emilie on Telegram
-        user = SlackUser(f"http://127.0.0.1:{slack.port}/slack/events", fake)
-        for who in ("jeanmarc", "eddy"):
-            await user.home_opened(who)
-        await fake.wait_for("views.publish", 2)
-        membership_id = new_pending(sqlite_engine, world)
-        notifier = Notifier(app, interval=0.05)
-        notifier.limiter = NoPacing()
-        await notifier.run_once()
-        assert "Adèle D." in block_text(fake.homes(JEANMARC)[-1])
-        [copy] = [c for c in telegram_api.sent(EMILIE["id"]) if "Adèle D." in c.text]
-        telegram_api.press(EMILIE, copy, copy.button("✅ Adèle D.")["callback_data"])
-        await telegram_api.wait_for(lambda c: c.method == "editMessageText")
-        assert membership(ctx, membership_id).status == MembershipStatus.MEMBER
-        await notifier.run_once()
-        homes = fake.homes(JEANMARC)
-        assert len(homes) == 3
-        assert "Adèle D." not in block_text(homes[-1])
-        assert "3 en attente en tout" in block_text(homes[-1])
-        # Eddy (LeNord covoiture) decides nothing in Arc France: his Home was left alone.
-        assert len(fake.homes(SLACK_IDS["eddy"])) == 1
-    finally:
-        await telegram.stop()
-        await slack.stop()
-        app.close()
-        await telegram_api.stop()
+async def test_a_decision_in_telegram_publishes_the_slack_home_again(
+    fake, sqlite_engine, two_fronts: TwoFronts
+):
+    ctx, telegram_api, notifier = two_fronts.ctx, two_fronts.telegram_api, two_fronts.notifier
+    link(ctx, "jeanmarc", "jean-marc.morel@arcfrance.fr")  # Jean-Marc on Slack
+    link(ctx, "eddy", "eddy.lefebvre@lenord.fr")  # Eddy on Slack, another community
+    await link_telegram(telegram_api, ctx, EMILIE)  # Emilie on Telegram
+    user = SlackUser(f"http://127.0.0.1:{two_fronts.slack.port}/slack/events", fake)
+    for who in ("jeanmarc", "eddy"):
+        await user.home_opened(who)
+    await fake.wait_for("views.publish", 2)
+    membership_id = new_pending(sqlite_engine, two_fronts.world)
+    await notifier.run_once()
+    assert "Adèle D." in block_text(fake.homes(JEANMARC)[-1])
+    [copy] = [c for c in telegram_api.sent(EMILIE["id"]) if "Adèle D." in c.text]
+    telegram_api.press(EMILIE, copy, copy.button("✅ Adèle D.")["callback_data"])
+    await telegram_api.wait_for(lambda c: c.method == "editMessageText")
+    assert membership(ctx, membership_id).status == MembershipStatus.MEMBER
+    await notifier.run_once()
+    homes = fake.homes(JEANMARC)
+    assert len(homes) == 3
+    assert "Adèle D." not in block_text(homes[-1])
+    assert "3 en attente en tout" in block_text(homes[-1])
+    # Eddy (LeNord covoiture) decides nothing in Arc France: his Home was left alone.
+    assert len(fake.homes(SLACK_IDS["eddy"])) == 1

@@ -93,6 +93,13 @@ async def test_replies_and_a_burst_of_pushes_stay_within_telegrams_limits(limite
     # a reply did not queue behind the burst: each came within a second of its command
     for (who, at), reply in zip(asked, sorted(lists, key=lambda c: c.at), strict=True):
         assert reply.chat_id == str(who) and reply.at - at < 1.0
+    # the operator sees the pushes queue in the metrics (the first second's share went at once)
+    registry = front.app.metrics.registry
+    waits = registry.get_sample_value(
+        "referent_bot_telegram_budget_wait_seconds_count", {"kind": "push"}
+    )
+    assert waits is not None and waits >= len(chats) - 21
+    assert waits == front.budget.delayed[Kind.PUSH]
 
 
 async def test_the_same_burst_without_the_budget_is_refused(limited, front):
