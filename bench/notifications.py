@@ -2,7 +2,8 @@
 
     python -m bench.notifications [--requests 1000] [--deciders 200] [--rate 5] [--quick]
 
-The real Telegram front and notifier run against the fake Bot API (tests/bot/telegram), which here
+The bot runs as deployed (`referent-bot run`, in its own process, its notifier's round every
+second, its /metrics read at the end), against the fake Bot API (tests/bot/telegram), which here
 enforces Telegram's limits the way the real one does: more than one message a second to a chat,
 more than 20 a minute to a group, or more than 30 a second overall, is answered 429 with
 retry_after. Meanwhile 20 other referents press a button (their pending list, answered with a
@@ -24,16 +25,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, select
 
-from bench.common import Figure, parser, percentile, ratio, report
-from bot import affinity
-from bot.config import Config, TelegramConfig
-from bot.notifier import Notifier
-from bot.runtime import App
-from bot.telegram.budget import Kind
-from bot.telegram.front import TelegramFront
-from bot.wiring import Runtime
+from bench.common import Figure, free_port, parser, percentile, ratio, report
+from bench.process import bot_config, run_bot
 from handlers.chat.actions import callback_data
 from handlers.community.pending import PENDING
 from handlers.core.context import Context, Settings
@@ -44,17 +41,14 @@ from storage.clock import now
 from storage.codes import MembershipStatus, ValidationType
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Community, CommunityUser, User
-from tests.bot.telegram.fake_bot_api import (
-    BOT_USERNAME,
-    TOKEN,
-    FakeBotApi,
-    TelegramLimits,
-)
+from tests.bot.telegram.fake_bot_api import FakeBotApi, TelegramLimits
 
 #: Referents pressing buttons during the bench (their chats get no push).
 PRESSERS = 20
 #: Seconds of presses alone, then with the pushes.
 PRESS_SECONDS = 20.0
+#: The notifier's round ([notifications] poll_seconds; 2 by default).
+POLL_SECONDS = 1
 
 
 def person(telegram_id: int) -> dict:
@@ -68,8 +62,14 @@ class LimitedBotApi(FakeBotApi):
     def __init__(self, pressers: set[str]) -> None:
         super().__init__(limits=TelegramLimits(chat_burst=1))
         self.pressers = pressers
+        #: Set at the bot's first getUpdates: it has started.
+        self.ready = asyncio.Event()
         self.received: list[tuple[str, str, float]] = []
         self.replies: dict[str, list[float]] = defaultdict(list)
+
+    async def _m_getUpdates(self, params, files) -> list[dict]:
+        self.ready.set()
+        return await super()._m_getUpdates(params, files)
 
     def _m_sendMessage(self, params, files) -> dict:
         chat = str(params.get("chat_id"))
@@ -193,33 +193,35 @@ async def run(
         session.get_one(WatcherState, "reminders_last_day").value = now().date().isoformat()
     api = LimitedBotApi({str(telegram_id) for telegram_id, _ in pressers})
     await api.start()
-    config = Config(
-        telegram=TelegramConfig(
-            enabled=True, token=TOKEN, api_base_url=api.base_url, bot_username=BOT_USERNAME
-        )
-    )
-    affinity.quick_handover()  # as `referent-bot run` does (bot/runtime.serve)
-    app = App(Runtime(config, engine, ctx))
-    front = TelegramFront(app, poll_timeout=0.5)
-    await front.start()
-    notifier = Notifier(app, interval=0.2, batch=100)
-    await notifier.start()
-    await press_for(api, pressers, 2.0, rate)  # warm-up: connections, the first queries
-    alone = await press_for(api, pressers, seconds, rate)
-    inserted = insert_requests(engine, deciders, requests, referents)
-    await asyncio.sleep(1.0)  # the notifier's next round: the burst has begun
-    with_pushes = await press_for(api, pressers, seconds, rate)
-    pushing = len(api.received) < requests  # the replies were measured during the burst
-    deadline = inserted + 150
-    while len(api.received) < requests and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-    finished = time.monotonic()
-    await notifier.stop()
-    await front.stop()
-    app.close()
-    await api.stop()
+    metrics_port = free_port()
+    config = bot_config(folder, f"sqlite:///{folder / 'bench.sqlite3'}",
+                        telegram_url=api.base_url, metrics_port=metrics_port,
+                        poll_seconds=POLL_SECONDS)  # fmt: skip
+    # the bot as deployed, in its own process: its latency is not mixed with the fake's load
+    child = run_bot(config, folder / "bot.log")
+    try:
+        while not api.ready.is_set():
+            child.check()
+            await asyncio.sleep(0.05)
+        await press_for(api, pressers, 2.0, rate)  # warm-up: connections, the first queries
+        alone = await press_for(api, pressers, seconds, rate)
+        inserted = insert_requests(engine, deciders, requests, referents)
+        while not api.received and time.monotonic() < inserted + 10:
+            await asyncio.sleep(0.01)  # the notifier's next round: the burst has begun
+        with_pushes = await press_for(api, pressers, seconds, rate)
+        pushing = len(api.received) < requests  # the replies were measured during the burst
+        deadline = inserted + 150
+        while len(api.received) < requests and time.monotonic() < deadline:
+            child.check()
+            await asyncio.sleep(0.2)
+        finished = time.monotonic()
+        waits = await budget_waits(metrics_port)
+    finally:
+        await child.stop()
+        await api.stop()
     with ctx.sessions() as session:
         states = Counter(session.scalars(select(Delivery.state)).all())
+    engine.dispose()
     latencies = [stamp - inserted for _, _, stamp in api.received]
     copies = Counter((chat, text) for chat, text, _ in api.received)
     per_chat = requests / deciders
@@ -236,12 +238,31 @@ async def run(
         "replies with pushes": with_pushes,
         "presses": int(seconds * rate),
         "pushing throughout": pushing,
-        "replies delayed": front.budget.delayed[Kind.REPLY],
-        "longest reply wait": front.budget.longest_wait[Kind.REPLY],
-        "pushes delayed": front.budget.delayed[Kind.PUSH],
+        "replies delayed": waits.get(("reply", "count"), 0),
+        "reply wait": waits.get(("reply", "sum"), 0.0),
+        "pushes delayed": waits.get(("push", "count"), 0),
         "duplicates": sum(n - 1 for n in copies.values() if n > 1),
         "sent_state": states.get("sent", 0),
     }
+
+
+async def budget_waits(port: int) -> dict[tuple[str, str], float]:
+    """The bot's waits for its Telegram budget, read from its /metrics as an operator would:
+    {(kind, "count" | "sum"): value}."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    found: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "referent_bot_telegram_budget_wait_seconds":
+            continue
+        for sample in family.samples:
+            for part in ("count", "sum"):
+                if sample.name.endswith(f"_{part}"):
+                    found[(sample.labels["kind"], part)] = sample.value
+    return found
 
 
 def reply_figures(result: dict[str, Any]) -> list[Figure]:
@@ -292,8 +313,8 @@ def main(argv: list[str] | None = None) -> None:
         + ("" if result["pushing throughout"] else " (the burst ended before the presses did)")
         + f"; replies answered: {len(result['replies alone'])} and "
         f"{len(result['replies with pushes'])}. The shared Telegram budget delayed "
-        f"{result['replies delayed']} replies (longest wait "
-        f"{result['longest reply wait'] * 1000:.0f} ms) and {result['pushes delayed']} pushes."
+        f"{result['replies delayed']:.0f} replies ({result['reply wait'] * 1000:.0f} ms in all) "
+        f"and {result['pushes delayed']:.0f} pushes (the bot's /metrics)."
         + " Slowest replies during the burst: "
         + ", ".join(f"{v * 1000:.0f}" for v in sorted(result["replies with pushes"])[-5:])
         + " ms (alone: "

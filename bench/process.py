@@ -28,8 +28,11 @@ def bot_config(
     webhook_port: int = 0,
     slack_url: str | None = None,
     slack_port: int = 0,
+    metrics_port: int = 0,
+    poll_seconds: int = 0,
 ) -> Path:
-    """A TOML configuration for `referent-bot run` against the fakes."""
+    """A TOML configuration for `referent-bot run` against the fakes (the metrics endpoint on
+    `metrics_port` and the notifier's round every `poll_seconds` when given)."""
     lines = [
         "[database]", f'url = "{database_url}"',
         "[bot]", f'data_dir = "{folder}"', 'log_level = "INFO"',
@@ -51,6 +54,10 @@ def bot_config(
             f'signing_secret = "{SIGNING_SECRET}"', f'api_base_url = "{slack_url}"',
             'host = "127.0.0.1"', f"port = {slack_port}",
         ]  # fmt: skip
+    if metrics_port:
+        lines += ["[metrics]", "enabled = true", 'host = "127.0.0.1"', f"port = {metrics_port}"]
+    if poll_seconds:
+        lines += ["[notifications]", f"poll_seconds = {poll_seconds}"]
     path = folder / "bench-config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

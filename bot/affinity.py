@@ -16,26 +16,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 
 from bot.config import ConfigError
 
 log = logging.getLogger(__name__)
-
-#: How long a thread may keep the GIL while another waits for it (CPython's default: 5 ms).
-#: A person's reply hands the GIL over many times (loop -> use-case thread, each SQLite step,
-#: back to the loop); while the notifier's threads work through a burst of pushes, each
-#: hand-over could wait the whole interval. Notifications bench (docs/benchmarks.md), reply p99
-#: during a burst of 1,000 pushes: 58-105 ms at 5 ms, 71 ms at 1 ms, 27-28 ms at 0.5 ms, against
-#: 8-10 ms alone; the Telegram bench's CPU per update did not grow.
-SWITCH_INTERVAL_S = 0.0005
-
-
-def quick_handover() -> None:
-    """Hand the GIL over sooner (SWITCH_INTERVAL_S): replies wait less behind background work."""
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-    log.info("threads hand the GIL over every %.1f ms at most", sys.getswitchinterval() * 1000)
-
 
 #: The CPUs the process may use when it started, before `pin` (None: not known here).
 _allowed: frozenset[int] | None = None

@@ -202,7 +202,6 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> bool:
     runtime = await asyncio.to_thread(open_runtime, config)
     charts = make_render_pool()  # before pinning: its workers are forked with every CPU
     affinity.pin(cpu)
-    affinity.quick_handover()
     runtime = dataclasses.replace(
         runtime, ctx=dataclasses.replace(runtime.ctx, chart_renderer=charts)
     )

@@ -150,7 +150,6 @@ async def test_run_pins_its_event_loop_but_not_its_chart_workers(tmp_path, api):
     assert process.returncode == 0, output
     cpu = next(iter(loop_cpus))
     assert f"event loop and use-case threads on CPU {cpu} (of {len(CPUS)}; [bot] cpu)" in output
-    assert "threads hand the GIL over every 0.5 ms at most" in output  # affinity.quick_handover
 
 
 @several_cpus
