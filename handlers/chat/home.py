@@ -23,12 +23,11 @@ from handlers.core.reply import Button, Reply
 from handlers.core.rights import administered
 from handlers.core.uow import transaction
 from handlers.dashboard import charts
-from handlers.dashboard.figures import decimals
 from handlers.dashboard.request import resolve_scope
 from handlers.outbox import homes
 from storage import clock, queries
 from storage.clock import now
-from storage.indicators import Indicator, basis, totals_at
+from storage.indicators import basis, totals_at
 
 #: Communities listed in the Home (most pending first); the others behind "all my communities".
 HOME_COMMUNITIES = 8
@@ -118,14 +117,7 @@ def _figures(session, actor: Actor) -> tuple[str, str, list[tuple[str, str]]]:
     resolved = resolve_scope(session, actor, FIGURES_SCOPE)
     where = basis(session, resolved.scope)
     values = totals_at(session, day, resolved.scope, where)
-    rows = [
-        (
-            t(lang, f"charts.indicator.{indicator.value}"),
-            number(lang, values[indicator], decimals(indicator, values[indicator]))
-            + (" t" if indicator is Indicator.CO2 else ""),
-        )
-        for indicator in Indicator
-    ]
+    rows = list(charts.figure_rows(lang, values))
     title = t(lang, "charts.synthesis_title", scope=resolved.label, date=date(day))
     return title, t(lang, "charts.until", date=datetime(where.until, lang)), rows
 
@@ -133,7 +125,8 @@ def _figures(session, actor: Actor) -> tuple[str, str, list[tuple[str, str]]]:
 def figures_section(lang: str, title: str, until: str, rows: list[tuple[str, str]]) -> Reply:
     """The figures as text (a Slack Home shows images only from a public URL), and buttons to
     the synthesis card (its image, in the messages) and the charts."""
-    lines = [f"**{title}**", until] + [f"• {label} : {value}" for label, value in rows]
+    shown = [f"• {charts.figure_line(lang, label, value)}" for label, value in rows]
+    lines = [f"**{title}**", until, *shown]
     buttons: tuple[Button, ...] = (
         charts.CHART_SUM.button(t(lang, "charts.button.synthesis"), FIGURES_SCOPE),
         charts.CHART_MENU.button(t(lang, "home.charts_button"), FIGURES_SCOPE),

@@ -243,6 +243,23 @@ def change(lang: str, now: float, before: float) -> str:
     return t(lang, "charts.percent", sign=sign, value=number(lang, abs(percent)))
 
 
+def figure_rows(lang: str, values: dict[Indicator, float]) -> tuple[tuple[str, str], ...]:
+    """(label, value) of the five figures, as the synthesis card and the Slack Home show them."""
+    return tuple(
+        (
+            t(lang, f"charts.indicator.{indicator.value}"),
+            number(lang, values[indicator], decimals(indicator, values[indicator]))
+            + (" t" if indicator is Indicator.CO2 else ""),
+        )
+        for indicator in Indicator
+    )
+
+
+def figure_line(lang: str, label: str, value: str) -> str:
+    """ "label : value" in French, "label: value" in English."""
+    return t(lang, "charts.figure_line", label=label, value=value)
+
+
 @use_case
 def synthesis(
     ctx: Context, actor: Actor, scope: str, at: dt.date | None = None, typed: str | None = None
@@ -266,14 +283,7 @@ def synthesis(
         where = basis(session, resolved.scope)
         values = totals_at(session, day, resolved.scope, where)
         before = totals_at(session, year_before(day), resolved.scope, where)
-    rows = tuple(
-        (
-            t(lang, f"charts.indicator.{indicator.value}"),
-            number(lang, values[indicator], decimals(indicator, values[indicator]))
-            + (" t" if indicator is Indicator.CO2 else ""),
-        )
-        for indicator in Indicator
-    )
+    rows = figure_rows(lang, values)
     changes = tuple(
         t(lang, "charts.synthesis_change", change=change(lang, values[i], before[i]))
         for i in Indicator
@@ -281,7 +291,8 @@ def synthesis(
     title = t(lang, "charts.synthesis_title", scope=resolved.label, date=date(day))
     until = t(lang, "charts.until", date=datetime(where.until, lang))
     shown = [
-        f"{label} : {value} ({more})" for (label, value), more in zip(rows, changes, strict=True)
+        f"{figure_line(lang, label, value)} ({more})"
+        for (label, value), more in zip(rows, changes, strict=True)
     ]
     lines = [f"**{title}**", until] + [f"• {line}" for line in shown]
     text = "\n".join([*lines, t(lang, "charts.synthesis_counts")])

@@ -368,7 +368,7 @@ def test_the_synthesis_compares_with_the_same_date_a_year_before(ctx, iworld):
     assert "Annonces publiées : 1 (sur un an : \u221250\u202f%)" in reply.images[0].alt
     decoded(reply.images[0].png)
     english = press(ctx, who(ctx, iworld, "operator", "en"), Press("chart_sum", "a"))
-    assert "• Published ads : 1 (year on year: \u221250%)\n" in english.text
+    assert "• Published ads: 1 (year on year: \u221250%)\n" in english.text
     # 29 February: compared with 28 February of the year before.
     leap = press(ctx, operator, Press("chart_sum", "a", text="29/02/2024"))
     assert leap.ok and "**Synthèse au 29/02/2024" in leap.text
