@@ -188,8 +188,9 @@ def member_line(lang: str, membership: CommunityUser, user: User, creator_id: in
     status = t(lang, status_key(membership.status))
     if user.id == creator_id:
         status += " · " + t(lang, "members.referent")
-    return t(lang, "members.line", name=short_name(user), status=status,
-             joined=date(membership.created_date))  # fmt: skip
+    # the date a request was made: "joined" only for the accepted (the web admin's "Date")
+    key = "members.line" if membership.status in ACCEPTED_STATUSES else "members.line_asked"
+    return t(lang, key, name=short_name(user), status=status, joined=date(membership.created_date))
 
 
 @use_case

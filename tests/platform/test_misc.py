@@ -155,9 +155,9 @@ def test_pseudonymised_members_are_not_listed_nor_counted(ctx, world):
         "**Membres de Arc France** — Tous : 5",
         "• Jean-Marc M. — modérateur · référent — rejoint le 13/10/2023",
         "• Emilie F. — modérateur — rejoint le 14/10/2023",
-        "• Nathalie D. — refusé — rejoint le 16/10/2023",
-        "• Hélène B. — en attente — rejoint le 12/01/2024",
-        "• François B. — en attente — rejoint le 13/01/2024",
+        "• Nathalie D. — refusé — demandé le 16/10/2023",
+        "• Hélène B. — en attente — demandé le 12/01/2024",
+        "• François B. — en attente — demandé le 13/01/2024",
     ]
     with ctx.sessions() as session:
         _, total = queries.memberships_page(session, arc)

@@ -29,10 +29,10 @@ ARC_LINES = [
     "• Jean-Marc M. — modérateur · référent — rejoint le 13/10/2023",
     "• Emilie F. — modérateur — rejoint le 14/10/2023",
     "• Marion H. — membre — rejoint le 15/10/2023",
-    "• Nathalie D. — refusé — rejoint le 16/10/2023",
-    "• Pierre L. — en attente — rejoint le 11/01/2024",
-    "• Hélène B. — en attente — rejoint le 12/01/2024",
-    "• François B. — en attente — rejoint le 13/01/2024",
+    "• Nathalie D. — refusé — demandé le 16/10/2023",
+    "• Pierre L. — en attente — demandé le 11/01/2024",
+    "• Hélène B. — en attente — demandé le 12/01/2024",
+    "• François B. — en attente — demandé le 13/01/2024",
 ]
 
 
@@ -97,7 +97,7 @@ def test_members_come_ten_per_page_with_a_range_and_page_buttons(ctx, world):
         ("m", "Membres : 3", ARC_LINES[:3]),
         ("o", "Modérateurs : 2", ARC_LINES[:2]),
         ("p", "En attente : 3", ARC_LINES[4:]),
-        ("r", "Refusés : 1", ["• Nathalie D. — refusé — rejoint le 16/10/2023"]),
+        ("r", "Refusés : 1", ["• Nathalie D. — refusé — demandé le 16/10/2023"]),
     ],
 )
 def test_members_filtered_by_status(ctx, world, code, header, lines):
