@@ -299,7 +299,7 @@ def synthesis(
     png = draw(ctx, render_card_png, CardData(t(lang, "charts.synthesis_at", date=date(day)),
                                               f"{resolved.label} · {until}", rows,
                                               changes))  # fmt: skip
-    alt = "; ".join(shown) + f". {until}"
+    alt = t(lang, "charts.list_separator").join(shown) + f". {until}"
     image = Image(png=png, caption=f"{title}. {alt}", alt=alt, filename="synthese.png")
     return Reply(text, synthesis_buttons(lang, scope), images=(image,))
 

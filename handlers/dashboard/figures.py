@@ -205,13 +205,13 @@ def caption(lang: str, fig: Figures) -> str:
         return quantity(lang, indicator, value, places)
 
     if request.years:
-        if indicator is Indicator.ADS:  # a stock per month: its peak, not a sum
-            parts = [t(lang, "charts.caption_year_active", year=year,
-                       value=amount(max(values, default=0)))
-                     for year, values in fig.series]  # fmt: skip
-        else:
-            parts = [t(lang, "charts.caption_year", year=year, value=amount(sum(values)))
-                     for year, values in fig.series]  # fmt: skip
+        stock = indicator is Indicator.ADS  # a stock per month: each year's peak, not a sum
+        key = "charts.caption_year_active" if stock else "charts.caption_year"
+        shown = [(year, max(values, default=0.0) if stock else float(sum(values)))
+                 for year, values in fig.series]  # fmt: skip
+        # decimals for the totals said, not the months drawn: "14,0 t" as the period caption says
+        places = decimals(indicator, max((value for _, value in shown), default=0.0))
+        parts = [t(lang, key, year=year, value=amount(value)) for year, value in shown]
         partial = partial_month(fig)
         if partial is not None:  # said before what is counted: the current month is partial
             month = t(lang, f"charts.month.{partial[1]}")
@@ -219,7 +219,8 @@ def caption(lang: str, fig: Figures) -> str:
                      date=date(fig.until))  # fmt: skip
             counts = f"{note} {counts}"
         return t(lang, "charts.caption_years", indicator=name, scope=fig.scope_label,
-                 years="; ".join(parts), counts=counts, until=until)  # fmt: skip
+                 years=t(lang, "charts.list_separator").join(parts), counts=counts,
+                 until=until)  # fmt: skip
     _, values = fig.series[0]
     best = max(range(len(values)), key=lambda i: values[i])
     assert fig.totals is not None

@@ -165,7 +165,7 @@ def test_daily_chart_and_year_against_year(ctx, iworld):
     years = press(ctx, operator, Press("chart", "ads:m:y:a"))
     assert years.text == (
         "Annonces publiées — Toute la plateforme, année contre année : 2023 : jusqu'à 2 "
-        "annonces actives; 2024 : jusqu'à 2 annonces actives. Le mois en cours, janv. 2024, est "
+        "annonces actives ; 2024 : jusqu'à 2 annonces actives. Le mois en cours, janv. 2024, est "
         "compté jusqu'au 17/01/2024 seulement. Compté : les annonces non privées "
         "valables dans la période (un aller-retour compte pour une, les annonces en pause "
         "comprises). Données jusqu'au 17/01/2024 à 10:02."
@@ -436,3 +436,18 @@ def test_unchanged_data_comes_from_the_cache_and_the_renderer_is_used(ctx, iworl
         changed = press(ctx=pooled, actor=operator, p=Press("chart", "users:m:r:a"))
         assert len(submitted) == 2 and "9 utilisateurs au total" in changed.text
         assert changed.images[0].png != first.images[0].png
+
+
+def test_the_year_caption_says_totals_with_the_decimals_of_totals():
+    """Months under 10 t but a year over it: the caption says each year's total as the range
+    caption says a total (one decimal), not with the months' two."""
+    from handlers.dashboard.figures import Figures, caption
+
+    request = ChartRequest(Indicator.CO2, Period.MONTH, "a", years=(2025, 2026))
+    months = (1.25, 1.5, 1.75, 1.0, 1.5, 1.25, 1.5, 1.75, 1.0, 1.5)  # 14.0 t
+    fig = Figures(request, "Arc France", dt.date(2025, 1, 1), dt.date(2026, 12, 31),
+                  dt.datetime(2026, 12, 4, 17, 0), tuple(f"{m:02d}" for m in range(1, 13)),
+                  (("2025", (0.5, 0.75, 1.5)), ("2026", months)), None)  # fmt: skip
+    french = caption("fr", fig)
+    assert "année contre année : 2025 : 2,8 t de CO₂ ; 2026 : 14,0 t de CO₂. " in french
+    assert "year against year: 2025: 2.8 t of CO₂; 2026: 14.0 t of CO₂. " in caption("en", fig)
