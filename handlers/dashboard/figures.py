@@ -125,10 +125,10 @@ def _label(lang: str, key: str, period: Period, years: bool) -> str:
 def partial_month(fig: Figures) -> tuple[int, int] | None:
     """(year, month) of the month still running in a year-against-year chart by month.
 
-    Its value is marked as partial, "déc. 2026 (au 03/12)", rather than compared with the same
-    days of the other years: the other years keep the whole-month figures the web admin's
-    dashboard shows for them (and the CSV holds), and the label and the caption say plainly
-    why the current month's line drops."""
+    Its value is marked as partial (its label "déc. (au 03/12)", a dashed line to a hollow
+    point) rather than compared with the same days of the other years: the other years keep
+    the whole-month figures the web admin's dashboard shows for them (and the CSV holds), and
+    the label, the line and the caption say plainly why the current month's line drops."""
     request = fig.request
     if not request.years or request.period is not Period.MONTH:
         return None
@@ -140,8 +140,7 @@ def partial_month(fig: Figures) -> tuple[int, int] | None:
 
 def _partial_words(lang: str, fig: Figures, key: str) -> str:
     month = t(lang, f"charts.month.{int(key)}")
-    return t(lang, "charts.month_partial", month=month, year=str(fig.until.year),
-             date=f"{fig.until:%d/%m}")  # fmt: skip
+    return t(lang, "charts.month_partial", month=month, date=f"{fig.until:%d/%m}")
 
 
 def _period_words(lang: str, key: str, period: Period) -> str:
@@ -172,6 +171,7 @@ def chart_data(lang: str, fig: Figures) -> ChartData:
         total_label=t(lang, "charts.total"),
         decimals=decimals(indicator, _largest(fig)),
         language=lang,
+        partial_series=str(partial[0]) if (partial := partial_month(fig)) else None,
     )
 
 

@@ -25,6 +25,7 @@ from handlers.core.i18n import DEFAULT_LANGUAGE, number
 from handlers.core.markup import plain
 
 if TYPE_CHECKING:  # matplotlib is imported where it draws: in the pool's workers, not the bot
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -40,6 +41,8 @@ OKABE_ITO = (
     "#000000",  # black
 )
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 5.0, 120
+#: The plot's lower edge (a share of the height), and the space kept under the x labels (px).
+BOTTOM, EDGE_PX = 0.17, 4.0
 MAX_TICKS = 12
 #: Beyond this many periods the values are drawn as one filled area instead of bars.
 MAX_BARS = 62
@@ -63,6 +66,9 @@ class ChartData:
     total_label: str = ""
     decimals: int = 0
     language: str = DEFAULT_LANGUAGE  # the axes' number separators
+    #: The series whose last value covers only part of its period (the running month): the
+    #: line to it is dashed and its point hollow, so that a drop there is not read as a fall.
+    partial_series: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,12 +107,9 @@ def _tick_positions(count: int) -> list[int]:
 
 
 def _to_png(figure: Figure) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     # zlib level 1: a tenth of the render time saved for a file ~15 % larger (still < 100 kB)
-    canvas.print_png(buffer, pil_kwargs={"compress_level": 1})
+    _canvas(figure).print_png(buffer, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
@@ -117,13 +120,38 @@ def _new_figure() -> Figure:
 
     # Names are drawn as written: a community called "$x^2$" is not mathematics.
     matplotlib.rcParams["text.parse_math"] = False
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-    figure.subplots_adjust(left=0.13, right=0.88, bottom=0.17, top=0.80)
+    FigureCanvasAgg(figure)  # the canvas measures text before drawing it (_fit_labels)
+    figure.subplots_adjust(left=0.13, right=0.88, bottom=BOTTOM, top=0.80)
     return figure
+
+
+def _canvas(figure: Figure) -> FigureCanvasAgg:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # attached by _new_figure
+    return canvas
+
+
+def _fit_labels(figure: Figure, axes) -> None:
+    """Raise the plot when a slanted label would run out of the image (the running month's,
+    "déc. 2026 (au 04/12)", is twice as long as the others); measured, not guessed."""
+    renderer = _canvas(figure).get_renderer()
+    lowest = min((label.get_window_extent(renderer).y0 for label in axes.get_xticklabels()),
+                 default=EDGE_PX)  # fmt: skip
+    if lowest < EDGE_PX:
+        figure.subplots_adjust(bottom=BOTTOM + (EDGE_PX - lowest) / figure.bbox.height)
 
 
 def render_png(data: ChartData) -> bytes:
     """Draw one indicator chart and return the PNG bytes."""
+    return _to_png(draw_chart(data))
+
+
+def draw_chart(data: ChartData) -> Figure:
     figure = _new_figure()
     axes = figure.add_subplot()
     figure.suptitle(plain(data.title), fontsize=17, fontweight="bold", y=0.985)
@@ -152,10 +180,17 @@ def render_png(data: ChartData) -> bytes:
     else:
         markers = ("o", "s", "^", "D", "v", "P", "X", "*")
         for index, (name, values) in enumerate(data.series):
-            axes.plot(positions[: len(values)], values, label=plain(name), linewidth=3,
-                      color=OKABE_ITO[index % len(OKABE_ITO)],
-                      marker=markers[index % len(markers)],
-                      markersize=6 if len(positions) <= 40 else 0)  # fmt: skip
+            colour, marker = OKABE_ITO[index % len(OKABE_ITO)], markers[index % len(markers)]
+            size = 6 if len(positions) <= 40 else 0
+            whole = len(values) - 1 if name == data.partial_series and values else len(values)
+            axes.plot(positions[:whole], values[:whole], label=plain(name), linewidth=3,
+                      color=colour, marker=marker, markersize=size)  # fmt: skip
+            if whole < len(values):
+                last = positions[max(0, whole - 1) : whole + 1]
+                axes.plot(last, values[max(0, whole - 1) : whole + 1], linewidth=2,
+                          linestyle=(0, (2, 2)), color=colour)  # fmt: skip
+                axes.plot(positions[whole], values[whole], marker=marker, markersize=size + 2,
+                          markerfacecolor="white", markeredgewidth=2, color=colour)  # fmt: skip
         axes.legend(loc="upper left", fontsize=13, frameon=False, ncols=min(4, len(data.series)))
     ticks = _tick_positions(len(positions))
     axes.set_xticks(ticks, [data.labels[i] for i in ticks], fontsize=12,
@@ -170,7 +205,8 @@ def render_png(data: ChartData) -> bytes:
     axes.set_axisbelow(True)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
-    return _to_png(figure)
+    _fit_labels(figure, axes)
+    return figure
 
 
 def render_card_png(card: CardData) -> bytes:

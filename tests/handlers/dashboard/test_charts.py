@@ -347,15 +347,17 @@ def test_the_year_chart_marks_the_running_month_as_partial(ctx, iworld):
     decoded(reply.images[0].png)
     fig = figures(ctx, operator, ChartRequest(Indicator.USERS, Period.MONTH, "a",
                                               years=(2023, 2024)))  # fmt: skip
-    labels = chart_data("fr", fig).labels
-    assert labels[-1] == "déc. 2024 (au 03/12)" and labels[-2] == "nov."
-    assert chart_data("en", fig).labels[-1] == "Dec 2024 (to 03/12)"
+    data = chart_data("fr", fig)
+    assert data.labels[-1] == "déc. (au 03/12)" and data.labels[-2] == "nov."
+    assert data.partial_series == "2024"  # its last point drawn hollow, the line to it dashed
+    assert chart_data("en", fig).labels[-1] == "Dec (to 03/12)"
     english = press(ctx, who(ctx, iworld, "operator", "en"), Press("chart", "users:m:y:a"))
     assert "The current month, Dec 2024, is counted up to 03/12/2024 only." in english.text
     # Years that are all past: no month is running, nothing is marked.
     past = figures(ctx, operator, ChartRequest(Indicator.USERS, Period.MONTH, "a",
                                                years=(2022, 2023)))  # fmt: skip
     assert chart_data("fr", past).labels[-1] == "déc."
+    assert chart_data("fr", past).partial_series is None
 
 
 def test_the_synthesis_compares_with_the_same_date_a_year_before(ctx, iworld):

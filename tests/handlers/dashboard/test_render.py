@@ -140,3 +140,41 @@ def test_a_shut_down_pool_falls_back_to_drawing_in_the_use_case_thread():
         assert pixels_of(cache.draw(ctx, render_png, DATA)).shape == (600, 960, 4)
     finally:
         cache.CACHE.clear()
+
+
+def test_every_label_of_a_year_chart_with_a_running_month_fits_in_the_image():
+    """The running month's longer label ("déc. … (au 04/12)") was cut by the image's edge."""
+    import datetime as dt
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from handlers.dashboard.figures import Figures, chart_data
+    from handlers.dashboard.render import draw_chart
+    from handlers.dashboard.request import ChartRequest
+    from storage.indicators import Indicator, Period
+
+    request = ChartRequest(Indicator.CO2, Period.MONTH, "a", years=(2025, 2026))
+    fig = Figures(request, "Arc France", dt.date(2025, 1, 1), dt.date(2026, 12, 31),
+                  dt.datetime(2026, 12, 4, 17, 0), tuple(f"{m:02d}" for m in range(1, 13)),
+                  (("2025", (0.5,) * 12), ("2026", (0.75,) * 12)), None)  # fmt: skip
+    for lang, running in (("fr", "déc."), ("en", "Dec")):
+        figure = draw_chart(chart_data(lang, fig))
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        width, height = figure.bbox.width, figure.bbox.height
+        labels = [label for axes in figure.axes for label in axes.get_xticklabels()]
+        assert any(running in label.get_text() and "04/12" in label.get_text()
+                   for label in labels)  # fmt: skip
+        # the running month's point is hollow at the end of a dashed line, in 2026's colour
+        [plot] = [line for line in figure.axes[0].lines if line.get_label() == "2026"]
+        assert len(plot.get_xdata()) == 11  # the whole months
+        [hollow] = [line for line in figure.axes[0].lines if line.get_markerfacecolor() == "white"]
+        assert list(hollow.get_xdata()) == [11] and hollow.get_color() == plot.get_color()
+        [dashed] = [line for line in figure.axes[0].lines if line.get_linestyle() == "--"]
+        assert list(dashed.get_xdata()) == [10, 11] and dashed.get_color() == plot.get_color()
+        for label in labels:
+            box = label.get_window_extent(renderer)
+            assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, (
+                lang,
+                label.get_text(),
+                box.bounds,
+            )
