@@ -211,7 +211,12 @@ def draw_chart(data: ChartData) -> Figure:
 
 def render_card_png(card: CardData) -> bytes:
     """Draw the synthesis card: five large figures with their names, like the dashboard."""
+    return _to_png(draw_card(card))
+
+
+def draw_card(card: CardData) -> Figure:
     figure = _new_figure()
+    figure.subplots_adjust(bottom=0.02, top=0.84)  # no axis below: the rows take the height
     figure.suptitle(plain(card.title), fontsize=18, fontweight="bold")
     axes = figure.add_subplot()
     axes.set_axis_off()
@@ -221,13 +226,14 @@ def render_card_png(card: CardData) -> bytes:
         y = 1 - (index + 0.5) / count
         colour = OKABE_ITO[index % len(OKABE_ITO)]
         axes.text(0.02, y, plain(label), fontsize=17, va="center", transform=axes.transAxes)
-        shift = 0.035 if card.changes else 0.0  # the value up, its change below it
+        # the value up, its change close under it, and more space before the next row
+        shift = 0.03 if card.changes else 0.0
         axes.text(0.98, y + shift, value, fontsize=22, fontweight="bold", va="center", ha="right",
                   color=colour, transform=axes.transAxes)  # fmt: skip
         if index < len(card.changes):
-            axes.text(0.98, y - 0.07, plain(card.changes[index]), fontsize=12, va="center",
+            axes.text(0.98, y - 0.045, plain(card.changes[index]), fontsize=12, va="center",
                       ha="right", color="#555555", transform=axes.transAxes)  # fmt: skip
-    return _to_png(figure)
+    return figure
 
 
 def warm_up() -> None:

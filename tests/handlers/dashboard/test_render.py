@@ -178,3 +178,31 @@ def test_every_label_of_a_year_chart_with_a_running_month_fits_in_the_image():
                 label.get_text(),
                 box.bounds,
             )
+
+
+def test_each_change_sits_with_its_figure_and_every_text_fits():
+    """A change closer to its own figure than to the next row's, nothing overlapping, nothing
+    out of the image."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from handlers.dashboard.render import draw_card
+
+    rows = (("CO₂ économisé", "16,7 t"), ("Annonces publiées", "302"), ("Utilisateurs", "412"),
+            ("Utilisateurs solidaires", "0"), ("Communautés", "1"))  # fmt: skip
+    changes = ("sur un an : +659 %", "sur un an : +120 %", "sur un an : +166 %",
+               "sur un an : —", "sur un an : 0 %")  # fmt: skip
+    figure = draw_card(CardData("Synthèse au 04/12/2026", "Arc France", rows, changes))
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    [axes] = figure.axes
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in axes.texts}
+    values = [boxes[value] for _, value in rows]
+    below = [boxes[change] for change in changes]
+    for index, (value, change) in enumerate(zip(values, below, strict=True)):
+        own = value.y0 - change.y1  # y grows upwards
+        assert own >= 0, rows[index]
+        if index + 1 < len(values):
+            assert values[index + 1].y1 <= change.y0, rows[index]  # no overlap with the next
+            assert own < change.y0 - values[index + 1].y1, rows[index]
+    for text, box in boxes.items():
+        assert box.x0 >= 0 and box.y0 >= 0, text
+        assert box.x1 <= figure.bbox.width and box.y1 <= figure.bbox.height, text
