@@ -127,6 +127,15 @@ def date(value: dt.date | dt.datetime | None) -> str:
     return value.strftime("%d/%m/%Y") if value else "—"
 
 
+def join_list(language: str, parts: list[str]) -> str:
+    """Items one after the other, as the language separates them: "a ; b" in French, "a; b"
+    in English."""
+    joined = parts[0] if parts else ""
+    for part in parts[1:]:
+        joined = t(language, "format.list", before=joined, item=part)
+    return joined
+
+
 def datetime(value: dt.datetime | None, language: str = DEFAULT_LANGUAGE) -> str:
     if not value:
         return "—"

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from handlers.core import limits
 from handlers.core.actions import Action, Codec, Command, Parsed, Word, is_id
 from handlers.core.context import Actor, Context
-from handlers.core.i18n import date, datetime, number, t
+from handlers.core.i18n import date, datetime, join_list, number, t
 from handlers.core.markup import escape
 from handlers.core.reply import Button, Image, InputRequest, Reply
 from handlers.core.rights import administered
@@ -299,7 +299,7 @@ def synthesis(
     png = draw(ctx, render_card_png, CardData(t(lang, "charts.synthesis_at", date=date(day)),
                                               f"{resolved.label} · {until}", rows,
                                               changes))  # fmt: skip
-    alt = t(lang, "charts.list_separator").join(shown) + f". {until}"
+    alt = join_list(lang, shown) + f". {until}"
     image = Image(png=png, caption=f"{title}. {alt}", alt=alt, filename="synthese.png")
     return Reply(text, synthesis_buttons(lang, scope), images=(image,))
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from handlers.core.context import Actor, Context
 from handlers.core.errors import Refusal
-from handlers.core.i18n import date, datetime, number, t
+from handlers.core.i18n import date, datetime, join_list, number, t
 from handlers.core.uow import transaction
 from handlers.dashboard.render import ChartData
 from handlers.dashboard.request import ChartRequest, resolve_scope
@@ -219,7 +219,7 @@ def caption(lang: str, fig: Figures) -> str:
                      date=date(fig.until))  # fmt: skip
             counts = f"{note} {counts}"
         return t(lang, "charts.caption_years", indicator=name, scope=fig.scope_label,
-                 years=t(lang, "charts.list_separator").join(parts), counts=counts,
+                 years=join_list(lang, parts), counts=counts,
                  until=until)  # fmt: skip
     _, values = fig.series[0]
     best = max(range(len(values)), key=lambda i: values[i])

@@ -19,6 +19,7 @@ from handlers.core.i18n import (
     date,
     datetime,
     is_plural,
+    join_list,
     normalize_language,
     number,
     plural_form,
@@ -156,3 +157,9 @@ def test_no_message_leaves_markup_unbalanced():
             assert template.count("**") % 2 == 0, f"{language} {key}"
             if not key.startswith("console."):  # prompts end with a space on purpose
                 assert not re.search(r"\s$", template), f"{language} {key} ends with a space"
+
+
+def test_lists_are_separated_as_each_language_does():
+    assert join_list("fr", ["2025 : 2,8 t", "2026 : 14,0 t"]) == "2025 : 2,8 t ; 2026 : 14,0 t"
+    assert join_list("en", ["a", "b", "c"]) == "a; b; c"
+    assert join_list("fr", ["seul"]) == "seul" and join_list("fr", []) == ""
