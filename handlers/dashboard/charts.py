@@ -256,7 +256,7 @@ def figure_rows(lang: str, values: dict[Indicator, float]) -> tuple[tuple[str, s
 
 
 def figure_line(lang: str, label: str, value: str) -> str:
-    """ "label : value" in French, "label: value" in English."""
+    """A figure and its name: French puts a space before the colon, English does not."""
     return t(lang, "charts.figure_line", label=label, value=value)
 
 
