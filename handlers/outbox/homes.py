@@ -101,6 +101,12 @@ def _fresh_notice(row: HomeView, when: dt.datetime) -> str | None:
     return None
 
 
+def any_home(session: Session) -> bool:
+    """Whether anyone has a Home to keep up to date (none on a Telegram-only deployment): the
+    work of finding whose Homes a change concerns is skipped when nobody has one."""
+    return session.scalar(select(HomeView.id).limit(1)) is not None
+
+
 def mark(session: Session, user_ids: Collection[int]) -> int:
     """In the caller's transaction: the Homes of these platform users (through their linked
     chat accounts), and of those who see every community, are out of date."""

@@ -29,12 +29,12 @@ def scan_outcomes(ctx: Context) -> int:
     """Resolve notifications whose request was decided (in any chat or on the web admin):
     sent messages are queued for an edit, unsent ones cancelled.
 
-    Set-based, a few statements per CHUNK of decisions: the round runs in the write
-    transaction every decision waits for (SQLite), so its length is every decider's latency."""
-    resolved = 0
-    with transaction(ctx, write=True) as session:
-        decided = session.scalars(
-            select(Notification.id)
+    What was decided, and whose Homes show it, is read first, outside the write transaction:
+    on SQLite every decision waits for that transaction, so it holds only the writes (a few
+    set-based statements per CHUNK), and a round that finds nothing takes no write lock."""
+    with transaction(ctx) as session:
+        decided = session.execute(
+            select(Notification.id, Notification.community_id)
             .outerjoin(CommunityUser, CommunityUser.id == Notification.membership_id)
             .where(
                 Notification.kind == PENDING_MEMBER,
@@ -42,10 +42,27 @@ def scan_outcomes(ctx: Context) -> int:
                 or_(CommunityUser.id.is_(None), CommunityUser.status != MembershipStatus.PENDING),
             )
         ).all()
+        if not decided:
+            return 0
+        # The Homes of the deciders show the requests no more (decided anywhere: any front, web).
+        communities = sorted({c for _, c in decided if c is not None})
+        people = _deciders(session, communities) if homes.any_home(session) else set()
+    resolved = 0
+    ids = [notification_id for notification_id, _ in decided]
+    with transaction(ctx, write=True) as session:
         when = now()
-        for start in range(0, len(decided), CHUNK):
-            resolved += _resolve(session, decided[start : start + CHUNK], when)
+        for start in range(0, len(ids), CHUNK):
+            resolved += _resolve(session, ids[start : start + CHUNK], when)
+        if resolved:
+            homes.mark(session, people)
     return resolved
+
+
+def _deciders(session: Session, communities: Sequence[int]) -> set[int]:
+    people: set[int] = set()
+    for community_id in communities:
+        people |= deciders(session, community_id)
+    return people
 
 
 def _resolve(session: Session, notification_ids: Sequence[int], when: dt.datetime) -> int:
@@ -82,12 +99,6 @@ def _resolve(session: Session, notification_ids: Sequence[int], when: dt.datetim
             {"id": notification_id, "resolved_at": when, "outcome": json.dumps(outcome)}
         )
     session.execute(update(Notification), outcomes)
-    # The Homes of the deciders show the requests no more (decided anywhere: any front, web).
-    communities = session.scalars(
-        select(Notification.community_id).where(Notification.id.in_([r.id for r in rows]))
-    ).all()
-    for community_id in sorted({c for c in communities if c is not None}):
-        homes.mark(session, deciders(session, community_id))
     ids = [r.id for r in rows]
     session.execute(
         update(Delivery)
