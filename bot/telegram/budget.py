@@ -105,9 +105,8 @@ class TelegramBudget:
         self._pushes_held_until = float("-inf")
         #: Replies waiting for the overall window: pushes let them go first.
         self._replies_waiting = 0
-        #: Per class: how many slots were given after a wait, and the longest wait (seconds).
+        #: Per class: how many slots were given after a wait.
         self.delayed: dict[Kind, int] = dict.fromkeys(Kind, 0)
-        self.longest_wait: dict[Kind, float] = dict.fromkeys(Kind, 0.0)
         #: Told of each slot given after a wait (the metrics: an operator sees replies queue).
         self.on_wait = on_wait
 
@@ -155,7 +154,6 @@ class TelegramBudget:
                     if slept:
                         self.delayed[kind] += 1
                         waited = self.clock() - asked
-                        self.longest_wait[kind] = max(self.longest_wait[kind], waited)
                         if self.on_wait is not None:
                             self.on_wait(kind, waited)
                     return

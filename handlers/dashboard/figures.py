@@ -210,8 +210,9 @@ def caption(lang: str, fig: Figures) -> str:
         shown = [(year, max(values, default=0.0) if stock else float(sum(values)))
                  for year, values in fig.series]  # fmt: skip
         # decimals for the totals said, not the months drawn: "14,0 t" as the period caption says
-        places = decimals(indicator, max((value for _, value in shown), default=0.0))
-        parts = [t(lang, key, year=year, value=amount(value)) for year, value in shown]
+        totals = decimals(indicator, max((value for _, value in shown), default=0.0))
+        parts = [t(lang, key, year=year, value=quantity(lang, indicator, value, totals))
+                 for year, value in shown]  # fmt: skip
         partial = partial_month(fig)
         if partial is not None:  # said before what is counted: the current month is partial
             month = t(lang, f"charts.month.{partial[1]}")

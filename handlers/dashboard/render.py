@@ -137,8 +137,8 @@ def _canvas(figure: Figure) -> FigureCanvasAgg:
 
 
 def _fit_labels(figure: Figure, axes) -> None:
-    """Raise the plot when a slanted label would run out of the image (the running month's,
-    "déc. 2026 (au 04/12)", is twice as long as the others); measured, not guessed."""
+    """Raise the plot when a slanted label would run out of the image (a month with its year,
+    "sept. 2026", or the running month's "déc. (au 04/12)"); measured, not guessed."""
     renderer = _canvas(figure).get_renderer()
     lowest = min((label.get_window_extent(renderer).y0 for label in axes.get_xticklabels()),
                  default=EDGE_PX)  # fmt: skip

@@ -46,7 +46,9 @@ def scan_outcomes(ctx: Context) -> int:
             return 0
         # The Homes of the deciders show the requests no more (decided anywhere: any front, web).
         communities = sorted({c for _, c in decided if c is not None})
-        people = _deciders(session, communities) if homes.any_home(session) else set()
+        people: set[int] = set()
+        if homes.any_home(session):
+            people = people.union(*(deciders(session, c) for c in communities))
     resolved = 0
     ids = [notification_id for notification_id, _ in decided]
     with transaction(ctx, write=True) as session:
@@ -56,13 +58,6 @@ def scan_outcomes(ctx: Context) -> int:
         if resolved:
             homes.mark(session, people)
     return resolved
-
-
-def _deciders(session: Session, communities: Sequence[int]) -> set[int]:
-    people: set[int] = set()
-    for community_id in communities:
-        people |= deciders(session, community_id)
-    return people
 
 
 def _resolve(session: Session, notification_ids: Sequence[int], when: dt.datetime) -> int:
